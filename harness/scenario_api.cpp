@@ -1,0 +1,321 @@
+#include "harness/scenario_api.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace faultline {
+namespace {
+
+std::string_view type_name(ParamType type) {
+  switch (type) {
+    case ParamType::kInt:
+      return "int";
+    case ParamType::kDouble:
+      return "double";
+    case ParamType::kBool:
+      return "bool";
+    case ParamType::kString:
+      return "string";
+  }
+  return "string";
+}
+
+ParamType type_from_name(std::string_view name) {
+  if (name == "int") return ParamType::kInt;
+  if (name == "double") return ParamType::kDouble;
+  if (name == "bool") return ParamType::kBool;
+  if (name == "string") return ParamType::kString;
+  throw std::runtime_error(fmt::format("unknown parameter type '{}'", name));
+}
+
+std::optional<std::int64_t> parse_int(std::string_view s) {
+  std::int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size() || s.empty()) return std::nullopt;
+  return v;
+}
+
+std::optional<double> parse_double(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  std::string copy(s);
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(copy.c_str(), &end);
+  if (errno != 0 || end != copy.c_str() + copy.size()) return std::nullopt;
+  return v;
+}
+
+std::optional<bool> parse_bool(std::string_view s) {
+  if (s == "true" || s == "1" || s == "yes" || s == "on") return true;
+  if (s == "false" || s == "0" || s == "no" || s == "off") return false;
+  return std::nullopt;
+}
+
+std::string range_text(const ParamSpec& spec) {
+  if (spec.min && spec.max) return fmt::format("from {} to {}", *spec.min, *spec.max);
+  if (spec.min) return fmt::format("at least {}", *spec.min);
+  if (spec.max) return fmt::format("at most {}", *spec.max);
+  return "any";
+}
+
+const std::string& lookup(const std::map<std::string, std::string>& values, std::string_view name) {
+  auto it = values.find(std::string(name));
+  if (it == values.end()) {
+    // A scenario asking for a parameter it did not declare is a programming error.
+    throw std::logic_error(fmt::format("scenario reads undeclared parameter '{}'", name));
+  }
+  return it->second;
+}
+
+void print_help(const ScenarioSpec& spec, std::string_view argv0) {
+  std::cout << fmt::format(
+      "{} - {}\n(seed write-up {}; oracle: {})\n\n"
+      "usage: {} [--variant V] [--seed S] [--set key=value ...] [--report FILE]\n"
+      "       {} --describe\n\n"
+      "Usually run by the faultline driver: faultline run {} --help\n\n"
+      "variants: {}\nparameters:\n",
+      spec.id, spec.title, spec.seed, spec.oracle, argv0, argv0, spec.id,
+      fmt::join(spec.variants, ", "));
+  for (const auto& p : spec.params) {
+    std::cout << fmt::format("  {:<22} {:<7} default {:<8} {}\n", p.name, type_name(p.type),
+                             p.default_value, p.help);
+  }
+}
+
+}  // namespace
+
+nlohmann::json spec_to_json(const ScenarioSpec& spec) {
+  nlohmann::json params = nlohmann::json::array();
+  for (const auto& p : spec.params) {
+    nlohmann::json j = {{"name", p.name},
+                        {"type", type_name(p.type)},
+                        {"default", p.default_value},
+                        {"help", p.help}};
+    if (p.min) j["min"] = *p.min;
+    if (p.max) j["max"] = *p.max;
+    if (!p.choices.empty()) j["choices"] = p.choices;
+    params.push_back(std::move(j));
+  }
+  return {{"id", spec.id},         {"seed", spec.seed},         {"title", spec.title},
+          {"oracle", spec.oracle}, {"variants", spec.variants}, {"params", params}};
+}
+
+ScenarioSpec spec_from_json(const nlohmann::json& json) {
+  try {
+    ScenarioSpec spec;
+    spec.id = json.at("id").get<std::string>();
+    spec.seed = json.at("seed").get<std::string>();
+    spec.title = json.at("title").get<std::string>();
+    spec.oracle = json.at("oracle").get<std::string>();
+    spec.variants = json.at("variants").get<std::vector<std::string>>();
+    for (const auto& j : json.at("params")) {
+      ParamSpec p;
+      p.name = j.at("name").get<std::string>();
+      p.type = type_from_name(j.at("type").get<std::string>());
+      p.default_value = j.at("default").get<std::string>();
+      p.help = j.at("help").get<std::string>();
+      if (j.contains("min")) p.min = j["min"].get<double>();
+      if (j.contains("max")) p.max = j["max"].get<double>();
+      if (j.contains("choices")) p.choices = j["choices"].get<std::vector<std::string>>();
+      spec.params.push_back(std::move(p));
+    }
+    return spec;
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(fmt::format("malformed scenario description: {}", e.what()));
+  }
+}
+
+std::optional<std::string> validate_param(const ParamSpec& spec, std::string_view value) {
+  switch (spec.type) {
+    case ParamType::kInt: {
+      auto v = parse_int(value);
+      if (!v) return fmt::format("'{}' is not a whole number (parameter {})", value, spec.name);
+      if ((spec.min && *v < *spec.min) || (spec.max && *v > *spec.max)) {
+        return fmt::format("{}={} is out of range: allowed {}", spec.name, value,
+                           range_text(spec));
+      }
+      return std::nullopt;
+    }
+    case ParamType::kDouble: {
+      auto v = parse_double(value);
+      if (!v) return fmt::format("'{}' is not a number (parameter {})", value, spec.name);
+      if ((spec.min && *v < *spec.min) || (spec.max && *v > *spec.max)) {
+        return fmt::format("{}={} is out of range: allowed {}", spec.name, value,
+                           range_text(spec));
+      }
+      return std::nullopt;
+    }
+    case ParamType::kBool:
+      if (!parse_bool(value)) {
+        return fmt::format("'{}' is not true or false (parameter {})", value, spec.name);
+      }
+      return std::nullopt;
+    case ParamType::kString:
+      if (!spec.choices.empty() &&
+          std::find(spec.choices.begin(), spec.choices.end(), value) == spec.choices.end()) {
+        return fmt::format("{}={} is not allowed: choose one of {}", spec.name, value,
+                           fmt::join(spec.choices, ", "));
+      }
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::int64_t Params::integer(std::string_view name) const {
+  return parse_int(lookup(values_, name)).value();
+}
+double Params::real(std::string_view name) const {
+  return parse_double(lookup(values_, name)).value();
+}
+bool Params::boolean(std::string_view name) const {
+  return parse_bool(lookup(values_, name)).value();
+}
+const std::string& Params::text(std::string_view name) const { return lookup(values_, name); }
+
+Params resolve_params(const ScenarioSpec& spec, const std::vector<std::string>& overrides) {
+  std::map<std::string, std::string> values;
+  for (const auto& p : spec.params) values[p.name] = p.default_value;
+  for (const auto& kv : overrides) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw std::invalid_argument(
+          fmt::format("'{}' is not key=value: write it as --set name=value", kv));
+    }
+    std::string key = kv.substr(0, eq);
+    std::string value = kv.substr(eq + 1);
+    auto it = std::find_if(spec.params.begin(), spec.params.end(),
+                           [&](const ParamSpec& p) { return p.name == key; });
+    if (it == spec.params.end()) {
+      std::vector<std::string> names;
+      for (const auto& p : spec.params) names.push_back(p.name);
+      throw std::invalid_argument(fmt::format("{} has no parameter '{}': its parameters are {}",
+                                              spec.id, key,
+                                              names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
+    }
+    if (auto error = validate_param(*it, value)) throw std::invalid_argument(*error);
+    values[key] = value;
+  }
+  return Params(std::move(values));
+}
+
+Reporter::Reporter(const std::string& path) {
+  if (path.empty()) return;
+  fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) {
+    throw std::runtime_error(
+        fmt::format("cannot open report file {}: {}", path, std::strerror(errno)));
+  }
+}
+
+Reporter::~Reporter() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void Reporter::emit(const nlohmann::json& event) {
+  if (fd_ < 0) return;
+  std::string line = event.dump() + "\n";
+  // One write per event: O_APPEND makes it land whole even with several writer threads.
+  const char* p = line.data();
+  std::size_t left = line.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd_, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;  // the driver will see the missing events; a scenario must not die of it
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
+void Reporter::metric(std::string_view name, double value, std::string_view unit) {
+  nlohmann::json e = {{"type", "metric"}, {"name", name}, {"value", value}};
+  if (!unit.empty()) e["unit"] = unit;
+  emit(e);
+}
+
+void Reporter::observation(std::string_view kind, std::uint64_t count, std::string_view detail) {
+  nlohmann::json e = {{"type", "observation"}, {"kind", kind}, {"count", count}};
+  if (!detail.empty()) e["detail"] = detail;
+  emit(e);
+}
+
+void Reporter::sample(std::string_view series, double t_seconds, double value) {
+  emit({{"type", "sample"}, {"series", series}, {"t", t_seconds}, {"value", value}});
+}
+
+void Reporter::note(std::string_view text) { emit({{"type", "note"}, {"text", text}}); }
+
+void Reporter::done() { emit({{"type", "done"}}); }
+
+int scenario_main(int argc, char** argv, const ScenarioSpec& spec,
+                  const std::function<int(Context&)>& body) {
+  std::string variant = spec.variants.empty() ? "" : spec.variants.front();
+  std::uint64_t seed = 1;
+  std::vector<std::string> overrides;
+  std::string report_path;
+  if (const char* env = std::getenv("FAULTLINE_REPORT")) report_path = env;
+
+  auto fail = [&](const std::string& message) {
+    std::cerr << spec.id << ": " << message << "\n";
+    return 2;
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    auto value = [&](std::string_view flag) -> std::optional<std::string> {
+      if (i + 1 >= argc) return std::nullopt;
+      (void)flag;
+      return std::string(argv[++i]);
+    };
+    if (arg == "--describe") {
+      std::cout << spec_to_json(spec).dump(2) << "\n";
+      return 0;
+    } else if (arg == "--help" || arg == "-h") {
+      print_help(spec, argv[0]);
+      return 0;
+    } else if (arg == "--variant" || arg == "--seed" || arg == "--set" || arg == "--report") {
+      auto v = value(arg);
+      if (!v) return fail(fmt::format("{} needs a value", arg));
+      if (arg == "--variant") {
+        variant = *v;
+      } else if (arg == "--seed") {
+        auto s = parse_int(*v);
+        if (!s || *s < 0) return fail(fmt::format("--seed takes a whole number >= 0, not '{}'", *v));
+        seed = static_cast<std::uint64_t>(*s);
+      } else if (arg == "--set") {
+        overrides.push_back(*v);
+      } else {
+        report_path = *v;
+      }
+    } else {
+      return fail(fmt::format("unknown argument '{}' (see --help)", arg));
+    }
+  }
+  if (std::find(spec.variants.begin(), spec.variants.end(), variant) == spec.variants.end()) {
+    return fail(fmt::format("unknown variant '{}': choose one of {}", variant,
+                            fmt::join(spec.variants, ", ")));
+  }
+  try {
+    Params params = resolve_params(spec, overrides);
+    Reporter reporter(report_path);
+    Context ctx{spec, variant, seed, std::move(params), reporter};
+    return body(ctx);
+  } catch (const std::invalid_argument& e) {
+    return fail(e.what());
+  } catch (const std::runtime_error& e) {
+    return fail(e.what());
+  }
+}
+
+}  // namespace faultline
