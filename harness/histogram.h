@@ -21,7 +21,9 @@ class LatencyHistogram {
   std::uint64_t count() const { return count_; }
   std::uint64_t min() const { return count_ ? min_ : 0; }
   std::uint64_t max() const { return max_; }
-  double mean() const { return count_ ? static_cast<double>(sum_) / static_cast<double>(count_) : 0; }
+  double mean() const {
+    return count_ ? static_cast<double>(sum_) / static_cast<double>(count_) : 0;
+  }
   // The value at percentile p (0 < p <= 100): the representative (midpoint) of the bucket that
   // holds the ceil(p/100 * count)-th smallest value, clamped to the exact min and max.
   std::uint64_t percentile(double p) const;

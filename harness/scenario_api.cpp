@@ -1,6 +1,7 @@
 #include "harness/scenario_api.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,8 +12,6 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 namespace faultline {
 namespace {
@@ -142,8 +141,7 @@ std::optional<std::string> validate_param(const ParamSpec& spec, std::string_vie
       auto v = parse_int(value);
       if (!v) return fmt::format("'{}' is not a whole number (parameter {})", value, spec.name);
       if ((spec.min && *v < *spec.min) || (spec.max && *v > *spec.max)) {
-        return fmt::format("{}={} is out of range: allowed {}", spec.name, value,
-                           range_text(spec));
+        return fmt::format("{}={} is out of range: allowed {}", spec.name, value, range_text(spec));
       }
       return std::nullopt;
     }
@@ -151,8 +149,7 @@ std::optional<std::string> validate_param(const ParamSpec& spec, std::string_vie
       auto v = parse_double(value);
       if (!v) return fmt::format("'{}' is not a number (parameter {})", value, spec.name);
       if ((spec.min && *v < *spec.min) || (spec.max && *v > *spec.max)) {
-        return fmt::format("{}={} is out of range: allowed {}", spec.name, value,
-                           range_text(spec));
+        return fmt::format("{}={} is out of range: allowed {}", spec.name, value, range_text(spec));
       }
       return std::nullopt;
     }
@@ -181,7 +178,9 @@ double Params::real(std::string_view name) const {
 bool Params::boolean(std::string_view name) const {
   return parse_bool(lookup(values_, name)).value();
 }
-const std::string& Params::text(std::string_view name) const { return lookup(values_, name); }
+const std::string& Params::text(std::string_view name) const {
+  return lookup(values_, name);
+}
 
 Params resolve_params(const ScenarioSpec& spec, const std::vector<std::string>& overrides) {
   std::map<std::string, std::string> values;
@@ -199,9 +198,9 @@ Params resolve_params(const ScenarioSpec& spec, const std::vector<std::string>& 
     if (it == spec.params.end()) {
       std::vector<std::string> names;
       for (const auto& p : spec.params) names.push_back(p.name);
-      throw std::invalid_argument(fmt::format("{} has no parameter '{}': its parameters are {}",
-                                              spec.id, key,
-                                              names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
+      throw std::invalid_argument(
+          fmt::format("{} has no parameter '{}': its parameters are {}", spec.id, key,
+                      names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
     }
     if (auto error = validate_param(*it, value)) throw std::invalid_argument(*error);
     values[key] = value;
@@ -255,9 +254,13 @@ void Reporter::sample(std::string_view series, double t_seconds, double value) {
   emit({{"type", "sample"}, {"series", series}, {"t", t_seconds}, {"value", value}});
 }
 
-void Reporter::note(std::string_view text) { emit({{"type", "note"}, {"text", text}}); }
+void Reporter::note(std::string_view text) {
+  emit({{"type", "note"}, {"text", text}});
+}
 
-void Reporter::done() { emit({{"type", "done"}}); }
+void Reporter::done() {
+  emit({{"type", "done"}});
+}
 
 int scenario_main(int argc, char** argv, const ScenarioSpec& spec,
                   const std::function<int(Context&)>& body) {
@@ -291,7 +294,8 @@ int scenario_main(int argc, char** argv, const ScenarioSpec& spec,
         variant = *v;
       } else if (arg == "--seed") {
         auto s = parse_int(*v);
-        if (!s || *s < 0) return fail(fmt::format("--seed takes a whole number >= 0, not '{}'", *v));
+        if (!s || *s < 0)
+          return fail(fmt::format("--seed takes a whole number >= 0, not '{}'", *v));
         seed = static_cast<std::uint64_t>(*s);
       } else if (arg == "--set") {
         overrides.push_back(*v);

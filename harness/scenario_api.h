@@ -15,19 +15,18 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 namespace faultline {
 
 enum class ParamType { kInt, kDouble, kBool, kString };
 
 struct ParamSpec {
-  std::string name;           // kebab-case, e.g. "timeout-ms"
+  std::string name;  // kebab-case, e.g. "timeout-ms"
   ParamType type = ParamType::kInt;
   std::string default_value;  // as typed on a command line
   std::string help;           // meaning, with the unit

@@ -1,0 +1,237 @@
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/utsname.h>
+
+#include <fstream>
+#include <iostream>
+#include <random>
+
+#include "harness/cli.h"
+#include "harness/summary.h"
+
+namespace faultline::cli {
+namespace po = boost::program_options;
+
+std::atomic<bool> g_stop{false};
+
+namespace {
+extern "C" void on_interrupt(int) {
+  g_stop.store(true);
+}
+
+std::string shell_quote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                        "0123456789-_./=:,+@%") == std::string::npos) {
+    return s;
+  }
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// TSan maps its shadow memory at fixed addresses; kernels that randomise mmap with more than
+// 28 bits break it ("unexpected memory mapping"). Running without ASLR is the known way out.
+bool tsan_needs_setarch() {
+  std::ifstream in("/proc/sys/vm/mmap_rnd_bits");
+  int bits = 0;
+  return (in >> bits) && bits > 28;
+}
+}  // namespace
+
+void install_interrupt_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_interrupt;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESETHAND;  // a second Ctrl-C takes the default action: the driver dies
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+void add_run_options(po::options_description& desc, RunOptions& o) {
+  desc.add_options()("sanitizer", po::value(&o.sanitizer)->default_value("none"),
+                     "build to run: none (release), tsan or asan")(
+      "repeat", po::value(&o.repeat)->default_value(1), "runs per variant")(
+      "jobs", po::value(&o.jobs)->default_value(1),
+      "runs at once (parallel runs compete for cores and change timing)")(
+      "timeout", po::value(&o.timeout_s)->default_value(60),
+      "seconds before a run is stopped (SIGTERM, then SIGKILL) and counted unknown")(
+      "seed", po::value<std::uint64_t>(),
+      "base seed (default: random, recorded); run i gets seed+i")(
+      "out", po::value(&o.out), "results file to append to (JSON Lines)")(
+      "build-root", po::value(&o.build_root),
+      "folder holding the preset builds (default: the one this faultline was built in)")(
+      "max-fds", po::value(&o.max_fds)->default_value(0),
+      "RLIMIT_NOFILE for the child (0: inherit)")(
+      "max-memory-mb", po::value(&o.max_memory_mb)->default_value(0),
+      "RLIMIT_AS for the child in MiB (0: none; not with sanitizers, which reserve terabytes)")(
+      "max-procs", po::value(&o.max_procs)->default_value(0),
+      "RLIMIT_NPROC for the child (0: inherit; root ignores it)");
+}
+
+void check_run_options(const RunOptions& o) {
+  parse_sanitizer(o.sanitizer);
+  if (o.repeat < 1 || o.repeat > 100000) {
+    throw UsageError(fmt::format("--repeat {} is out of range: use 1 to 100000", o.repeat));
+  }
+  if (o.jobs < 1 || o.jobs > 256) {
+    throw UsageError(fmt::format("--jobs {} is out of range: use 1 to 256", o.jobs));
+  }
+  if (!(o.timeout_s > 0) || o.timeout_s > 86400) {
+    throw UsageError(
+        fmt::format("--timeout {} is out of range: use more than 0 and at most 86400 "
+                    "seconds",
+                    o.timeout_s));
+  }
+  if (o.max_memory_mb > 0 && o.sanitizer != "none") {
+    throw UsageError(
+        "--max-memory-mb limits address space, which TSan and ASan reserve by the "
+        "terabyte: use it with --sanitizer none only");
+  }
+}
+
+Catalog make_catalog(const RunOptions& o) {
+  std::filesystem::path root =
+      o.build_root.empty() ? Catalog::default_build_root() : std::filesystem::path(o.build_root);
+  if (!std::filesystem::is_directory(root)) {
+    throw UsageError(
+        fmt::format("build root {} does not exist: build with `cmake --preset release "
+                    "&& cmake --build --preset release`, or pass --build-root",
+                    root.string()));
+  }
+  return Catalog(root);
+}
+
+RunSettings make_settings(const Catalog& catalog, Sanitizer sanitizer, const RunOptions& o) {
+  RunSettings settings;
+  settings.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(o.timeout_s * 1000));
+  if (o.max_fds) settings.limits.open_files = o.max_fds;
+  if (o.max_memory_mb) settings.limits.address_space_bytes = o.max_memory_mb << 20;
+  if (o.max_procs) settings.limits.processes = o.max_procs;
+  settings.build = catalog.build_info(sanitizer);
+  settings.build["preset"] = preset_of(sanitizer);
+  settings.build["build_dir"] = catalog.preset_dir(sanitizer).string();
+  settings.host = host_info();
+  return settings;
+}
+
+std::uint64_t base_seed(const RunOptions& o) {
+  if (o.seed) return *o.seed;
+  // Small enough to type back on a command line.
+  return std::random_device{}() % 1000000000u;
+}
+
+std::vector<std::string> select_variants(const ScenarioSpec& spec, const std::string& arg) {
+  if (arg == "all") return spec.variants;
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos <= arg.size()) {
+    std::size_t comma = arg.find(',', pos);
+    std::string name =
+        arg.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    if (std::find(spec.variants.begin(), spec.variants.end(), name) == spec.variants.end()) {
+      throw UsageError(fmt::format("{} has no variant '{}': choose {} or all", spec.id, name,
+                                   fmt::join(spec.variants, ", ")));
+    }
+    out.push_back(name);
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return out;
+}
+
+std::vector<RunPlan> plan_scenario_runs(const Catalog& catalog, const ScenarioSpec& spec,
+                                        const std::vector<std::string>& variants,
+                                        Sanitizer sanitizer, const Params& params,
+                                        std::uint64_t repeat, std::uint64_t seed,
+                                        double timeout_s) {
+  std::vector<std::string> prefix;
+  if (sanitizer == Sanitizer::kTsan && tsan_needs_setarch()) {
+    struct utsname u {};
+    ::uname(&u);
+    prefix = {"setarch", u.machine, "-R"};
+  }
+  std::vector<RunPlan> plans;
+  for (const auto& variant : variants) {
+    for (std::uint64_t i = 0; i < repeat; ++i) {
+      RunPlan plan;
+      plan.scenario = spec.id;
+      plan.variant = variant;
+      plan.sanitizer = sanitizer;
+      plan.params = params.all();
+      plan.seed = seed + i;
+      plan.repeat_index = i;
+      plan.argv = prefix;
+      plan.argv.push_back(catalog.binary(spec.id, sanitizer).string());
+      for (const auto& a :
+           {std::string("--variant"), variant, std::string("--seed"), std::to_string(plan.seed)}) {
+        plan.argv.push_back(a);
+      }
+      std::string replay = fmt::format(
+          "faultline run {} --variant {} --sanitizer {} --seed {} "
+          "--timeout {}",
+          spec.id, variant, sanitizer_name(sanitizer), plan.seed, timeout_s);
+      for (const auto& [k, v] : plan.params) {
+        plan.argv.push_back("--set");
+        plan.argv.push_back(k + "=" + v);
+        replay += " --set " + shell_quote(k + "=" + v);
+      }
+      plan.replay = replay;
+      plans.push_back(std::move(plan));
+    }
+  }
+  return plans;
+}
+
+void print_run_line(const nlohmann::json& r, std::size_t done, std::size_t total) {
+  std::string symptoms;
+  for (const auto& s : r["symptoms"]) {
+    if (!symptoms.empty()) symptoms += ", ";
+    symptoms +=
+        fmt::format("{} x{}", s["kind"].get<std::string>(), s["count"].get<std::uint64_t>());
+  }
+  std::string detail = r["verdict"] == "failed" ? symptoms : r["verdict_reason"].get<std::string>();
+  std::cout << fmt::format("[{}/{}] {} {} #{} seed {}: {} in {:.2f}s ({})\n", done, total,
+                           r["scenario"].get<std::string>(), r["variant"].get<std::string>(),
+                           r["repeat_index"].get<std::uint64_t>() + 1,
+                           r["seed"].get<std::uint64_t>(), r["verdict"].get<std::string>(),
+                           r["duration_s"].get<double>(), detail)
+            << std::flush;
+}
+
+int finish(const BatchOutcome& outcome, const ResultsWriter& writer) {
+  auto groups = summarise(outcome.records);
+  std::cout << "\n" << render_summary(groups);
+  std::cout << fmt::format("{} record{} appended to {}\n", outcome.records.size(),
+                           outcome.records.size() == 1 ? "" : "s", writer.path().string());
+  if (writer.repaired_bytes() > 0) {
+    std::cout << fmt::format(
+        "(its torn last line, {} bytes from a driver that died mid-write, was "
+        "cut off first)\n",
+        writer.repaired_bytes());
+  }
+  if (outcome.interrupted) {
+    std::cout << fmt::format(
+        "interrupted: {} finished runs were kept; {} in flight were stopped "
+        "and dropped; {} never started\n",
+        outcome.records.size(), outcome.dropped_in_flight, outcome.not_started);
+    return kExitInterrupted;
+  }
+  return exit_code_for(groups);
+}
+
+po::variables_map parse(const std::string& command, const Args& args,
+                        const po::options_description& desc,
+                        const po::positional_options_description* positional) {
+  po::variables_map vm;
+  try {
+    auto parser = po::command_line_parser(args).options(desc);
+    if (positional) parser.positional(*positional);
+    po::store(parser.run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(fmt::format("{}: {} (see faultline {} --help)", command, e.what(), command));
+  }
+  return vm;
+}
+
+}  // namespace faultline::cli

@@ -1,0 +1,321 @@
+#include "harness/executor.h"
+
+#include <fmt/format.h>
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+namespace faultline {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::size_t kMaxSymptomGroups = 32;
+constexpr std::size_t kMaxReportChars = 16 * 1024;
+constexpr std::size_t kMaxSamplesPerSeries = 2000;
+
+std::string iso_utc(std::chrono::system_clock::time_point t) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+}
+
+std::string new_run_id(std::chrono::system_clock::time_point t) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::string stamp = iso_utc(t);
+  std::string compact;
+  for (char c : stamp.substr(0, 19)) {
+    if (c != '-' && c != ':') compact += c;
+  }
+  return fmt::format("{}Z-{:08x}", compact, static_cast<std::uint32_t>(rng()));
+}
+
+nlohmann::json frames_json(const std::vector<Frame>& frames) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& f : frames) out.push_back({{"function", f.function}, {"location", f.location}});
+  return out;
+}
+
+std::string top_function(const Symptom& s) {
+  return s.frames.empty() ? std::string() : s.frames.front().function;
+}
+
+}  // namespace
+
+std::string run_key(const RunPlan& plan) {
+  std::string params;
+  for (const auto& [k, v] : plan.params) {
+    if (!params.empty()) params += ',';
+    params += k + "=" + v;
+  }
+  return fmt::format("{}|{}|{}|{}|r{}", plan.scenario, plan.variant, sanitizer_name(plan.sanitizer),
+                     params, plan.repeat_index);
+}
+
+ScenarioReport read_scenario_report(const std::string& path) {
+  ScenarioReport report;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    nlohmann::json e;
+    try {
+      e = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::parse_error&) {
+      ++report.bad_lines;
+      continue;
+    }
+    if (!e.is_object() || !e.contains("type") || !e["type"].is_string()) {
+      ++report.bad_lines;
+      continue;
+    }
+    const std::string type = e["type"];
+    try {
+      if (type == "metric") {
+        nlohmann::json m = {{"value", e.at("value")}};
+        if (e.contains("unit")) m["unit"] = e["unit"];
+        report.metrics[e.at("name").get<std::string>()] = m;
+      } else if (type == "observation") {
+        nlohmann::json o = {{"kind", e.at("kind").get<std::string>()},
+                            {"count", e.at("count").get<std::uint64_t>()}};
+        if (e.contains("detail")) o["detail"] = e["detail"];
+        report.observations.push_back(o);
+      } else if (type == "sample") {
+        auto& series = report.samples[e.at("series").get<std::string>()];
+        if (series.is_null()) series = nlohmann::json::array();
+        if (series.size() < kMaxSamplesPerSeries) {
+          series.push_back({e.at("t").get<double>(), e.at("value").get<double>()});
+        }
+      } else if (type == "note") {
+        report.notes.push_back(e.at("text").get<std::string>());
+      } else if (type == "done") {
+        report.done = true;
+      } else {
+        ++report.bad_lines;
+      }
+    } catch (const nlohmann::json::exception&) {
+      ++report.bad_lines;
+    }
+  }
+  return report;
+}
+
+std::vector<Symptom> collect_symptoms(const RunResult& result, const ScenarioReport& report) {
+  std::vector<Symptom> raw = parse_reports(result.err.text);
+  for (auto& s : parse_reports(result.out.text)) raw.push_back(std::move(s));
+
+  // A death by a signal the driver sent (timeout, cancel) is not the program's crash.
+  if (result.signal && !result.timed_out && !result.cancelled) {
+    Symptom crash;
+    crash.kind = "crash";
+    crash.source = "signal";
+    crash.summary = fmt::format("killed by {}{}", signal_name(*result.signal),
+                                result.core_dumped ? " (core dumped)" : "");
+    raw.push_back(std::move(crash));
+  }
+  for (const auto& o : report.observations) {
+    std::uint64_t count = o["count"].get<std::uint64_t>();
+    if (count == 0) continue;
+    Symptom s;
+    s.kind = o["kind"].get<std::string>();
+    s.source = "scenario";
+    s.summary = o.contains("detail") ? o["detail"].get<std::string>()
+                                     : fmt::format("{} observed {} times", s.kind, count);
+    s.count = count;
+    raw.push_back(std::move(s));
+  }
+
+  // Merge by (kind, source, top function): a race reported at one place 40 times is one
+  // symptom with count 40, and the first report's text is kept.
+  std::vector<Symptom> merged;
+  for (auto& s : raw) {
+    auto it = std::find_if(merged.begin(), merged.end(), [&](const Symptom& m) {
+      return m.kind == s.kind && m.source == s.source && top_function(m) == top_function(s);
+    });
+    if (it != merged.end()) {
+      it->count += s.count;
+    } else if (merged.size() < kMaxSymptomGroups) {
+      if (s.report.size() > kMaxReportChars) {
+        s.report = s.report.substr(0, kMaxReportChars) + "\n[faultline: report truncated]\n";
+      }
+      merged.push_back(std::move(s));
+    }
+  }
+  return merged;
+}
+
+Verdict decide_verdict(const RunResult& result, const std::vector<Symptom>& symptoms,
+                       const ScenarioReport& report, bool scenario_protocol) {
+  if (!symptoms.empty()) {
+    std::vector<std::string> kinds;
+    for (const auto& s : symptoms) {
+      if (std::find(kinds.begin(), kinds.end(), s.kind) == kinds.end()) kinds.push_back(s.kind);
+    }
+    return {"failed", fmt::format("observed {}", fmt::join(kinds, ", "))};
+  }
+  if (!result.started) return {"unknown", "did not start: " + result.start_error};
+  if (result.cancelled) return {"unknown", "stopped by the user before it finished"};
+  if (result.timed_out) {
+    return {"unknown", "timed out with no symptom observed (raise --timeout if the run is slow)"};
+  }
+  if (result.signal) {
+    return {"unknown", fmt::format("killed by {}", signal_name(*result.signal))};
+  }
+  if (result.exit_code && *result.exit_code != 0) {
+    return {"unknown", fmt::format("exited with code {} and no recognised report (see the record's "
+                                   "stderr_tail)",
+                                   *result.exit_code)};
+  }
+  if (scenario_protocol && !report.done) {
+    return {"unknown", "the scenario exited 0 without reporting that it completed (no done event)"};
+  }
+  return {"passed", "completed with no symptom"};
+}
+
+std::vector<std::pair<std::string, std::string>> sanitizer_env(Sanitizer sanitizer) {
+  auto with_user = [](const char* var, std::string ours) {
+    if (const char* user = std::getenv(var); user && *user) ours += std::string(" ") + user;
+    return std::pair<std::string, std::string>{var, ours};
+  };
+  switch (sanitizer) {
+    case Sanitizer::kTsan:
+      // halt_on_error=0: report every race and keep going, so one run shows them all.
+      // atexit_sleep_ms: the 1 s default adds a second to every run.
+      return {with_user("TSAN_OPTIONS",
+                        "halt_on_error=0 exitcode=66 atexit_sleep_ms=50 second_deadlock_stack=1")};
+    case Sanitizer::kAsan:
+      return {with_user("ASAN_OPTIONS",
+                        "detect_stack_use_after_return=1 detect_leaks=1 abort_on_error=0 "
+                        "print_summary=1"),
+              with_user("UBSAN_OPTIONS", "print_stacktrace=1 halt_on_error=1")};
+    case Sanitizer::kNone:
+      break;
+  }
+  return {};
+}
+
+nlohmann::json host_info() {
+  nlohmann::json host;
+  char name[256] = {};
+  ::gethostname(name, sizeof name - 1);
+  host["hostname"] = name;
+  host["cores"] = ::sysconf(_SC_NPROCESSORS_ONLN);
+  struct utsname u {};
+  if (::uname(&u) == 0) {
+    host["kernel"] = std::string(u.sysname) + " " + u.release;
+    host["arch"] = u.machine;
+  }
+  struct sysinfo si {};
+  if (::sysinfo(&si) == 0)
+    host["memory_bytes"] = static_cast<std::uint64_t>(si.totalram) * si.mem_unit;
+  return host;
+}
+
+nlohmann::json execute_run(const RunPlan& plan, const RunSettings& settings,
+                           const std::atomic<bool>* cancel, bool* cancelled) {
+  const auto wall_start = std::chrono::system_clock::now();
+  const std::string run_id = new_run_id(wall_start);
+
+  // A fresh, private report file per run; removed after it has been read.
+  fs::path report_path =
+      fs::temp_directory_path() / fmt::format("faultline-{}-{}.jsonl", ::getpid(), run_id);
+  RunRequest request;
+  request.argv = plan.argv;
+  request.timeout = settings.timeout;
+  request.output_cap_bytes = settings.output_cap_bytes;
+  request.limits = settings.limits;
+  request.cancel = cancel;
+  request.env = sanitizer_env(plan.sanitizer);
+  for (const auto& kv : settings.env) request.env.push_back(kv);
+  request.env.emplace_back("FAULTLINE_REPORT", report_path.string());
+  request.env.emplace_back("FAULTLINE_RUN_ID", run_id);
+  request.env.emplace_back("FAULTLINE_SEED", std::to_string(plan.seed));
+
+  RunResult result = run_process(request);
+  ScenarioReport report = read_scenario_report(report_path.string());
+  std::error_code ec;
+  fs::remove(report_path, ec);
+  if (cancelled) *cancelled = result.cancelled;
+
+  std::vector<Symptom> symptoms = collect_symptoms(result, report);
+  Verdict verdict = decide_verdict(result, symptoms, report, plan.scenario_protocol);
+
+  nlohmann::json record;
+  record["schema_version"] = 1;
+  record["run_id"] = run_id;
+  record["key"] = run_key(plan);
+  record["scenario"] = plan.scenario;
+  record["variant"] = plan.variant;
+  record["sanitizer"] = sanitizer_name(plan.sanitizer);
+  record["params"] = plan.params;
+  record["seed"] = plan.seed;
+  record["repeat_index"] = plan.repeat_index;
+  record["command"] = plan.argv;
+  nlohmann::json env = nlohmann::json::object();
+  for (const auto& [k, v] : request.env) {
+    if (k != "FAULTLINE_REPORT" && k != "FAULTLINE_RUN_ID") env[k] = v;
+  }
+  record["env"] = env;
+  record["replay"] = plan.replay;
+  record["build"] = settings.build;
+  record["host"] = settings.host;
+  record["faults"] = settings.faults;
+  nlohmann::json limits = {{"timeout_s", settings.timeout.count() / 1000.0}};
+  if (settings.limits.open_files) limits["open_files"] = *settings.limits.open_files;
+  if (settings.limits.address_space_bytes) {
+    limits["address_space_bytes"] = *settings.limits.address_space_bytes;
+  }
+  if (settings.limits.processes) limits["processes"] = *settings.limits.processes;
+  record["limits"] = limits;
+  record["started_at"] = iso_utc(wall_start);
+  record["duration_s"] = std::chrono::duration<double>(result.duration).count();
+  record["exit"] = {
+      {"started", result.started},
+      {"code", result.exit_code ? nlohmann::json(*result.exit_code) : nlohmann::json()},
+      {"signal", result.signal ? nlohmann::json(signal_name(*result.signal)) : nlohmann::json()},
+      {"core_dumped", result.core_dumped},
+      {"timed_out", result.timed_out},
+      {"escalated_to_kill", result.escalated_to_kill},
+      {"max_rss_bytes", result.max_rss_bytes}};
+  if (!result.started) record["exit"]["start_error"] = result.start_error;
+  auto tail = [](const std::string& text) {
+    constexpr std::size_t kTail = 4096;
+    return text.size() <= kTail ? text : text.substr(text.size() - kTail);
+  };
+  record["output"] = {{"stdout_bytes", result.out.total_bytes},
+                      {"stderr_bytes", result.err.total_bytes},
+                      {"stdout_dropped_bytes", result.out.dropped_bytes},
+                      {"stderr_dropped_bytes", result.err.dropped_bytes},
+                      {"stdout_tail", tail(result.out.text)},
+                      {"stderr_tail", tail(result.err.text)}};
+  nlohmann::json symptoms_json = nlohmann::json::array();
+  for (const auto& s : symptoms) {
+    symptoms_json.push_back({{"kind", s.kind},
+                             {"source", s.source},
+                             {"count", s.count},
+                             {"summary", s.summary},
+                             {"frames", frames_json(s.frames)},
+                             {"report", s.report}});
+  }
+  record["symptoms"] = symptoms_json;
+  record["observations"] = report.observations;
+  record["metrics"] = report.metrics;
+  record["samples"] = report.samples;
+  record["notes"] = report.notes;
+  record["report_channel"] = {{"done", report.done}, {"bad_lines", report.bad_lines}};
+  record["verdict"] = verdict.value;
+  record["verdict_reason"] = verdict.reason;
+  return record;
+}
+
+}  // namespace faultline

@@ -1,0 +1,83 @@
+// One run, start to record: launch the child through the runner, read its report channel, parse
+// sanitizer reports, decide the verdict, and build the JSON record (docs/record-schema.md).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "harness/catalog.h"
+#include "harness/report_parser.h"
+#include "harness/runner.h"
+
+namespace faultline {
+
+struct RunPlan {
+  std::string scenario;  // scenario id, or the label of an `exec` command
+  std::string variant;   // "" for exec
+  Sanitizer sanitizer = Sanitizer::kNone;
+  std::map<std::string, std::string> params;  // every parameter, defaults included
+  std::uint64_t seed = 0;
+  std::uint64_t repeat_index = 0;
+  std::vector<std::string> argv;  // the child's full command line
+  std::string replay;             // the faultline command line that replays this run
+  bool scenario_protocol = true;  // a faultline scenario: a completed run reports `done`
+};
+
+struct RunSettings {
+  std::chrono::milliseconds timeout{std::chrono::seconds(60)};
+  RunLimits limits;
+  std::size_t output_cap_bytes = 4u << 20;
+  std::vector<std::pair<std::string, std::string>> env;  // on top of the sanitizer options
+  nlohmann::json build = nlohmann::json::object();       // provenance (build_info.json)
+  nlohmann::json host = nlohmann::json::object();
+  std::vector<std::string> faults;  // fault descriptions, recorded as given
+};
+
+// The deterministic identity of a run, for --resume and matching across files:
+// scenario|variant|sanitizer|k=v,k=v|r<repeat>.
+std::string run_key(const RunPlan& plan);
+
+// What the scenario wrote to its report channel.
+struct ScenarioReport {
+  nlohmann::json metrics = nlohmann::json::object();
+  nlohmann::json observations = nlohmann::json::array();
+  nlohmann::json samples = nlohmann::json::object();  // series -> [[t, value], ...]
+  std::vector<std::string> notes;
+  bool done = false;
+  std::size_t bad_lines = 0;  // lines that were not valid events (a torn last line, say)
+};
+ScenarioReport read_scenario_report(const std::string& path);
+
+struct Verdict {
+  std::string value;   // failed, passed or unknown
+  std::string reason;  // one line: why
+};
+
+// failed: at least one symptom. unknown: no symptom, but the run broke (did not start, timed
+// out, was cancelled, exited non-zero, or a scenario ended without `done`). passed: otherwise.
+Verdict decide_verdict(const RunResult& result, const std::vector<Symptom>& symptoms,
+                       const ScenarioReport& report, bool scenario_protocol);
+
+// Symptoms of a run: sanitizer and runtime reports from its output, a death by signal the
+// driver did not cause, and the scenario's observations with a count above zero. Repeated
+// reports of one kind at one place are merged into one symptom with a count.
+std::vector<Symptom> collect_symptoms(const RunResult& result, const ScenarioReport& report);
+
+// Environment for a child under a sanitizer: report options that keep runs fast and reports
+// complete. A user's own *SAN_OPTIONS come after ours, so theirs win.
+std::vector<std::pair<std::string, std::string>> sanitizer_env(Sanitizer sanitizer);
+
+nlohmann::json host_info();
+
+// Runs one plan and returns its record. When `cancel` stops it, `*cancelled` is set and the
+// record must not be kept.
+nlohmann::json execute_run(const RunPlan& plan, const RunSettings& settings,
+                           const std::atomic<bool>* cancel, bool* cancelled);
+
+}  // namespace faultline
