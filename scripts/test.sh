@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh machine: install dependencies, build every preset, run the
+# unit tests, then the reproduction checks (label `repro`), which run scenario binaries from the
+# tsan and asan builds and need the machine to themselves, so they run one at a time.
+#   FAULTLINE_SKIP_CLANG=1  skip the clang 14 portability build
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+presets=(release tsan asan)
+[ "${FAULTLINE_SKIP_CLANG:-0}" = 1 ] || presets+=(clang)
+bash scripts/build.sh "${presets[@]}"
+echo "== unit tests"
+ctest --preset release -LE repro -j "$(nproc)"
+echo "== reproduction checks"
+ctest --preset release -L repro

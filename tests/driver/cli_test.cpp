@@ -1,0 +1,228 @@
+// The faultline command line end to end: a fake build root holds the toy scenario, and every
+// test runs the real `faultline` binary and checks what a user sees: exit code, messages and the
+// records appended to the results file.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "harness/results_file.h"
+#include "harness/runner.h"
+
+namespace faultline {
+namespace {
+namespace fs = std::filesystem;
+
+struct Outcome {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() /
+            ("fl-cli-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    fs::create_directories(root_ / "release" / "scenarios");
+    fs::copy_file(TOY_SCENARIO_BIN, root_ / "release" / "scenarios" / "toy");
+    out_ = root_ / "runs.jsonl";
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  Outcome faultline(std::vector<std::string> args, bool with_root = true) {
+    RunRequest request;
+    request.argv = {FAULTLINE_BIN};
+    for (auto& a : args) request.argv.push_back(a);
+    if (with_root) {
+      request.argv.push_back("--build-root");
+      request.argv.push_back(root_.string());
+    }
+    request.timeout = std::chrono::seconds(90);
+    RunResult r = run_process(request);
+    return {r.exit_code.value_or(-1), r.out.text, r.err.text};
+  }
+  std::vector<std::string> run_args(std::vector<std::string> extra) {
+    std::vector<std::string> args = {"run", "toy", "--out", out_.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+
+  fs::path root_;
+  fs::path out_;
+};
+
+TEST_F(CliTest, ListShowsVariantsAndParameters) {
+  Outcome o = faultline({"list"});
+  EXPECT_EQ(o.code, 0) << o.err;
+  EXPECT_NE(o.out.find("toy  (seed none)"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("buggy, fixed, other"), std::string::npos);
+  EXPECT_NE(o.out.find("sleep-ms"), std::string::npos);
+}
+
+TEST_F(CliTest, UnknownScenarioSuggestsTheNearName) {
+  Outcome o = faultline({"run", "tyo"});
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("unknown scenario 'tyo': did you mean toy?"), std::string::npos) << o.err;
+}
+
+TEST_F(CliTest, BadParametersAreRejectedBeforeAnyRun) {
+  Outcome o = faultline(run_args({"--set", "speed=3"}));
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("toy has no parameter 'speed': its parameters are action, sleep-ms"),
+            std::string::npos)
+      << o.err;
+  o = faultline(run_args({"--set", "sleep-ms=-5"}));
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("out of range"), std::string::npos) << o.err;
+  o = faultline(run_args({"--variant", "bugy"}));
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("no variant 'bugy'"), std::string::npos) << o.err;
+  o = faultline(run_args({"--repeat", "0"}));
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("--repeat 0 is out of range"), std::string::npos) << o.err;
+  o = faultline(run_args({"--jobs", "x"}));
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("(see faultline run --help)"), std::string::npos) << o.err;
+  EXPECT_FALSE(fs::exists(out_));
+}
+
+TEST_F(CliTest, MissingBuildNamesTheCommandThatMakesIt) {
+  Outcome o = faultline(run_args({"--sanitizer", "tsan"}));
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("no tsan build of toy"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("cmake --preset tsan && cmake --build --preset tsan"), std::string::npos);
+  o = faultline(run_args({"--sanitizer", "msan"}));
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("unknown sanitizer 'msan'"), std::string::npos) << o.err;
+}
+
+TEST_F(CliTest, UnwritableOutputIsAClearError) {
+  Outcome o = faultline({"run", "toy", "--out", "/proc/self/nope/runs.jsonl"});
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("choose another"), std::string::npos) << o.err;
+}
+
+TEST_F(CliTest, UnknownCommandSuggestsOne) {
+  Outcome o = faultline({"rnu"}, false);
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("did you mean run?"), std::string::npos) << o.err;
+}
+
+TEST_F(CliTest, RunRecordsEveryRunAndMeetsExpectations) {
+  Outcome o = faultline(run_args({"--variant", "buggy,fixed", "--repeat", "3", "--seed", "100"}));
+  EXPECT_EQ(o.code, 0) << o.out << o.err;
+  EXPECT_NE(o.out.find("buggy (none): reproduced the incident in 3 of 3 runs"), std::string::npos)
+      << o.out;
+  EXPECT_NE(o.out.find("fixed (none): stayed clean in 3 runs"), std::string::npos) << o.out;
+  auto records = read_records(out_);
+  ASSERT_EQ(records.size(), 6u);
+  for (const auto& r : records) {
+    EXPECT_EQ(r["scenario"], "toy");
+    EXPECT_EQ(r["params"]["action"], "observe");
+    std::uint64_t seed = r["seed"];
+    EXPECT_EQ(seed, 100 + r["repeat_index"].get<std::uint64_t>());
+    EXPECT_EQ(r["metrics"]["seed_seen"]["value"], static_cast<double>(seed));
+    EXPECT_NE(r["replay"].get<std::string>().find("--seed " + std::to_string(seed)),
+              std::string::npos);
+    EXPECT_TRUE(r["host"].contains("cores"));
+    if (r["variant"] == "buggy") {
+      EXPECT_EQ(r["verdict"], "failed");
+      ASSERT_EQ(r["symptoms"].size(), 1u);
+      EXPECT_EQ(r["symptoms"][0]["kind"], "toy_symptom");
+      EXPECT_EQ(r["symptoms"][0]["count"], 3);
+    } else {
+      EXPECT_EQ(r["verdict"], "passed");
+      EXPECT_EQ(r["observations"][0]["count"], 0);
+    }
+  }
+}
+
+TEST_F(CliTest, BuggyThatDoesNotReproduceIsAMissedExpectation) {
+  Outcome o = faultline(run_args({"--variant", "buggy", "--set", "action=clean"}));
+  EXPECT_EQ(o.code, 1) << o.out;
+  EXPECT_NE(o.out.find("MISS buggy (none): did NOT reproduce"), std::string::npos) << o.out;
+}
+
+TEST_F(CliTest, CrashIsRecordedWithItsSignal) {
+  Outcome o = faultline(run_args({"--variant", "fixed", "--set", "action=segv"}));
+  EXPECT_EQ(o.code, 1) << o.out;  // a fixed variant that crashed missed its expectation
+  auto r = read_records(out_).at(0);
+  EXPECT_EQ(r["verdict"], "failed");
+  EXPECT_EQ(r["exit"]["signal"], "SIGSEGV");
+  EXPECT_EQ(r["symptoms"][0]["kind"], "crash");
+}
+
+TEST_F(CliTest, HangIsStoppedAndCountedUnknown) {
+  Outcome o = faultline(run_args({"--variant", "fixed", "--set", "action=hang", "--timeout", "1"}));
+  EXPECT_EQ(o.code, 3) << o.out;
+  auto r = read_records(out_).at(0);
+  EXPECT_EQ(r["verdict"], "unknown");
+  EXPECT_TRUE(r["exit"]["timed_out"].get<bool>());
+  EXPECT_LT(r["duration_s"].get<double>(), 10.0);
+}
+
+TEST_F(CliTest, MissingDoneOrExitCodeIsUnknownNotPassed) {
+  Outcome o = faultline(run_args({"--variant", "fixed", "--set", "action=no-done"}));
+  EXPECT_EQ(o.code, 3);
+  o = faultline(run_args({"--variant", "fixed", "--set", "action=exit3"}));
+  EXPECT_EQ(o.code, 3);
+  auto records = read_records(out_);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_NE(records[0]["verdict_reason"].get<std::string>().find("no done event"),
+            std::string::npos);
+  EXPECT_EQ(records[1]["exit"]["code"], 3);
+}
+
+TEST_F(CliTest, CtrlCKeepsFinishedRunsAndSaysSo) {
+  RunRequest request;
+  request.argv = {FAULTLINE_BIN,  "run",   "toy",         "--variant",    "fixed",
+                  "--repeat",     "200",   "--set",       "sleep-ms=100", "--set",
+                  "action=clean", "--out", out_.string(), "--build-root", root_.string()};
+  request.timeout = std::chrono::seconds(60);
+  RunResult result;
+  std::thread runner([&] { result = run_process(request); });
+  // Wait until a few runs have landed, then interrupt the driver as a terminal would.
+  for (int i = 0; i < 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::ifstream in(out_);
+    std::string line;
+    int lines = 0;
+    while (std::getline(in, line)) ++lines;
+    if (lines >= 3) break;
+  }
+  ::system(("pkill -INT -f -- '--out " + out_.string() + "'").c_str());
+  runner.join();
+  EXPECT_EQ(result.exit_code.value_or(-1), 130) << result.out.text << result.err.text;
+  EXPECT_NE(result.out.text.find("interrupted:"), std::string::npos) << result.out.text;
+  auto records = read_records(out_);
+  EXPECT_GE(records.size(), 3u);
+  EXPECT_LT(records.size(), 200u);
+}
+
+TEST_F(CliTest, ExecRunsAnyCommandWithTheSameRecords) {
+  Outcome o = faultline({"exec", "--name", "shell", "--variant", "buggy", "--repeat", "2", "--out",
+                         out_.string(), "--", "sh", "-c", "kill -ABRT $$"},
+                        false);
+  EXPECT_EQ(o.code, 0) << o.out << o.err;
+  auto records = read_records(out_);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0]["scenario"], "shell");
+  EXPECT_EQ(records[0]["exit"]["signal"], "SIGABRT");
+
+  o = faultline({"exec", "--out", out_.string(), "--", "/nonexistent/program"}, false);
+  EXPECT_EQ(o.code, 3) << o.out;
+  EXPECT_EQ(read_records(out_).back()["verdict"], "unknown");
+
+  o = faultline({"exec", "--repeat", "2"}, false);
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("give the command after --"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace faultline

@@ -1,0 +1,132 @@
+#include "harness/results_file.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace faultline {
+namespace {
+namespace fs = std::filesystem;
+
+nlohmann::json valid_record(const std::string& key = "toy|buggy|none||r0") {
+  return {{"schema_version", 1},
+          {"run_id", "r1"},
+          {"key", key},
+          {"scenario", "toy"},
+          {"variant", "buggy"},
+          {"sanitizer", "none"},
+          {"params", {{"a", "1"}}},
+          {"seed", 7},
+          {"repeat_index", 0},
+          {"replay", "faultline run toy"},
+          {"started_at", "2026-11-23T10:00:00.000Z"},
+          {"duration_s", 0.5},
+          {"exit", {{"code", 0}}},
+          {"symptoms", nlohmann::json::array()},
+          {"metrics", nlohmann::json::object()},
+          {"verdict", "passed"},
+          {"verdict_reason", "completed with no symptom"}};
+}
+
+class ResultsFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("fl-results-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  void write_text(const fs::path& p, const std::string& text) {
+    std::ofstream(p, std::ios::binary) << text;
+  }
+  std::string read_error(const fs::path& p) {
+    try {
+      read_records(p);
+    } catch (const ResultsFileError& e) {
+      return e.what();
+    }
+    return "";
+  }
+  fs::path dir_;
+};
+
+TEST_F(ResultsFileTest, AppendsWholeLinesAndReadsThemBack) {
+  fs::path p = dir_ / "sub" / "runs.jsonl";  // the folder is created
+  {
+    ResultsWriter w(p);
+    w.append(valid_record("a"));
+    w.append(valid_record("b"));
+  }
+  auto records = read_records(p);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0]["key"], "a");
+  EXPECT_EQ(records[1]["key"], "b");
+}
+
+TEST_F(ResultsFileTest, OpeningCutsATornLastLine) {
+  fs::path p = dir_ / "runs.jsonl";
+  std::string good = valid_record("a").dump() + "\n";
+  write_text(p, good + "{\"schema_version\": 1, \"run_id\": \"torn");
+  {
+    ResultsWriter w(p);
+    EXPECT_EQ(w.repaired_bytes(), std::string("{\"schema_version\": 1, \"run_id\": \"torn").size());
+    w.append(valid_record("b"));
+  }
+  auto records = read_records(p);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[1]["key"], "b");
+}
+
+TEST_F(ResultsFileTest, ReaderSkipsATornLastLineWithAWarning) {
+  fs::path p = dir_ / "runs.jsonl";
+  write_text(p, valid_record("a").dump() + "\n{\"schema_ver");
+  std::vector<std::string> warnings;
+  auto records = read_records(p, &warnings);
+  EXPECT_EQ(records.size(), 1u);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find(":2: skipped a torn last line"), std::string::npos);
+}
+
+TEST_F(ResultsFileTest, BadFilesNameTheFileAndLine) {
+  fs::path p = dir_ / "bad.jsonl";
+  write_text(p, valid_record().dump() + "\nnot json at all\n");
+  EXPECT_NE(read_error(p).find("bad.jsonl:2: not a JSON record"), std::string::npos);
+
+  auto old = valid_record();
+  old["schema_version"] = 0;
+  write_text(p, old.dump() + "\n");
+  EXPECT_NE(read_error(p).find("bad.jsonl:1: schema version 0"), std::string::npos);
+
+  auto missing = valid_record();
+  missing.erase("verdict");
+  write_text(p, valid_record().dump() + "\n" + missing.dump() + "\n");
+  EXPECT_NE(read_error(p).find("bad.jsonl:2: missing field 'verdict'"), std::string::npos);
+
+  auto wrong = valid_record();
+  wrong["verdict"] = "maybe";
+  write_text(p, wrong.dump() + "\n");
+  EXPECT_NE(read_error(p).find("verdict 'maybe'"), std::string::npos);
+
+  write_text(p, "");
+  EXPECT_NE(read_error(p).find("holds no run records"), std::string::npos);
+
+  EXPECT_NE(read_error(dir_ / "absent.jsonl").find("cannot read results file"), std::string::npos);
+}
+
+TEST_F(ResultsFileTest, UnwritablePathIsAUsageErrorNamingTheFix) {
+  fs::path blocker = dir_ / "file";
+  write_text(blocker, "x");
+  try {
+    ResultsWriter w(blocker / "runs.jsonl");  // a folder cannot be made inside a file
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("--out"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace faultline

@@ -1,0 +1,78 @@
+#include "harness/scenario_api.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace faultline {
+namespace {
+
+ScenarioSpec spec() {
+  return {
+      .id = "s",
+      .seed = "000",
+      .title = "t",
+      .oracle = "o",
+      .variants = {"buggy", "fixed"},
+      .params = {{.name = "workers",
+                  .type = ParamType::kInt,
+                  .default_value = "4",
+                  .help = "threads",
+                  .min = 1,
+                  .max = 64},
+                 {.name = "ratio",
+                  .type = ParamType::kDouble,
+                  .default_value = "0.5",
+                  .help = "r",
+                  .min = 0,
+                  .max = 1},
+                 {.name = "mode",
+                  .type = ParamType::kString,
+                  .default_value = "a",
+                  .help = "m",
+                  .choices = {"a", "b"}},
+                 {.name = "on", .type = ParamType::kBool, .default_value = "true", .help = "b"}}};
+}
+
+std::string error_of(const std::vector<std::string>& overrides) {
+  try {
+    resolve_params(spec(), overrides);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Params, DefaultsAndOverrides) {
+  Params p = resolve_params(spec(), {"workers=8", "mode=b", "on=false"});
+  EXPECT_EQ(p.integer("workers"), 8);
+  EXPECT_DOUBLE_EQ(p.real("ratio"), 0.5);
+  EXPECT_EQ(p.text("mode"), "b");
+  EXPECT_FALSE(p.boolean("on"));
+}
+
+TEST(Params, EveryBadInputIsNamed) {
+  EXPECT_NE(error_of({"threads=3"})
+                .find("s has no parameter 'threads': its parameters are "
+                      "workers, ratio, mode, on"),
+            std::string::npos);
+  EXPECT_NE(error_of({"workers=0"}).find("workers=0 is out of range: allowed from 1 to 64"),
+            std::string::npos);
+  EXPECT_NE(error_of({"workers=two"}).find("'two' is not a whole number"), std::string::npos);
+  EXPECT_NE(error_of({"ratio=x"}).find("is not a number"), std::string::npos);
+  EXPECT_NE(error_of({"mode=c"}).find("choose one of a, b"), std::string::npos);
+  EXPECT_NE(error_of({"on=maybe"}).find("not true or false"), std::string::npos);
+  EXPECT_NE(error_of({"workers"}).find("is not key=value"), std::string::npos);
+}
+
+TEST(Spec, SurvivesAJsonRoundTrip) {
+  ScenarioSpec back = spec_from_json(spec_to_json(spec()));
+  EXPECT_EQ(back.id, "s");
+  ASSERT_EQ(back.params.size(), 4u);
+  EXPECT_EQ(back.params[0].max, 64);
+  EXPECT_EQ(back.params[2].choices, (std::vector<std::string>{"a", "b"}));
+  EXPECT_THROW(spec_from_json(nlohmann::json::object()), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace faultline

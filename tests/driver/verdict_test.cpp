@@ -1,0 +1,131 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+
+#include "harness/executor.h"
+
+namespace faultline {
+namespace {
+
+RunResult exited(int code) {
+  RunResult r;
+  r.started = true;
+  r.exit_code = code;
+  return r;
+}
+
+ScenarioReport done_report() {
+  ScenarioReport report;
+  report.done = true;
+  return report;
+}
+
+TEST(Verdict, CleanCompletedRunPasses) {
+  auto v = decide_verdict(exited(0), {}, done_report(), true);
+  EXPECT_EQ(v.value, "passed");
+}
+
+TEST(Verdict, AnySymptomFails) {
+  Symptom s;
+  s.kind = "data_race";
+  auto v = decide_verdict(exited(66), {s}, done_report(), true);
+  EXPECT_EQ(v.value, "failed");
+  EXPECT_NE(v.reason.find("data_race"), std::string::npos);
+}
+
+TEST(Verdict, BrokenRunsAreUnknownNeverPassed) {
+  RunResult timed_out = exited(0);
+  timed_out.exit_code.reset();
+  timed_out.signal = SIGKILL;
+  timed_out.timed_out = true;
+  EXPECT_EQ(decide_verdict(timed_out, {}, done_report(), true).value, "unknown");
+
+  RunResult not_started;
+  not_started.start_error = "no such file";
+  EXPECT_EQ(decide_verdict(not_started, {}, {}, true).value, "unknown");
+
+  EXPECT_EQ(decide_verdict(exited(3), {}, done_report(), true).value, "unknown");
+  // A scenario that exits 0 without `done` did not prove it ran to the end.
+  EXPECT_EQ(decide_verdict(exited(0), {}, ScenarioReport{}, true).value, "unknown");
+  // Any other command has no `done` to give.
+  EXPECT_EQ(decide_verdict(exited(0), {}, ScenarioReport{}, false).value, "passed");
+}
+
+TEST(Symptoms, SignalTheDriverDidNotSendIsACrash) {
+  RunResult r;
+  r.started = true;
+  r.signal = SIGSEGV;
+  auto symptoms = collect_symptoms(r, {});
+  ASSERT_EQ(symptoms.size(), 1u);
+  EXPECT_EQ(symptoms[0].kind, "crash");
+  EXPECT_EQ(symptoms[0].source, "signal");
+  EXPECT_NE(symptoms[0].summary.find("SIGSEGV"), std::string::npos);
+
+  r.timed_out = true;  // SIGTERM/SIGKILL from the driver's timeout is not the program's crash
+  r.signal = SIGKILL;
+  EXPECT_TRUE(collect_symptoms(r, {}).empty());
+}
+
+TEST(Symptoms, ObservationsAboveZeroBecomeSymptoms) {
+  ScenarioReport report;
+  report.observations = nlohmann::json::array(
+      {{{"kind", "conn_refused"}, {"count", 12}, {"detail", "12 connects refused"}},
+       {{"kind", "fd_reuse"}, {"count", 0}}});
+  auto symptoms = collect_symptoms(exited(0), report);
+  ASSERT_EQ(symptoms.size(), 1u);
+  EXPECT_EQ(symptoms[0].kind, "conn_refused");
+  EXPECT_EQ(symptoms[0].source, "scenario");
+  EXPECT_EQ(symptoms[0].count, 12u);
+}
+
+TEST(ScenarioReportFile, ReadsEventsAndCountsBadLines) {
+  auto path = std::filesystem::temp_directory_path() /
+              ("fl-report-" + std::to_string(::getpid()) + ".jsonl");
+  {
+    std::ofstream out(path);
+    out << R"({"type":"metric","name":"ops","value":42,"unit":"count"})"
+        << "\n"
+        << R"({"type":"observation","kind":"corrupt_output","count":2})"
+        << "\n"
+        << R"({"type":"sample","series":"threads","t":0.5,"value":9})"
+        << "\n"
+        << R"({"type":"note","text":"hello"})"
+        << "\n"
+        << R"({"type":"done"})"
+        << "\n"
+        << R"({"type":"metric","name":)";  // torn by a crash
+  }
+  auto report = read_scenario_report(path.string());
+  std::filesystem::remove(path);
+  EXPECT_EQ(report.metrics["ops"]["value"], 42);
+  EXPECT_EQ(report.observations.size(), 1u);
+  EXPECT_EQ(report.samples["threads"][0][1], 9.0);
+  ASSERT_EQ(report.notes.size(), 1u);
+  EXPECT_TRUE(report.done);
+  EXPECT_EQ(report.bad_lines, 1u);
+}
+
+TEST(RunKey, IsDeterministicAndIncludesEveryParameter) {
+  RunPlan plan;
+  plan.scenario = "s";
+  plan.variant = "fixed";
+  plan.sanitizer = Sanitizer::kTsan;
+  plan.params = {{"b", "2"}, {"a", "1"}};
+  plan.repeat_index = 4;
+  EXPECT_EQ(run_key(plan), "s|fixed|tsan|a=1,b=2|r4");
+}
+
+TEST(SanitizerEnv, UserOptionsComeLastSoTheyWin) {
+  ::setenv("TSAN_OPTIONS", "history_size=7", 1);
+  auto env = sanitizer_env(Sanitizer::kTsan);
+  ::unsetenv("TSAN_OPTIONS");
+  ASSERT_EQ(env.size(), 1u);
+  EXPECT_NE(env[0].second.find("halt_on_error=0"), std::string::npos);
+  EXPECT_EQ(env[0].second.rfind("history_size=7"), env[0].second.size() - 14);
+}
+
+}  // namespace
+}  // namespace faultline
