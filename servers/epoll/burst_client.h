@@ -1,0 +1,57 @@
+// A burst client for the echo protocol: B bursts of C connections opened at once, each sending
+// M frames and checking every echo. Each client thread owns its counters and histogram; they
+// are merged after the join (no lock on the hot path).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "harness/histogram.h"
+
+namespace faultline::epoll {
+
+struct BurstOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  int bursts = 5;
+  int connections = 64;       // per burst, opened at once
+  int frames = 8;             // per connection
+  int max_frame_bytes = 256;  // payload sizes are drawn from 1..this
+  int threads = 4;            // client threads sharing a burst's connections
+  int connect_timeout_ms = 1000;
+  int io_timeout_ms = 2000;  // per reply
+  int gap_ms = 50;           // pause between bursts
+  std::uint64_t seed = 1;    // payload sizes and bytes
+  // Called after each burst's connections are all closed, before the gap (burst index from 0).
+  std::function<void(int)> after_burst;
+};
+
+struct BurstCounts {
+  std::uint64_t connects_ok = 0;
+  std::uint64_t refused = 0;    // ECONNREFUSED: nothing listens on the port
+  std::uint64_t reset = 0;      // ECONNRESET on connect or during the exchange
+  std::uint64_t timed_out = 0;  // connect did not complete within connect_timeout_ms
+  std::uint64_t other_errors = 0;
+  std::uint64_t frames_ok = 0;
+  std::uint64_t frames_lost = 0;     // no reply: timeout, EOF or reset before it came
+  std::uint64_t frames_corrupt = 0;  // a reply that is not "received: " + the request
+  void add(const BurstCounts& o);
+};
+
+struct BurstResult {
+  BurstCounts total;
+  std::vector<BurstCounts> per_burst;
+  LatencyHistogram latency;  // one frame's round trip, nanoseconds
+};
+
+BurstResult run_bursts(const BurstOptions& options);
+
+// One connection's attempt, outcome only (used by tests and the benchmark).
+enum class ConnectOutcome { kOk, kRefused, kReset, kTimedOut, kOther };
+// Connects a non-blocking socket to host:port within timeout_ms; on kOk `fd_out` holds it.
+ConnectOutcome connect_with_timeout(const std::string& host, std::uint16_t port, int timeout_ms,
+                                    int& fd_out);
+
+}  // namespace faultline::epoll
