@@ -1,0 +1,60 @@
+// Thread counts of a process, read from /proc/<pid>/task (one entry per thread), once or as a
+// time series sampled on a background thread.
+//
+// The sampler's own thread is one of the threads of its process: sampling the process it runs in
+// adds exactly one thread to every sample after start() and none after stop(), so compare
+// samples taken while it runs with each other.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace faultline {
+
+// The number of threads of `pid` (0: this process), or -1 when /proc/<pid>/task cannot be read
+// (no such process).
+int count_threads(pid_t pid = 0);
+
+class ThreadSampler {
+ public:
+  struct Sample {
+    double t_seconds;  // since start()
+    int threads;
+  };
+
+  explicit ThreadSampler(pid_t pid = 0,
+                         std::chrono::milliseconds interval = std::chrono::milliseconds(20));
+  ~ThreadSampler();  // stop()
+  ThreadSampler(const ThreadSampler&) = delete;
+  ThreadSampler& operator=(const ThreadSampler&) = delete;
+
+  void start();  // takes a first sample at once, then one per interval
+  void stop();   // takes a last sample, joins; idempotent
+
+  // Takes one sample now (from any thread) and records it in the series; returns the count.
+  int sample_now();
+
+  std::vector<Sample> samples() const;  // a copy, in time order
+  int peak() const;                     // the highest count sampled so far (-1: none)
+
+ private:
+  void run();
+  int record_locked(int threads);
+
+  const pid_t pid_;
+  const std::chrono::milliseconds interval_;
+  std::chrono::steady_clock::time_point start_;
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::vector<Sample> samples_;
+  std::thread thread_;
+};
+
+}  // namespace faultline
