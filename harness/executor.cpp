@@ -135,12 +135,13 @@ std::vector<Symptom> collect_symptoms(const RunResult& result, const ScenarioRep
     raw.push_back(std::move(s));
   }
 
-  // Merge by (kind, source, top function): a race reported at one place 40 times is one
+  // Merge by (kind, subkind, source, top function): a race reported at one place 40 times is one
   // symptom with count 40, and the first report's text is kept.
   std::vector<Symptom> merged;
   for (auto& s : raw) {
     auto it = std::find_if(merged.begin(), merged.end(), [&](const Symptom& m) {
-      return m.kind == s.kind && m.source == s.source && top_function(m) == top_function(s);
+      return m.kind == s.kind && m.subkind == s.subkind && m.source == s.source &&
+             top_function(m) == top_function(s);
     });
     if (it != merged.end()) {
       it->count += s.count;
@@ -165,6 +166,11 @@ Verdict decide_verdict(const RunResult& result, const std::vector<Symptom>& symp
   }
   if (!result.started) return {"unknown", "did not start: " + result.start_error};
   if (result.cancelled) return {"unknown", "stopped by the user before it finished"};
+  if (result.err.text.find("ThreadSanitizer: unexpected memory mapping") != std::string::npos) {
+    return {"unknown",
+            "TSan could not map its shadow memory (kernel vm.mmap_rnd_bits above 28): run the "
+            "child without ASLR, e.g. setarch $(uname -m) -R"};
+  }
   if (result.timed_out) {
     return {"unknown", "timed out with no symptom observed (raise --timeout if the run is slow)"};
   }
@@ -301,7 +307,9 @@ nlohmann::json execute_run(const RunPlan& plan, const RunSettings& settings,
   nlohmann::json symptoms_json = nlohmann::json::array();
   for (const auto& s : symptoms) {
     symptoms_json.push_back({{"kind", s.kind},
+                             {"subkind", s.subkind},
                              {"source", s.source},
+                             {"truncated", s.truncated},
                              {"count", s.count},
                              {"summary", s.summary},
                              {"frames", frames_json(s.frames)},

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -365,17 +364,16 @@ TEST(ParserTruncated, EveryCutOfAReportStillYieldsItsSymptom) {
   }
 }
 
-TEST(ParserScale, MegabytesOfOutputParseInLinearTime) {
-  // 5 MB of program output with a report at each end and in the middle.
+TEST(ParserScale, MegabytesOfOutputYieldEveryReport) {
+  // 5 MB of program output with a report at each end and in the middle. Speed is measured by
+  // bench/parser (BM_ParseReports), not asserted here.
   const std::string report = load("tsan_data_race.gcc.txt");
   std::string filler;
   for (int i = 0; i < 40000; ++i) filler += "worker 3: request 1234 served in 17 us\n";
   const std::string text = report + filler + report + filler + "x" + report + filler;
-  auto start = std::chrono::steady_clock::now();
   auto symptoms = parse_reports(text);
-  auto took = std::chrono::steady_clock::now() - start;
-  EXPECT_EQ(symptoms.size(), 3u);
-  EXPECT_LT(took, std::chrono::seconds(2)) << text.size() << " bytes";
+  ASSERT_EQ(symptoms.size(), 3u);
+  for (const auto& s : symptoms) EXPECT_EQ(s.kind, "data_race");
   // One very long line (a runaway log line) is not a report either.
   EXPECT_TRUE(parse_reports(std::string(4 << 20, 'a')).empty());
 }
