@@ -4,13 +4,19 @@
 // it forked. Its stdout and stderr are captured up to a cap (the head and the tail of each
 // stream are kept, with a marker saying how much of the middle was dropped). Resource limits are
 // applied in the child before exec. The child dies with the driver (PR_SET_PDEATHSIG), so a
-// killed driver leaves nothing running.
+// killed driver leaves no direct child running (grandchildren that left the group are beyond
+// reach).
+//
+// run_process() may be called from several threads at once. What it needs from the rest of the
+// driver: SIGCHLD is not ignored, and nothing reaps children it did not start (no wait(-1) or
+// waitpid(-1)); the child is reaped by the thread that started it.
 #pragma once
 
 #include <sys/types.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -19,22 +25,30 @@
 
 namespace faultline {
 
+// Each limit is set as both the soft and the hard limit of the child, capped to the driver's own
+// hard limit (a child could not get more than that anyway).
 struct RunLimits {
-  std::optional<std::uint64_t> address_space_bytes;  // RLIMIT_AS
+  std::optional<std::uint64_t> address_space_bytes;  // RLIMIT_AS; sanitizer builds need terabytes
   std::optional<std::uint64_t> open_files;           // RLIMIT_NOFILE
-  std::optional<std::uint64_t> processes;            // RLIMIT_NPROC (threads count here)
-  std::uint64_t core_bytes = 0;                      // RLIMIT_CORE: no core files by default
+  // RLIMIT_NPROC counts every process and thread of the real user id, not only the child's, and
+  // does not bind root.
+  std::optional<std::uint64_t> processes;
+  std::uint64_t core_bytes = 0;  // RLIMIT_CORE: no core files by default
 };
 
 struct RunRequest {
-  std::vector<std::string> argv;                            // argv[0] is the program
-  std::vector<std::pair<std::string, std::string>> env;     // set on top of the driver's own
+  // argv[0] is the program: a path, or a bare name looked up in PATH (the PATH of `env` if it sets
+  // one, else the driver's).
+  std::vector<std::string> argv;
+  // Set on top of the driver's own environment; a later entry for the same name wins.
+  std::vector<std::pair<std::string, std::string>> env;
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
   std::chrono::milliseconds kill_grace{std::chrono::seconds(2)};  // SIGTERM, then SIGKILL
   std::size_t output_cap_bytes = 4u << 20;  // kept per stream: half head, half tail
   RunLimits limits;
   // Set by another thread (or a signal handler) to stop the run: the group is killed as on a
-  // timeout and the result says cancelled.
+  // timeout and the result says cancelled. Polled at least every 50 ms; already set at the call,
+  // nothing is started.
   const std::atomic<bool>* cancel = nullptr;
 };
 
@@ -46,15 +60,18 @@ struct CapturedStream {
 
 struct RunResult {
   bool started = false;
-  std::string start_error;     // why exec failed (not found, not executable...)
-  pid_t pid = -1;
+  std::string start_error;       // why it did not start, e.g. "cannot execute 'x': No such file..."
+  int start_errno = 0;           // the errno behind start_error (ENOENT, EACCES...), 0 when started
+  pid_t pid = -1;                // also the id of the child's process group
   std::optional<int> exit_code;  // set when the child exited
   std::optional<int> signal;     // set when the child was killed by a signal
   bool core_dumped = false;
-  bool timed_out = false;      // the driver stopped it at the timeout
-  bool cancelled = false;      // the driver stopped it because cancel was set
-  bool escalated_to_kill = false;  // SIGTERM was not enough
-  std::chrono::nanoseconds duration{0};
+  bool timed_out = false;                // the driver stopped it at the timeout
+  bool cancelled = false;                // the driver stopped it because cancel was set
+  bool escalated_to_kill = false;        // SIGTERM was not enough
+  std::chrono::nanoseconds duration{0};  // steady clock, from just before fork to the reap
+  // Peak RSS of the child (wait4's ru_maxrss). Linux counts the image the child had between fork
+  // and exec, which is a copy of the driver's: this is never below the driver's RSS at the fork.
   std::uint64_t max_rss_bytes = 0;
   CapturedStream out;
   CapturedStream err;
@@ -62,7 +79,8 @@ struct RunResult {
 
 RunResult run_process(const RunRequest& request);
 
-// "SIGSEGV" for 11, and so on; "SIG<n>" for numbers without a name.
+// "SIGSEGV" for 11, and so on; "SIGRTMIN+<n>" for real-time signals; "SIG<n>" for numbers
+// without a name.
 std::string signal_name(int signal);
 
 }  // namespace faultline
