@@ -21,6 +21,9 @@ using Args = std::vector<std::string>;
 int list(const Args& args);
 int run(const Args& args);
 int exec(const Args& args);
+int sweep(const Args& args);
+int compare(const Args& args);
+int export_results(const Args& args);  // `export` is a C++ keyword
 
 // Set by SIGINT/SIGTERM. A second Ctrl-C kills the driver at once (its children die with it).
 extern std::atomic<bool> g_stop;

@@ -22,6 +22,9 @@ const Command kCommands[] = {
     {"list", faultline::cli::list, "list the scenarios, their variants and parameters"},
     {"run", faultline::cli::run, "run a scenario's variants, repeatedly, and record every run"},
     {"exec", faultline::cli::exec, "run any command the same way: faultline exec -- CMD ARGS"},
+    {"sweep", faultline::cli::sweep, "run a scenario over a grid of parameters (resumable)"},
+    {"compare", faultline::cli::compare, "compare two results files with statistical tests"},
+    {"export", faultline::cli::export_results, "write a results file as CSV or JUnit XML"},
 };
 
 void print_help() {

@@ -1,0 +1,430 @@
+// faultline sweep: a scenario over a grid of parameters, in parallel, resumable and shardable.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "harness/cli.h"
+#include "harness/summary.h"
+#include "harness/sweep.h"
+
+namespace faultline::cli {
+namespace po = boost::program_options;
+
+namespace {
+
+std::string quote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                        "0123456789-_./=:,+@%") == std::string::npos) {
+    return s;
+  }
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string params_text(const nlohmann::json& params) {
+  std::string out;
+  for (const auto& [k, v] : params.items()) {
+    if (!out.empty()) out += ',';
+    out += k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+  }
+  return out.empty() ? "-" : out;
+}
+
+// Shows how far the sweep is. On a terminal one line is redrawn in place (also once a second,
+// so elapsed time moves during long runs); otherwise every run gets its own line, which keeps
+// CI logs and `tee`d files readable.
+class Progress {
+ public:
+  Progress(std::size_t total, bool terminal)
+      : total_(total), terminal_(terminal), start_(std::chrono::steady_clock::now()) {
+    if (!terminal_) return;
+    draw();
+    ticker_ = std::thread([this] {
+      std::unique_lock lock(mutex_);
+      while (!stopped_) {
+        wake_.wait_for(lock, std::chrono::seconds(1));
+        if (!stopped_) draw_locked();
+      }
+    });
+  }
+  ~Progress() { stop(); }
+
+  void on_record(const nlohmann::json& r) {
+    std::lock_guard lock(mutex_);
+    ++done_;
+    const std::string verdict = r["verdict"];
+    if (verdict == "failed") ++failed_;
+    if (verdict == "unknown") ++unknown_;
+    if (terminal_) {
+      draw_locked();
+      return;
+    }
+    std::string detail = r["verdict_reason"].get<std::string>();
+    if (verdict == "failed") {
+      detail.clear();
+      for (const auto& s : r["symptoms"]) {
+        if (!detail.empty()) detail += ", ";
+        detail +=
+            fmt::format("{} x{}", s["kind"].get<std::string>(), s["count"].get<std::uint64_t>());
+      }
+    }
+    std::cout << fmt::format("{} | {} {} {} {} #{} seed {}: {} in {:.2f}s ({})\n",
+                             progress_text(done_, total_, failed_, unknown_, elapsed()),
+                             r["scenario"].get<std::string>(), r["variant"].get<std::string>(),
+                             r["sanitizer"].get<std::string>(), params_text(r["params"]),
+                             r["repeat_index"].get<std::uint64_t>(), r["seed"].get<std::uint64_t>(),
+                             verdict, r["duration_s"].get<double>(), detail)
+              << std::flush;
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopped_) return;
+      stopped_ = true;
+      if (terminal_) std::cout << "\n" << std::flush;
+    }
+    wake_.notify_all();
+    if (ticker_.joinable()) ticker_.join();
+  }
+
+ private:
+  double elapsed() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+  void draw() {
+    std::lock_guard lock(mutex_);
+    draw_locked();
+  }
+  void draw_locked() {
+    // \r returns to the line start, \x1b[K clears what a longer previous line left.
+    std::cout << "\r" << progress_text(done_, total_, failed_, unknown_, elapsed()) << "\x1b[K"
+              << std::flush;
+  }
+
+  std::size_t total_;
+  bool terminal_;
+  std::chrono::steady_clock::time_point start_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::thread ticker_;
+  bool stopped_ = false;
+  std::size_t done_ = 0, failed_ = 0, unknown_ = 0;
+};
+
+// One row per sanitizer x point x variant, in the order of the plan (not of completion, which
+// parallel runs shuffle).
+std::string render_sweep_table(const std::vector<RunPlan>& plans,
+                               const std::vector<nlohmann::json>& records) {
+  struct Row {
+    std::string sanitizer, variant, params;
+    std::vector<nlohmann::json> records;
+  };
+  std::vector<Row> rows;
+  for (const auto& p : plans) {
+    if (p.repeat_index != 0) continue;
+    rows.push_back(
+        {sanitizer_name(p.sanitizer), p.variant, params_text(nlohmann::json(p.params)), {}});
+  }
+  for (const auto& r : records) {
+    Row key{r["sanitizer"], r["variant"], params_text(r["params"]), {}};
+    auto it = std::find_if(rows.begin(), rows.end(), [&](const Row& row) {
+      return row.sanitizer == key.sanitizer && row.variant == key.variant &&
+             row.params == key.params;
+    });
+    if (it == rows.end()) {
+      rows.push_back(std::move(key));
+      it = rows.end() - 1;
+    }
+    it->records.push_back(r);
+  }
+  std::erase_if(rows, [](const Row& row) { return row.records.empty(); });
+  std::size_t params_width = 6;
+  for (const auto& row : rows) params_width = std::max(params_width, row.params.size());
+  std::string out =
+      fmt::format("{:<6} {:<12} {:<{}} {:>10} {:>12} {:>7} {:>8}\n", "san", "variant", "params",
+                  params_width, "reproduced", "95% interval", "unknown", "median");
+  for (const auto& row : rows) {
+    auto g = summarise(row.records).front();
+    out += fmt::format("{:<6} {:<12} {:<{}} {:>10} {:>12} {:>7} {:>7.2f}s\n", row.sanitizer,
+                       row.variant, row.params, params_width,
+                       fmt::format("{}/{}", g.failed, g.failed + g.passed),
+                       fmt::format("[{:.0f}%,{:.0f}%]", 100 * g.rate.low, 100 * g.rate.high),
+                       g.unknown, g.median_duration_s);
+  }
+  return out;
+}
+
+}  // namespace
+
+int sweep(const Args& args) {
+  RunOptions options;
+  std::string id;
+  std::string file;
+  std::string variant_arg;
+  std::string shard_arg;
+  std::vector<std::string> grid_args;
+  std::vector<std::string> sets;
+  bool resume = false;
+  po::options_description desc(
+      "usage: faultline sweep NAME --grid key=v1,v2 [--grid ...] [options]\n"
+      "       faultline sweep --file SWEEP [options]\n\n"
+      "Runs scenario NAME at every point of the grid (the cartesian product of the --grid\n"
+      "values), for every variant, sanitizer and repeat, in parallel, appending one record per\n"
+      "run to the results file. Repeat 0 of every point runs first, so an early stop has seen\n"
+      "them all. --resume skips runs already in the file; --shard I/N runs one slice of N.\n"
+      "Exit codes: 0 expectations met over the whole sweep (a buggy variant reproduced at some\n"
+      "point, no fixed one ever did), 1 missed, 2 bad input, 3 some runs unknown, 130\n"
+      "interrupted. See docs/sweeps.md.\n\noptions");
+  desc.add_options()("help,h", "this text")(
+      "grid", po::value(&grid_args)->composing(),
+      "key=v1,v2,...: a parameter and the values to sweep (repeatable)")(
+      "set", po::value(&sets)->composing(), "fixed parameter override key=value (repeatable)")(
+      "variant", po::value(&variant_arg)->default_value("all"),
+      "buggy, fixed, another variant, a comma list, or all")(
+      "file", po::value(&file), "read the sweep from this file (format in docs/sweeps.md)")(
+      "resume", po::bool_switch(&resume),
+      "skip runs whose records are already in --out; the base seed is taken from them")(
+      "shard", po::value(&shard_arg),
+      "I/N: run only slice I (0-based) of N; the slices are disjoint and together the sweep");
+  add_run_options(desc, options);
+  po::options_description hidden;
+  hidden.add_options()("name", po::value(&id));
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description positional;
+  positional.add("name", 1);
+
+  auto vm = parse("sweep", args, all, &positional);
+  if (vm.count("help")) {
+    std::cout << desc
+              << "\n--jobs defaults to one run per core, capped by free memory at "
+                 "512 MiB a run (asan 1.5 GiB, tsan 4 GiB).\n";
+    return kExitOk;
+  }
+
+  // The file gives the sweep; flags given on the command line win over it, and --grid adds axes.
+  SweepDefinition def;
+  if (!file.empty()) def = parse_sweep_file(file);
+  if (!id.empty() && !def.scenario.empty() && id != def.scenario) {
+    throw UsageError(fmt::format("sweep: the command line names {} but {} sweeps {}: drop one", id,
+                                 file, def.scenario));
+  }
+  if (id.empty()) id = def.scenario;
+  if (id.empty()) {
+    throw UsageError(
+        "sweep: name a scenario, e.g. faultline sweep rpc-timeout-race --grid "
+        "concurrency=10,100 (or give --file)");
+  }
+  std::vector<GridAxis> grid = def.grid;
+  {
+    std::vector<GridAxis> cli_axes;
+    for (const auto& g : grid_args) cli_axes.push_back(parse_grid_axis(g));
+    add_axes(grid, cli_axes);
+  }
+  sets.insert(sets.begin(), def.sets.begin(), def.sets.end());
+  if (vm["variant"].defaulted() && def.variants) variant_arg = *def.variants;
+  // A sweep takes a comma list of builds (--sanitizer none,tsan): they run one after another.
+  std::string sanitizer_arg = options.sanitizer;
+  if (vm["sanitizer"].defaulted() && def.sanitizers) sanitizer_arg = *def.sanitizers;
+  if (vm["repeat"].defaulted() && def.repeat) options.repeat = *def.repeat;
+  if (vm["timeout"].defaulted() && def.timeout_s) options.timeout_s = *def.timeout_s;
+  if (vm.count("seed")) {
+    options.seed = vm["seed"].as<std::uint64_t>();
+  } else if (def.seed) {
+    options.seed = def.seed;
+  }
+  std::vector<Sanitizer> sanitizers = parse_sanitizer_list(sanitizer_arg);
+  for (auto s : sanitizers) {
+    RunOptions one = options;
+    one.sanitizer = sanitizer_name(s);
+    check_run_options(one);
+  }
+  for (const auto& axis : grid) {
+    for (const auto& s : sets) {
+      if (s.rfind(axis.key + "=", 0) == 0) {
+        throw UsageError(fmt::format(
+            "parameter '{}' is both swept (--grid) and fixed (--set): keep one", axis.key));
+      }
+    }
+  }
+  Shard shard;
+  if (!shard_arg.empty()) shard = parse_shard(shard_arg);
+  if (vm["jobs"].defaulted()) {
+    options.jobs = default_sweep_jobs(sanitizers, std::thread::hardware_concurrency(),
+                                      available_memory_bytes());
+  }
+
+  // Every run of the whole sweep (all shards), planned once per seed decision.
+  Catalog catalog = make_catalog(options);
+  struct Build {
+    Sanitizer sanitizer;
+    ScenarioSpec spec;
+    std::vector<std::string> variants;
+    std::vector<Params> points;
+  };
+  std::vector<Build> builds;
+  const auto points = expand_grid(grid);
+  for (auto s : sanitizers) {
+    Build b{s, catalog.spec(id, s), {}, {}};
+    b.variants = select_variants(b.spec, variant_arg);
+    for (const auto& point : points) {
+      std::vector<std::string> overrides = sets;
+      overrides.insert(overrides.end(), point.begin(), point.end());
+      try {
+        b.points.push_back(resolve_params(b.spec, overrides));
+      } catch (const std::invalid_argument& e) {
+        throw UsageError(fmt::format("{} (faultline list {} shows them)", e.what(), id));
+      }
+    }
+    builds.push_back(std::move(b));
+  }
+  auto plan_all = [&](std::uint64_t seed) {
+    std::vector<RunPlan> plans;
+    for (const auto& b : builds) {
+      for (const auto& params : b.points) {
+        auto more = plan_scenario_runs(catalog, b.spec, b.variants, b.sanitizer, params,
+                                       options.repeat, seed, options.timeout_s);
+        for (auto& p : more) {
+          if (in_shard(run_key(p), shard)) plans.push_back(std::move(p));
+        }
+      }
+    }
+    return plans;
+  };
+  std::set<std::string> shard_keys;
+  for (const auto& p : plan_all(0)) shard_keys.insert(run_key(p));
+
+  if (options.out.empty()) {
+    options.out = shard.count > 1 ? fmt::format("results/{}-sweep-shard{}of{}.jsonl", id,
+                                                shard.index, shard.count)
+                                  : fmt::format("results/{}-sweep.jsonl", id);
+  }
+  ResultsWriter writer(options.out);  // cuts a torn last line before we read the file
+  std::vector<nlohmann::json> existing;
+  std::error_code ec;
+  if (std::filesystem::file_size(options.out, ec) > 0 && !ec) {
+    std::vector<std::string> warnings;
+    if (resume) {
+      existing = read_records(options.out, &warnings);  // a corrupt file stops the resume
+    } else {
+      try {
+        existing = read_records(options.out, &warnings);
+      } catch (const ResultsFileError&) {
+        // Only used for a hint below; appending does not need the old records.
+      }
+    }
+    for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";
+  }
+  ResumeState state = scan_for_resume(existing, shard_keys);
+
+  std::uint64_t seed = 0;
+  if (resume && state.base_seed) {
+    if (options.seed && *options.seed != *state.base_seed) {
+      throw UsageError(fmt::format(
+          "--seed {} differs from base seed {} of the runs already in {}: drop --seed to "
+          "resume, or write to a new --out",
+          *options.seed, *state.base_seed, options.out));
+    }
+    seed = *state.base_seed;
+  } else if (options.seed) {
+    seed = *options.seed;
+  } else if (shard.count > 1) {
+    throw UsageError(
+        "--shard needs --seed, so every shard gives a run the same seed (any number, the same "
+        "for all shards)");
+  } else {
+    seed = base_seed(options);
+  }
+  if (state.seed_disagreements) {
+    std::cerr << fmt::format(
+        "warning: {} of the runs in {} were started with another base seed than {}\n",
+        state.seed_disagreements, options.out, seed);
+  }
+  if (!resume && !state.done_keys.empty()) {
+    std::cerr << fmt::format(
+        "note: {} runs of this sweep are already in {}; they will be run again (add --resume "
+        "to skip them)\n",
+        state.done_keys.size(), options.out);
+  }
+
+  std::vector<RunPlan> plans;
+  for (auto& p : plan_all(seed)) {
+    if (!resume || !state.done_keys.count(run_key(p))) plans.push_back(std::move(p));
+  }
+  order_for_sweep(plans);
+  const std::size_t whole = shard_keys.size();
+
+  std::cout << fmt::format(
+                   "{}: {} points x {} variant(s) x {} sanitizer(s) x {} repeats = {} runs{}; "
+                   "{} to run, {} at a time, base seed {}, into {}\n",
+                   id, points.size(), builds.front().variants.size(), builds.size(), options.repeat,
+                   whole,
+                   shard.count > 1 ? fmt::format(" in shard {}/{}", shard.index, shard.count) : "",
+                   plans.size(), options.jobs, seed, options.out)
+            << std::flush;
+  if (resume && !state.done_keys.empty()) {
+    std::cout << fmt::format("resuming: {} runs already recorded are skipped\n",
+                             whole - plans.size());
+  }
+
+  // The sweep's records: those already in the file (when resuming) and the new ones.
+  std::vector<nlohmann::json> records = resume ? state.records : std::vector<nlohmann::json>{};
+  BatchOutcome outcome;
+  if (!plans.empty()) {
+    install_interrupt_handlers();
+    Progress progress(plans.size(), ::isatty(STDOUT_FILENO) == 1);
+    // Every run records the build it came from, also in a sweep over several sanitizers.
+    std::vector<RunPlan> group;
+    for (auto s : sanitizers) {
+      group.clear();
+      for (const auto& p : plans) {
+        if (p.sanitizer == s) group.push_back(p);
+      }
+      if (group.empty() || g_stop.load()) continue;
+      RunSettings one = make_settings(catalog, s, options);
+      BatchOutcome part = run_batch(
+          group, one, options.jobs, writer, &g_stop,
+          [&](const nlohmann::json& r, std::size_t, std::size_t) { progress.on_record(r); });
+      outcome.records.insert(outcome.records.end(), part.records.begin(), part.records.end());
+      outcome.dropped_in_flight += part.dropped_in_flight;
+      outcome.not_started += part.not_started;
+      outcome.interrupted = outcome.interrupted || part.interrupted;
+    }
+    progress.stop();
+    if (g_stop.load() && !outcome.interrupted) outcome.interrupted = true;
+  } else {
+    std::cout << "nothing left to run: every run of this sweep is in " << options.out << "\n";
+  }
+  records.insert(records.end(), outcome.records.begin(), outcome.records.end());
+
+  if (!records.empty()) std::cout << "\n" << render_sweep_table(plan_all(seed), records);
+  std::cout << fmt::format("{} new record{} appended to {}\n", outcome.records.size(),
+                           outcome.records.size() == 1 ? "" : "s", options.out);
+  if (writer.repaired_bytes() > 0) {
+    std::cout << fmt::format(
+        "(its torn last line, {} bytes from a driver that died mid-write, was cut off first)\n",
+        writer.repaired_bytes());
+  }
+  if (outcome.interrupted) {
+    std::string again = "faultline sweep";
+    for (const auto& a : args) again += " " + quote(a);
+    if (!resume) again += " --resume";
+    std::cout << fmt::format(
+        "interrupted: {} finished runs were kept, {} in flight were dropped, {} never "
+        "started.\ncontinue with: {}\n",
+        outcome.records.size(), outcome.dropped_in_flight,
+        plans.size() - outcome.records.size() - outcome.dropped_in_flight, again);
+    return kExitInterrupted;
+  }
+  return records.empty() ? kExitOk : exit_code_for(summarise(records));
+}
+
+}  // namespace faultline::cli

@@ -1,0 +1,220 @@
+// `faultline sweep` end to end on the sweep-probe scenario in a fake build root: interrupted for
+// real (SIGINT, then SIGKILL of the driver) and resumed, sharded, and read from a sweep file.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "harness/results_file.h"
+
+extern char** environ;
+
+namespace {
+namespace fs = std::filesystem;
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::size_t lines_in(const fs::path& p) {
+  const std::string s = slurp(p);
+  return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
+}
+
+class SweepCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() /
+            ("fl_sweep_cli_" + std::to_string(::getpid()) + "_" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    fs::create_directories(root_ / "release" / "scenarios");
+    fs::create_symlink(PROBE_BIN, root_ / "release" / "scenarios" / "sweep-probe");
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  // Starts `faultline ARGS --build-root ROOT`, output to files in ROOT; returns the pid.
+  pid_t start(std::vector<std::string> args) {
+    args.insert(args.begin(), FAULTLINE_BIN);
+    args.push_back("--build-root");
+    args.push_back(root_.string());
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, (root_ / "stdout").c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, 2, (root_ / "stderr").c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = -1;
+    EXPECT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+    return pid;
+  }
+  // Returns the exit code, or 128 + signal.
+  int wait_for(pid_t pid) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  int run(std::vector<std::string> args) { return wait_for(start(std::move(args))); }
+  // Waits until the results file has at least n records (no time is asserted: the deadline
+  // only keeps a broken driver from hanging the test).
+  void await_records(const fs::path& out, std::size_t n) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (lines_in(out) < n && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_GE(lines_in(out), n);
+  }
+
+  fs::path root_;
+};
+
+// 3 points x 2 variants x 4 repeats = 24 runs of 300 ms each, two at a time.
+const std::vector<std::string> kSweep = {"sweep",    "sweep-probe", "--grid", "level=0,50,100",
+                                         "--repeat", "4",           "--jobs", "2"};
+
+std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
+TEST_F(SweepCli, InterruptedBySigintAndSigkillThenResumedLosesAndRepeatsNothing) {
+  const fs::path out = root_ / "sweep.jsonl";
+  // 1. Ctrl-C after a few runs: the driver stops, keeps what finished, exits 130.
+  pid_t pid = start(with(kSweep, {"--seed", "500", "--out", out.string()}));
+  await_records(out, 3);
+  ::kill(pid, SIGINT);
+  EXPECT_EQ(wait_for(pid), 130) << slurp(root_ / "stdout");
+  const std::size_t after_sigint = lines_in(out);
+  EXPECT_LT(after_sigint, 24u);
+  EXPECT_NE(slurp(root_ / "stdout").find("--resume"), std::string::npos);  // says how to go on
+
+  // 2. Resume (no --seed: it comes from the file), then SIGKILL the driver: no chance to clean up.
+  pid = start(with(kSweep, {"--resume", "--out", out.string()}));
+  await_records(out, after_sigint + 3);
+  ::kill(pid, SIGKILL);
+  EXPECT_EQ(wait_for(pid), 128 + SIGKILL);
+  const std::size_t after_sigkill = lines_in(out);
+  EXPECT_LT(after_sigkill, 24u);
+
+  // 3. Resume to the end.
+  EXPECT_EQ(run(with(kSweep, {"--resume", "--out", out.string()})), 0)
+      << slurp(root_ / "stdout") << slurp(root_ / "stderr");
+  EXPECT_NE(slurp(root_ / "stdout").find("resuming: " + std::to_string(after_sigkill)),
+            std::string::npos)
+      << slurp(root_ / "stdout");
+
+  // Every run exactly once, each with the seed the first invocation chose.
+  auto records = faultline::read_records(out);
+  ASSERT_EQ(records.size(), 24u);
+  std::set<std::string> keys;
+  for (const auto& r : records) {
+    EXPECT_TRUE(keys.insert(r["key"].get<std::string>()).second) << "twice: " << r["key"];
+    EXPECT_EQ(r["seed"].get<std::uint64_t>(), 500 + r["repeat_index"].get<std::uint64_t>());
+  }
+  for (const char* level : {"0", "50", "100"}) {
+    for (const char* variant : {"buggy", "fixed"}) {
+      for (int i = 0; i < 4; ++i) {
+        const std::string key = std::string("sweep-probe|") + variant +
+                                "|none|latency-ms=2.0,level=" + level + ",sleep-ms=300|r" +
+                                std::to_string(i);
+        EXPECT_TRUE(keys.count(key)) << "lost: " << key;
+      }
+    }
+  }
+
+  // Nothing left: a further resume runs nothing and still reports the whole sweep.
+  EXPECT_EQ(run(with(kSweep, {"--resume", "--out", out.string()})), 0);
+  EXPECT_NE(slurp(root_ / "stdout").find("nothing left to run"), std::string::npos);
+  EXPECT_EQ(lines_in(out), 24u);
+}
+
+TEST_F(SweepCli, ShardsAreDisjointAndTogetherTheWholeSweep) {
+  const std::vector<std::string> sweep = {
+      "sweep",        "sweep-probe", "--grid", "level=0,50,100", "--grid",
+      "sleep-ms=0,1", "--repeat",    "3",      "--seed",         "9"};
+  std::multiset<std::string> sharded;
+  for (int i = 0; i < 3; ++i) {
+    const fs::path out = root_ / ("shard" + std::to_string(i) + ".jsonl");
+    int code = run(with(sweep, {"--shard", std::to_string(i) + "/3", "--out", out.string()}));
+    EXPECT_TRUE(code == 0 || code == 1) << slurp(root_ / "stderr");  // a slice may lack a buggy
+    if (fs::exists(out) && fs::file_size(out) > 0) {
+      for (const auto& r : faultline::read_records(out)) sharded.insert(r["key"]);
+    }
+  }
+  const fs::path whole = root_ / "whole.jsonl";
+  EXPECT_EQ(run(with(sweep, {"--out", whole.string()})), 0);
+  std::multiset<std::string> all;
+  for (const auto& r : faultline::read_records(whole)) all.insert(r["key"]);
+  EXPECT_EQ(all.size(), 36u);
+  EXPECT_EQ(sharded, all);  // a multiset: equal also means no key came from two shards
+}
+
+TEST_F(SweepCli, SweepFileAndCommandLineTogether) {
+  const fs::path file = root_ / "probe.sweep";
+  std::ofstream(file) << "# a sweep file\nscenario sweep-probe\ngrid level=0,100\n"
+                         "set sleep-ms=0\nvariant buggy\nrepeat 2\nseed 3\n";
+  const fs::path out = root_ / "f.jsonl";
+  // The command line adds an axis and overrides the repeat count.
+  EXPECT_EQ(run({"sweep", "--file", file.string(), "--grid", "latency-ms=1,2", "--repeat", "3",
+                 "--out", out.string()}),
+            0)
+      << slurp(root_ / "stderr");
+  auto records = faultline::read_records(out);
+  EXPECT_EQ(records.size(), 2u * 2u * 3u);
+  for (const auto& r : records) {
+    EXPECT_EQ(r["variant"], "buggy");
+    EXPECT_EQ(r["params"]["sleep-ms"], "0");
+  }
+}
+
+TEST_F(SweepCli, BadInputIsRefusedBeforeAnythingRuns) {
+  const fs::path out = root_ / "bad.jsonl";
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const Case cases[] = {
+      {{"sweep", "sweep-probe", "--grid", "level=5,500"}, "level"},
+      {{"sweep", "sweep-probe", "--grid", "nosuch=1"}, "nosuch"},
+      {{"sweep", "sweep-probe", "--grid", "level"}, "is not key=v1,v2"},
+      {{"sweep", "sweep-probe", "--grid", "level=1", "--set", "level=2"}, "both swept"},
+      {{"sweep", "sweep-probe", "--shard", "3/3", "--seed", "1"}, "numbered from 0 to 2"},
+      {{"sweep", "sweep-probe", "--shard", "0/3"}, "--shard needs --seed"},
+      {{"sweep", "sweep-probe", "--sanitizer", "none,msan"}, "unknown sanitizer 'msan'"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(run(with(c.args, {"--out", out.string()})), 2) << c.message;
+    EXPECT_NE(slurp(root_ / "stderr").find(c.message), std::string::npos)
+        << slurp(root_ / "stderr");
+  }
+  EXPECT_FALSE(fs::exists(out) && fs::file_size(out) > 0);
+
+  // Resuming with a different seed than the one the file's runs used.
+  EXPECT_EQ(
+      run({"sweep", "sweep-probe", "--grid", "sleep-ms=0", "--seed", "1", "--out", out.string()}),
+      0);
+  EXPECT_EQ(run({"sweep", "sweep-probe", "--grid", "sleep-ms=0", "--repeat", "2", "--seed", "2",
+                 "--resume", "--out", out.string()}),
+            2);
+  EXPECT_NE(slurp(root_ / "stderr").find("differs from base seed 1"), std::string::npos)
+      << slurp(root_ / "stderr");
+}
+
+}  // namespace
