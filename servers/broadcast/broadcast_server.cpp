@@ -53,7 +53,11 @@ struct BroadcastServer::Client {
   explicit Client(int f) : fd(f) {}
   ~Client() { ::close(fd); }
   const int fd;
-  std::timed_mutex write_mutex;  // one push at a time on a stream, or frames interleave
+  // One push at a time on a stream, or frames interleave. A flag under a mutex rather than a
+  // std::timed_mutex: waits stay bounded, and TSan (gcc 12) does not model pthread_mutex_clocklock.
+  std::mutex mutex;
+  std::condition_variable released;
+  bool pushing = false;
   std::atomic<bool> dead{false};
 };
 
@@ -172,12 +176,16 @@ void BroadcastServer::run(const std::string& message, Clock::time_point push_unt
   auto give_up = [&] { return stopping_.load() || Clock::now() >= push_until; };
   for (auto& c : targets) {
     if (c->dead.load()) continue;
-    std::unique_lock write(c->write_mutex, std::defer_lock);
-    while (!write.try_lock_for(std::chrono::milliseconds(kPollMs)) && !give_up()) {
-    }
-    if (!write.owns_lock() || give_up()) {
-      stats_.pushes_abandoned.fetch_add(1);
-      continue;
+    {
+      std::unique_lock lock(c->mutex);
+      while (c->pushing && !give_up()) {
+        c->released.wait_for(lock, std::chrono::milliseconds(kPollMs));
+      }
+      if (c->pushing || give_up()) {
+        stats_.pushes_abandoned.fetch_add(1);
+        continue;
+      }
+      c->pushing = true;
     }
     std::size_t sent = 0;
     bool failed = false;
@@ -203,6 +211,11 @@ void BroadcastServer::run(const std::string& message, Clock::time_point push_unt
       // A message cut in the middle leaves the stream unframed: the client must go.
       if (failed || sent > 0) drop(*c);
     }
+    {  // a torn stream is marked dead before the next pusher may look
+      std::lock_guard lock(c->mutex);
+      c->pushing = false;
+    }
+    c->released.notify_one();
   }
 }
 

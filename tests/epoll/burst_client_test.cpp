@@ -1,0 +1,137 @@
+// The burst client's counters against servers that refuse, reset, stall, corrupt and echo.
+#include "servers/epoll/burst_client.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "servers/epoll/frame.h"
+#include "servers/epoll/reactor.h"
+#include "test_util.h"
+
+namespace faultline::epoll {
+namespace {
+using namespace std::chrono_literals;
+
+BurstOptions small(std::uint16_t port) {
+  BurstOptions o;
+  o.port = port;
+  o.bursts = 2;
+  o.connections = 8;
+  o.frames = 3;
+  o.threads = 2;
+  o.gap_ms = 0;
+  o.connect_timeout_ms = 300;
+  o.io_timeout_ms = 300;
+  return o;
+}
+
+// A blocking server on its own thread that handles each accepted connection with `serve`.
+class ToyServer {
+ public:
+  template <class Serve>
+  explicit ToyServer(Serve serve, int backlog = 64, bool accept = true)
+      : listener_(Listener::open("127.0.0.1", 0, false, backlog)) {
+    if (!accept) return;
+    thread_ = std::thread([this, serve] {
+      while (!stop_.load()) {
+        pollfd p{listener_->fd(), POLLIN, 0};
+        if (::poll(&p, 1, 10) <= 0) continue;
+        const int fd = ::accept4(listener_->fd(), nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd >= 0) serve(fd);
+      }
+    });
+  }
+  ~ToyServer() {
+    stop_.store(true);
+    if (thread_.joinable()) thread_.join();
+  }
+  std::uint16_t port() const { return listener_->port(); }
+
+ private:
+  std::unique_ptr<Listener> listener_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+TEST(BurstClient, CountsEveryConnectToAPortWithoutListenerAsRefused) {
+  const BurstResult r = run_bursts(small(test::free_port()));
+  EXPECT_EQ(r.total.refused, 16u);
+  EXPECT_EQ(r.total.connects_ok, 0u);
+  EXPECT_EQ(r.total.frames_ok + r.total.frames_lost + r.total.frames_corrupt, 0u);
+  ASSERT_EQ(r.per_burst.size(), 2u);
+  EXPECT_EQ(r.per_burst[1].refused, 8u);
+}
+
+TEST(BurstClient, CountsEveryFrameEchoedByTheReactor) {
+  auto listener = Listener::open("127.0.0.1", 0, false);
+  BurstOptions o = small(listener->port());
+  Reactor reactor(listener->fd());
+  reactor.own(std::move(listener));
+  reactor.start();
+  int bursts_seen = 0;
+  o.after_burst = [&](int b) { bursts_seen = b + 1; };
+  const BurstResult r = run_bursts(o);
+  EXPECT_EQ(r.total.connects_ok, 16u);
+  EXPECT_EQ(r.total.frames_ok, 48u);
+  EXPECT_EQ(r.total.frames_lost + r.total.frames_corrupt + r.total.refused, 0u);
+  EXPECT_EQ(r.latency.count(), 48u);
+  EXPECT_EQ(bursts_seen, 2);
+  EXPECT_EQ(reactor.stats().frames_echoed.load(), 48u);
+}
+
+TEST(BurstClient, CountsResetsAndTheirFramesAsLost) {
+  ToyServer server([](int fd) {
+    linger hard{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+    ::close(fd);  // RST to a connection the kernel already completed
+  });
+  BurstOptions o = small(server.port());
+  o.bursts = 1;
+  const BurstResult r = run_bursts(o);
+  EXPECT_EQ(r.total.connects_ok, 8u);
+  EXPECT_EQ(r.total.reset, 8u);
+  EXPECT_EQ(r.total.frames_lost, 24u);
+  EXPECT_EQ(r.total.frames_ok, 0u);
+}
+
+TEST(BurstClient, CountsRepliesThatAreNotTheEchoAsCorrupt) {
+  ToyServer server([](int fd) {
+    // Answers each frame with a reply of the right length but one changed byte.
+    for (int i = 0; i < 3; ++i) {
+      const std::string head = test::recv_n(fd, kPrefixBytes);
+      if (head.size() < kPrefixBytes) break;
+      std::string payload = test::recv_n(fd, read_prefix(head.data()));
+      payload[0] = static_cast<char>(payload[0] ^ 1);
+      std::string out;
+      append_reply(out, payload);
+      test::send_all(fd, out);
+    }
+    ::close(fd);
+  });
+  BurstOptions o = small(server.port());
+  o.bursts = 1;
+  o.connections = 1;  // the toy server serves one connection at a time
+  const BurstResult r = run_bursts(o);
+  EXPECT_EQ(r.total.frames_corrupt, 3u);
+  EXPECT_EQ(r.total.frames_ok, 0u);
+}
+
+TEST(BurstClient, CountsConnectsThatNeverCompleteAsTimedOut) {
+  // A listener that never accepts, with the smallest backlog: once its queue is full the kernel
+  // drops further SYNs and those connects can only time out.
+  ToyServer server([](int) {}, /*backlog=*/0, /*accept=*/false);
+  BurstOptions o = small(server.port());
+  o.bursts = 1;
+  o.connections = 6;
+  o.frames = 1;
+  o.io_timeout_ms = 100;
+  const BurstResult r = run_bursts(o);
+  EXPECT_GE(r.total.timed_out, 1u);
+  EXPECT_EQ(r.total.connects_ok + r.total.timed_out, 6u);
+  EXPECT_EQ(r.total.frames_ok, 0u);
+}
+
+}  // namespace
+}  // namespace faultline::epoll
