@@ -159,7 +159,7 @@ const faultline::ScenarioSpec kSpec{
          {}},
         {"client-read-delay-us",
          ParamType::kInt,
-         "100",
+         "2000",
          "async: a slow consumer's pause after each read of up to 16 frames, in us",
          0,
          1'000'000,
