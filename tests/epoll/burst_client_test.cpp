@@ -90,9 +90,11 @@ TEST(BurstClient, CountsResetsAndTheirFramesAsLost) {
   BurstOptions o = small(server.port());
   o.bursts = 1;
   const BurstResult r = run_bursts(o);
-  EXPECT_EQ(r.total.connects_ok, 8u);
+  // The RST may land before the client's connect is reported done (then the connect itself is
+  // the reset, and no frame was attempted) or during the exchange (its 3 frames are lost).
   EXPECT_EQ(r.total.reset, 8u);
-  EXPECT_EQ(r.total.frames_lost, 24u);
+  EXPECT_EQ(r.total.refused + r.total.timed_out + r.total.other_errors, 0u);
+  EXPECT_EQ(r.total.frames_lost, 3 * r.total.connects_ok);
   EXPECT_EQ(r.total.frames_ok, 0u);
 }
 
