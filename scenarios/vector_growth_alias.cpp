@@ -29,9 +29,9 @@
 //   deliver(frame): queue.push_back(frame)
 //     size == capacity: new storage, strings
 //     moved, old storage freed
-//                                                socket writable: sendmsg() reads the buffer,
+//                                                socket writable: send() reads the buffer,
 //                                                which points into the freed storage
-//   ASan: heap-use-after-free in sendmsg; without ASan the client gets whatever the freed bytes
+//   ASan: heap-use-after-free in send(); without ASan the client gets whatever the freed bytes
 //   hold by then, and its checksum fails: corrupt_frame.
 // With libstdc++ a longer frame lives on the heap and a move keeps that heap block, so the
 // vector variant stops failing above 15 bytes (see frame-bytes): the hazard hides behind the
