@@ -1,0 +1,89 @@
+// The RPC server: Boost.Asio, a multi-threaded io_context, one coroutine per connection.
+//
+// Threads and strands: the acceptor lives on its own strand; each connection has its own strand,
+// on which its reader coroutine, every handler coroutine it spawns and its write queue run, so a
+// connection's socket is only ever touched from that strand. Handlers of one connection run
+// concurrently with each other (interleaved at co_await points), like Go's net/rpc ServeConn.
+//
+// Lifetimes: a Connection is owned by the coroutines that run on it (shared_ptr); the Server
+// keeps weak references to close live connections on stop(). stop() (or the destructor) closes
+// the acceptor and every connection, stops the io_context and joins the threads.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "servers/rpc/frame.h"
+
+namespace faultline::rpc {
+
+using SteadyClock = std::chrono::steady_clock;
+
+struct Request {
+  std::uint64_t call_id = 0;
+  std::string method;
+  std::string body;
+  std::optional<std::string> idempotency_key;
+  SteadyClock::time_point received_at;
+  // received_at + the timeout the client sent (grpc-timeout semantics); empty without one.
+  std::optional<SteadyClock::time_point> deadline;
+};
+
+struct Reply {
+  Status status = Status::kOk;
+  std::string error;
+  std::string body;
+};
+
+// A handler runs on its connection's strand; `co_await this_coro::executor` is that strand.
+using Handler = std::function<boost::asio::awaitable<Reply>(const Request&)>;
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";  // loopback only: nothing here targets another address
+  std::uint16_t port = 0;             // 0: the kernel picks; port() says which
+  int threads = 2;
+  std::uint32_t max_frame_bytes = kMaxFrameBytes;
+};
+
+struct ServerStats {
+  std::uint64_t accepted = 0;
+  std::uint64_t requests = 0;
+  std::uint64_t bad_frames = 0;   // malformed or oversized: answered BAD_FRAME and closed
+  std::uint64_t peer_closed = 0;  // peers that went away (EOF or reset, between or mid-frame)
+};
+
+class Server {
+ public:
+  explicit Server(ServerOptions options = {});
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Register before start(); a request for an unknown method gets UNKNOWN_METHOD.
+  void handle(std::string method, Handler handler);
+
+  // Binds, listens and starts the threads. Throws boost::system::system_error if binding fails.
+  void start();
+  std::uint16_t port() const { return port_; }
+  // Idempotent; safe from any thread but the server's own.
+  void stop();
+  ServerStats stats() const;
+
+  struct Impl;  // public so that the connection code can name it; not part of the API
+
+ private:
+  std::unique_ptr<Impl> impl_;
+  std::uint16_t port_ = 0;
+};
+
+}  // namespace faultline::rpc
