@@ -43,6 +43,8 @@ def wilson(k, n):
 def read(paths):
     records = []
     for path in paths:
+        if not os.path.isfile(path):
+            sys.exit(f"cannot read results file {path}: no such file")
         with open(path) as f:
             for number, line in enumerate(f, 1):
                 if not line.strip():
@@ -93,8 +95,12 @@ def variant_style(label):
 
 
 def numeric_axis(ax, xs):
-    if xs and all(isinstance(v, float) for v in xs) and min(xs) > 0 and max(xs) / min(xs) >= 50:
+    # Sweeps usually grow geometrically (1, 10, 100 or 2, 4, ... 64): a log axis spaces them evenly.
+    if xs and all(isinstance(v, float) for v in xs) and min(xs) > 0 and max(xs) / min(xs) >= 16:
         ax.set_xscale("log")
+        ticks = sorted(set(xs))
+        ax.set_xticks(ticks, [f"{v:g}" for v in ticks])
+        ax.minorticks_off()
 
 
 def plot_rate(records, x, swept, out):

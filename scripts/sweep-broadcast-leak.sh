@@ -14,5 +14,8 @@ SEED=${SEED:-4000}
   --variant buggy,fixed \
   --repeat "$REPEAT" --seed "$SEED" \
   --out "$OUT" --resume "$@" || status=$?
-scripts/plot.py "$OUT" --x deadline-ms --out "${OUT%.jsonl}-plots"
+# Plot what there is, unless the sweep refused its input (exit 2) and wrote nothing.
+if [ "${status:-0}" -ne 2 ] && [ -s "$OUT" ]; then
+  "$(dirname "$0")/plot.py" "$OUT" --x deadline-ms --out "${OUT%.jsonl}-plots"
+fi
 exit "${status:-0}"

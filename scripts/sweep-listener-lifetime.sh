@@ -15,5 +15,8 @@ SEED=${SEED:-2000}
   --sanitizer "$SANITIZER" \
   --repeat "$REPEAT" --seed "$SEED" \
   --out "$OUT" --resume "$@" || status=$?
-scripts/plot.py "$OUT" --x connections --out "${OUT%.jsonl}-plots"
+# Plot what there is, unless the sweep refused its input (exit 2) and wrote nothing.
+if [ "${status:-0}" -ne 2 ] && [ -s "$OUT" ]; then
+  "$(dirname "$0")/plot.py" "$OUT" --x connections --out "${OUT%.jsonl}-plots"
+fi
 exit "${status:-0}"
