@@ -98,6 +98,11 @@ ScenarioReport read_scenario_report(const std::string& path) {
         }
       } else if (type == "note") {
         report.notes.push_back(e.at("text").get<std::string>());
+      } else if (type == "timeline") {
+        nlohmann::json t = {{"t", e.at("t").get<double>()},
+                            {"what", e.at("what").get<std::string>()}};
+        if (e.contains("detail")) t["detail"] = e["detail"];
+        if (report.timeline.size() < kMaxSamplesPerSeries) report.timeline.push_back(t);
       } else if (type == "done") {
         report.done = true;
       } else {
@@ -320,6 +325,7 @@ nlohmann::json execute_run(const RunPlan& plan, const RunSettings& settings,
   record["metrics"] = report.metrics;
   record["samples"] = report.samples;
   record["notes"] = report.notes;
+  record["timeline"] = report.timeline;
   record["report_channel"] = {{"done", report.done}, {"bad_lines", report.bad_lines}};
   record["verdict"] = verdict.value;
   record["verdict_reason"] = verdict.reason;

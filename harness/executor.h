@@ -49,6 +49,7 @@ struct ScenarioReport {
   nlohmann::json observations = nlohmann::json::array();
   nlohmann::json samples = nlohmann::json::object();  // series -> [[t, value], ...]
   std::vector<std::string> notes;
+  nlohmann::json timeline = nlohmann::json::array();  // [{t, what, detail}], in report order
   bool done = false;
   std::size_t bad_lines = 0;  // lines that were not valid events (a torn last line, say)
 };

@@ -13,6 +13,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "harness/fault_spec.h"
+
 namespace faultline {
 namespace {
 
@@ -81,6 +83,7 @@ void print_help(const ScenarioSpec& spec, std::string_view argv0) {
   std::cout << fmt::format(
       "{} - {}\n(seed write-up {}; oracle: {})\n\n"
       "usage: {} [--variant V] [--seed S] [--set key=value ...] [--report FILE]\n"
+      "          [--fault SPEC ...] [--perturb SPEC] [--nemesis SPEC]\n"
       "       {} --describe\n\n"
       "Usually run by the faultline driver: faultline run {} --help\n\n"
       "variants: {}\nparameters:\n",
@@ -90,6 +93,9 @@ void print_help(const ScenarioSpec& spec, std::string_view argv0) {
     std::cout << fmt::format("  {:<22} {:<7} default {:<8} {}\n", p.name, type_name(p.type),
                              p.default_value, p.help);
   }
+  std::cout << fmt::format(
+      "fault families: {}\n",
+      spec.faults.empty() ? std::string("none") : fmt::format("{}", fmt::join(spec.faults, ", ")));
 }
 
 }  // namespace
@@ -107,7 +113,8 @@ nlohmann::json spec_to_json(const ScenarioSpec& spec) {
     params.push_back(std::move(j));
   }
   return {{"id", spec.id},         {"seed", spec.seed},         {"title", spec.title},
-          {"oracle", spec.oracle}, {"variants", spec.variants}, {"params", params}};
+          {"oracle", spec.oracle}, {"variants", spec.variants}, {"params", params},
+          {"faults", spec.faults}};
 }
 
 ScenarioSpec spec_from_json(const nlohmann::json& json) {
@@ -129,6 +136,7 @@ ScenarioSpec spec_from_json(const nlohmann::json& json) {
       if (j.contains("choices")) p.choices = j["choices"].get<std::vector<std::string>>();
       spec.params.push_back(std::move(p));
     }
+    if (json.contains("faults")) spec.faults = json["faults"].get<std::vector<std::string>>();
     return spec;
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(fmt::format("malformed scenario description: {}", e.what()));
@@ -258,6 +266,12 @@ void Reporter::note(std::string_view text) {
   emit({{"type", "note"}, {"text", text}});
 }
 
+void Reporter::timeline(std::string_view what, double t_seconds, std::string_view detail) {
+  nlohmann::json e = {{"type", "timeline"}, {"what", what}, {"t", t_seconds}};
+  if (!detail.empty()) e["detail"] = detail;
+  emit(e);
+}
+
 void Reporter::done() {
   emit({{"type", "done"}});
 }
@@ -268,6 +282,9 @@ int scenario_main(int argc, char** argv, const ScenarioSpec& spec,
   std::uint64_t seed = 1;
   std::vector<std::string> overrides;
   std::string report_path;
+  std::vector<std::string> faults;
+  std::string perturb;
+  std::vector<std::string> nemesis;
   if (const char* env = std::getenv("FAULTLINE_REPORT")) report_path = env;
 
   auto fail = [&](const std::string& message) {
@@ -287,7 +304,8 @@ int scenario_main(int argc, char** argv, const ScenarioSpec& spec,
     } else if (arg == "--help" || arg == "-h") {
       print_help(spec, argv[0]);
       return 0;
-    } else if (arg == "--variant" || arg == "--seed" || arg == "--set" || arg == "--report") {
+    } else if (arg == "--variant" || arg == "--seed" || arg == "--set" || arg == "--report" ||
+               arg == "--fault" || arg == "--perturb" || arg == "--nemesis") {
       auto v = value(arg);
       if (!v) return fail(fmt::format("{} needs a value", arg));
       if (arg == "--variant") {
@@ -299,6 +317,12 @@ int scenario_main(int argc, char** argv, const ScenarioSpec& spec,
         seed = static_cast<std::uint64_t>(*s);
       } else if (arg == "--set") {
         overrides.push_back(*v);
+      } else if (arg == "--fault") {
+        faults.push_back(*v);
+      } else if (arg == "--perturb") {
+        perturb = *v;
+      } else if (arg == "--nemesis") {
+        nemesis.push_back(*v);
       } else {
         report_path = *v;
       }
@@ -310,13 +334,36 @@ int scenario_main(int argc, char** argv, const ScenarioSpec& spec,
     return fail(fmt::format("unknown variant '{}': choose one of {}", variant,
                             fmt::join(spec.variants, ", ")));
   }
+  auto accepts = [&](std::string_view family) {
+    return std::find(spec.faults.begin(), spec.faults.end(), family) != spec.faults.end();
+  };
+  for (const auto& text : faults) {
+    try {
+      (void)parse_fault_spec(text);
+    } catch (const std::invalid_argument& e) {
+      return fail(e.what());
+    }
+  }
+  if (!faults.empty() && !accepts("tcp") && !accepts("udp")) {
+    return fail(fmt::format("--fault: {} has no network to put faults on (fault families: {})",
+                            spec.id,
+                            spec.faults.empty() ? std::string("none")
+                                                : fmt::format("{}", fmt::join(spec.faults, ", "))));
+  }
+  if (!nemesis.empty() && !accepts("process")) {
+    return fail(
+        fmt::format("--nemesis: {} has no server process to pause, kill or restart", spec.id));
+  }
   try {
     Params params = resolve_params(spec, overrides);
     Reporter reporter(report_path);
-    Context ctx{spec, variant, seed, std::move(params), reporter};
+    Context ctx{spec, variant, seed, std::move(params), reporter, faults, perturb, nemesis};
     return body(ctx);
   } catch (const std::invalid_argument& e) {
     return fail(e.what());
+  } catch (const std::logic_error& e) {
+    // A scenario's own mistake (an undeclared parameter read, say): name it, never a pass.
+    return fail(fmt::format("internal error: {}", e.what()));
   } catch (const std::runtime_error& e) {
     return fail(e.what());
   }

@@ -42,6 +42,10 @@ struct ScenarioSpec {
   std::string oracle;                 // the observation that proves it happened
   std::vector<std::string> variants;  // "buggy" and "fixed" first, then any extra modes
   std::vector<ParamSpec> params;
+  // Fault families the scenario accepts (docs/faults.md): "tcp" and "udp" (it routes its
+  // clients through the fault proxy), "process" (its server can run as a process the nemesis
+  // pauses, kills and restarts). Empty: the driver refuses --fault and --nemesis for it.
+  std::vector<std::string> faults = {};
 };
 
 nlohmann::json spec_to_json(const ScenarioSpec& spec);
@@ -89,6 +93,9 @@ class Reporter {
   void sample(std::string_view series, double t_seconds, double value);
   // A line of free text for the record.
   void note(std::string_view text);
+  // Something done to the run at a moment (a nemesis action, a fault switched on), for the
+  // record's timeline; t in seconds since start, detail free text.
+  void timeline(std::string_view what, double t_seconds, std::string_view detail = "");
   // The scenario's body ran to its end. A run without it never counts as passed.
   void done();
 
@@ -103,12 +110,18 @@ struct Context {
   std::uint64_t seed = 0;
   Params params;
   Reporter& report;
+  // Faults asked for on the command line, as given (--fault, repeatable; --perturb; --nemesis).
+  // Every scenario whose spec lists a fault family must honour them; see docs/faults.md.
+  std::vector<std::string> faults = {};
+  std::string perturb = {};
+  std::vector<std::string> nemesis = {};
 
   bool is(std::string_view v) const { return variant == v; }
 };
 
-// Parses the scenario command line (--describe, --help, --variant, --seed, --set, --report),
-// then calls body. Returns the process exit code: body's, or 2 for a bad command line.
+// Parses the scenario command line (--describe, --help, --variant, --seed, --set, --report,
+// --fault, --perturb, --nemesis), then calls body. Returns the process exit code: body's, or 2 for
+// a bad command line.
 int scenario_main(int argc, char** argv, const ScenarioSpec& spec,
                   const std::function<int(Context&)>& body);
 

@@ -60,7 +60,7 @@ const faultline::ScenarioSpec kSpec{
     {
         {"callers",
          faultline::ParamType::kInt,
-         "200",
+         "1000",
          "concurrent callers (threads, as the seed's goroutines); each dials and makes one call",
          1,
          4000,
