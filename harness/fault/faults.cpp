@@ -1,0 +1,246 @@
+#include "harness/fault/faults.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace faultline::fault {
+namespace {
+
+constexpr double kMaxMs = 600'000;  // ten minutes: longer than any run's time limit
+
+}  // namespace
+
+const std::vector<KindInfo>& kinds() {
+  static const std::vector<KindInfo> table = {
+      {Kind::kLatency,
+       "latency",
+       "tcp",
+       "delays all data by ms +- jitter (uniform), keeping the stream's order",
+       "latency:ms=5,jitter=2",
+       {{"ms", std::nullopt, 0, kMaxMs, false, "added delay, ms"},
+        {"jitter", 0.0, 0, kMaxMs, false, "+- uniform jitter around ms, ms"}}},
+      {Kind::kBandwidth,
+       "bandwidth",
+       "tcp",
+       "limits throughput to rate KB/s (1 KB = 1000 bytes, as Toxiproxy)",
+       "bandwidth:rate=100",
+       {{"rate", std::nullopt, 1, 10'000'000, true, "KB/s"}}},
+      {Kind::kSlowClose,
+       "slow_close",
+       "tcp",
+       "delays passing on a close (FIN) by delay ms",
+       "slow_close:delay=500",
+       {{"delay", std::nullopt, 0, kMaxMs, false, "ms"}}},
+      {Kind::kTimeout,
+       "timeout",
+       "tcp",
+       "drops all data, then closes the connection after ms (0: drops until it ends)",
+       "timeout:ms=1000",
+       {{"ms", 0.0, 0, kMaxMs, false, "ms from the connection's start; 0: never close"}}},
+      {Kind::kResetPeer,
+       "reset_peer",
+       "tcp",
+       "resets the connection (RST, SO_LINGER 0) timeout ms after it started",
+       "reset_peer:timeout=100",
+       {{"timeout", 0.0, 0, kMaxMs, false, "ms from the connection's start"}}},
+      {Kind::kSlicer,
+       "slicer",
+       "tcp",
+       "splits data into slices of average_size +- size_variation bytes, delay us apart",
+       "slicer:average_size=16,size_variation=8,delay=100",
+       {{"average_size", std::nullopt, 1, 1 << 20, true, "bytes"},
+        {"size_variation", 0.0, 0, 1 << 20, true, "bytes, less than average_size"},
+        {"delay", 0.0, 0, 10'000'000, false, "between slices, us"}}},
+      {Kind::kLimitData,
+       "limit_data",
+       "tcp",
+       "closes the connection once bytes have passed in the direction",
+       "limit_data:bytes=1024",
+       {{"bytes", std::nullopt, 0, 1e15, true, "bytes"}}},
+      {Kind::kUdpLoss,
+       "udp-loss",
+       "udp",
+       "drops each datagram with probability p",
+       "udp-loss:p=0.01",
+       {{"p", std::nullopt, 0, 1, false, "probability"}}},
+      {Kind::kUdpDuplicate,
+       "udp-duplicate",
+       "udp",
+       "sends each datagram twice with probability p",
+       "udp-duplicate:p=0.05",
+       {{"p", std::nullopt, 0, 1, false, "probability"}}},
+      {Kind::kUdpReorder,
+       "udp-reorder",
+       "udp",
+       "holds a datagram (probability p) until gap later ones passed it, or hold ms",
+       "udp-reorder:p=0.1,gap=2",
+       {{"p", std::nullopt, 0, 1, false, "probability"},
+        {"gap", 1.0, 1, 1000, true, "later datagrams that overtake a held one"},
+        {"hold", 100.0, 0, kMaxMs, false, "longest a datagram is held, ms"}}},
+      {Kind::kUdpDelay,
+       "udp-delay",
+       "udp",
+       "delays each datagram by ms +- jitter (independently: jitter reorders)",
+       "udp-delay:ms=20,jitter=5",
+       {{"ms", std::nullopt, 0, kMaxMs, false, "added delay, ms"},
+        {"jitter", 0.0, 0, kMaxMs, false, "+- uniform jitter around ms, ms"}}},
+  };
+  return table;
+}
+
+const KindInfo* find_kind(std::string_view name) {
+  for (const auto& k : kinds()) {
+    if (k.name == name) return &k;
+  }
+  return nullptr;
+}
+
+namespace {
+
+std::optional<double> parse_number(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  char* end = nullptr;
+  double v = std::strtod(s.c_str(), &end);
+  if (end != s.c_str() + s.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+std::string range_text(double min, double max, bool integer) {
+  return fmt::format("{} {} to {}", integer ? "a whole number from" : "a number from", min, max);
+}
+
+// Validates and, when `out` is given, fills it. Returns the first problem.
+std::optional<std::string> check(const FaultSpec& spec, Fault* out) {
+  const KindInfo* info = find_kind(spec.kind);
+  if (info == nullptr) {
+    std::vector<std::string_view> names;
+    for (const auto& k : kinds()) names.push_back(k.name);
+    return fmt::format("unknown fault '{}': the network faults are {} (docs/faults.md)", spec.kind,
+                       fmt::join(names, ", "));
+  }
+  Fault f;
+  f.kind = info->kind;
+  f.text = spec.text;
+  std::vector<double> values;
+  for (const auto& p : info->params) values.push_back(p.default_value.value_or(NAN));
+  for (const auto& [key, value] : spec.params) {
+    if (key == "direction") {
+      if (value == "up") {
+        f.up = true, f.down = false;
+      } else if (value == "down") {
+        f.up = false, f.down = true;
+      } else if (value == "both") {
+        f.up = f.down = true;
+      } else {
+        return fmt::format(
+            "fault '{}': direction={} is not up, down or both (up: client to "
+            "server; default down)",
+            spec.kind, value);
+      }
+      continue;
+    }
+    if (key == "toxicity") {
+      auto v = parse_number(value);
+      if (!v || *v < 0 || *v > 1) {
+        return fmt::format(
+            "fault '{}': toxicity={} must be a number from 0 to 1 (the "
+            "probability that a connection is affected)",
+            spec.kind, value);
+      }
+      f.toxicity = *v;
+      continue;
+    }
+    std::size_t i = 0;
+    while (i < info->params.size() && info->params[i].key != key) ++i;
+    if (i == info->params.size()) {
+      std::vector<std::string_view> keys;
+      for (const auto& p : info->params) keys.push_back(p.key);
+      keys.push_back("direction");
+      keys.push_back("toxicity");
+      return fmt::format("fault '{}' has no key '{}': its keys are {}", spec.kind, key,
+                         fmt::join(keys, ", "));
+    }
+    const ParamInfo& p = info->params[i];
+    auto v = parse_number(value);
+    if (!v || *v < p.min || *v > p.max || (p.integer && std::floor(*v) != *v)) {
+      return fmt::format("fault '{}': {}={} is out of range: {} ({})", spec.kind, key, value,
+                         range_text(p.min, p.max, p.integer), p.help);
+    }
+    values[i] = *v;
+  }
+  for (std::size_t i = 0; i < info->params.size(); ++i) {
+    if (std::isnan(values[i])) {
+      const ParamInfo& p = info->params[i];
+      return fmt::format("fault '{}' needs {}=N: {} ({}); for example {}", spec.kind, p.key,
+                         range_text(p.min, p.max, p.integer), p.help, info->example);
+    }
+  }
+  auto ms_to_us = [](double ms) { return ms * 1000.0; };
+  switch (f.kind) {
+    case Kind::kLatency:
+    case Kind::kUdpDelay:
+      f.latency_us = ms_to_us(values[0]);
+      f.jitter_us = ms_to_us(values[1]);
+      break;
+    case Kind::kBandwidth:
+      f.rate_bytes_per_s = values[0] * 1000.0;
+      break;
+    case Kind::kSlowClose:
+      f.delay_us = ms_to_us(values[0]);
+      break;
+    case Kind::kTimeout:
+    case Kind::kResetPeer:
+      f.timeout_us = ms_to_us(values[0]);
+      break;
+    case Kind::kSlicer:
+      f.average_size = static_cast<std::uint64_t>(values[0]);
+      f.size_variation = static_cast<std::uint64_t>(values[1]);
+      f.delay_us = values[2];
+      if (f.size_variation >= f.average_size) {
+        return fmt::format(
+            "fault 'slicer': size_variation={} must be less than average_size={} (bytes)",
+            f.size_variation, f.average_size);
+      }
+      break;
+    case Kind::kLimitData:
+      f.bytes = static_cast<std::uint64_t>(values[0]);
+      break;
+    case Kind::kUdpLoss:
+    case Kind::kUdpDuplicate:
+      f.p = values[0];
+      break;
+    case Kind::kUdpReorder:
+      f.p = values[0];
+      f.gap = static_cast<std::uint64_t>(values[1]);
+      f.hold_us = ms_to_us(values[2]);
+      break;
+  }
+  if (out != nullptr) *out = std::move(f);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> validate_fault(const FaultSpec& spec) {
+  return check(spec, nullptr);
+}
+
+std::string fault_family(const FaultSpec& spec) {
+  const KindInfo* info = find_kind(spec.kind);
+  return info ? std::string(info->family) : std::string();
+}
+
+Fault make_fault(const FaultSpec& spec) {
+  Fault f;
+  if (auto problem = check(spec, &f)) throw std::invalid_argument(*problem);
+  return f;
+}
+
+Fault make_fault(std::string_view text) {
+  return make_fault(parse_fault_spec(text));
+}
+
+}  // namespace faultline::fault

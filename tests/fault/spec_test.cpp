@@ -1,0 +1,91 @@
+#include <gtest/gtest.h>
+
+#include "harness/fault/faults.h"
+#include "harness/fault/proxy.h"
+
+namespace faultline::fault {
+namespace {
+
+std::string problem(std::string_view text) {
+  auto p = validate_fault(parse_fault_spec(text));
+  return p ? *p : std::string();
+}
+
+TEST(FaultSpec, EveryDocumentedExampleIsValid) {
+  for (const auto& k : kinds()) {
+    EXPECT_EQ(problem(k.example), "") << k.example;
+    EXPECT_EQ(fault_family(parse_fault_spec(k.example)), k.family) << k.example;
+  }
+}
+
+TEST(FaultSpec, UnknownKindListsTheKinds) {
+  auto p = problem("lag:ms=5");
+  EXPECT_NE(p.find("unknown fault 'lag'"), std::string::npos) << p;
+  EXPECT_NE(p.find("latency"), std::string::npos) << p;
+  EXPECT_NE(p.find("udp-loss"), std::string::npos) << p;
+  EXPECT_EQ(fault_family(parse_fault_spec("lag:ms=5")), "");
+}
+
+TEST(FaultSpec, UnknownKeyNamesTheKeyAndTheKeys) {
+  auto p = problem("latency:ms=5,jiter=2");
+  EXPECT_NE(p.find("'jiter'"), std::string::npos) << p;
+  EXPECT_NE(p.find("jitter"), std::string::npos) << p;
+  EXPECT_NE(p.find("toxicity"), std::string::npos) << p;
+}
+
+TEST(FaultSpec, BadNumbersAndRangesNameTheKeyAndTheRange) {
+  auto p = problem("latency:ms=five");
+  EXPECT_NE(p.find("ms=five"), std::string::npos) << p;
+  EXPECT_NE(p.find("0 to 600000"), std::string::npos) << p;
+  p = problem("latency:ms=-1");
+  EXPECT_NE(p.find("ms=-1"), std::string::npos) << p;
+  p = problem("udp-loss:p=1.5");
+  EXPECT_NE(p.find("p=1.5"), std::string::npos) << p;
+  EXPECT_NE(p.find("0 to 1"), std::string::npos) << p;
+  p = problem("bandwidth:rate=1.5");
+  EXPECT_NE(p.find("whole number"), std::string::npos) << p;
+  p = problem("latency:ms=5,toxicity=2");
+  EXPECT_NE(p.find("toxicity=2"), std::string::npos) << p;
+  p = problem("latency:ms=5,direction=sideways");
+  EXPECT_NE(p.find("up, down or both"), std::string::npos) << p;
+}
+
+TEST(FaultSpec, MissingRequiredKeyShowsAnExample) {
+  auto p = problem("bandwidth");
+  EXPECT_NE(p.find("needs rate="), std::string::npos) << p;
+  EXPECT_NE(p.find("bandwidth:rate="), std::string::npos) << p;
+}
+
+TEST(FaultSpec, SlicerVariationBelowAverage) {
+  EXPECT_NE(problem("slicer:average_size=8,size_variation=8"), "");
+  EXPECT_EQ(problem("slicer:average_size=8,size_variation=7"), "");
+}
+
+TEST(FaultSpec, ParsedValuesAndDirection) {
+  Fault f = make_fault("latency:ms=5,jitter=2");
+  EXPECT_EQ(f.kind, Kind::kLatency);
+  EXPECT_DOUBLE_EQ(f.latency_us, 5000);
+  EXPECT_DOUBLE_EQ(f.jitter_us, 2000);
+  EXPECT_TRUE(f.down);  // Toxiproxy's default stream: downstream
+  EXPECT_FALSE(f.up);
+  EXPECT_DOUBLE_EQ(f.toxicity, 1.0);
+  f = make_fault("bandwidth:rate=100,direction=both,toxicity=0.25");
+  EXPECT_DOUBLE_EQ(f.rate_bytes_per_s, 100'000);
+  EXPECT_TRUE(f.up && f.down);
+  EXPECT_DOUBLE_EQ(f.toxicity, 0.25);
+  f = make_fault("udp-reorder:p=0.1,direction=up");
+  EXPECT_EQ(f.gap, 1u);
+  EXPECT_TRUE(f.up && !f.down);
+  EXPECT_THROW(make_fault("latency"), std::invalid_argument);
+}
+
+TEST(FaultSpec, ProxyRefusesAFaultOfTheOtherProtocol) {
+  ProxyOptions o;
+  o.protocol = Protocol::kTcp;
+  o.upstream_port = 9;
+  o.faults = {make_fault("udp-loss:p=0.1")};
+  EXPECT_THROW(Proxy p(o), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace faultline::fault
