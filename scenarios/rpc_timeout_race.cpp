@@ -35,10 +35,12 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "harness/histogram.h"
+#include "harness/nemesis/scenario_server.h"
 #include "harness/scenario_api.h"
 #include "servers/rpc/client.h"
 #include "servers/rpc/messages.h"
@@ -118,7 +120,9 @@ const faultline::ScenarioSpec kSpec{
          0,
          60'000,
          {}},
-    }};
+        faultline::nemesis::server_param(),
+    },
+    {"process"}};
 
 enum class Mode { kBuggy, kFixed, kBuggyStack };
 
@@ -274,11 +278,24 @@ int run(Context& ctx) {
   const auto client_threads = static_cast<int>(ctx.params.integer("client-threads"));
   const auto grace = std::chrono::milliseconds(ctx.params.integer("grace-ms"));
 
-  Server server(ServerOptions{
-      "127.0.0.1", 0, static_cast<int>(ctx.params.integer("server-threads")), kMaxFrameBytes});
-  register_arith(server);
-  server.start();
-  ctx.report.note(fmt::format("server listening on 127.0.0.1:{}", server.port()));
+  // The server: threads of this process (the default, and the measured figures), or the
+  // standalone faultline-rpc-server (the same Arith.Divide) under the nemesis.
+  std::optional<Server> server;
+  std::optional<faultline::nemesis::ServerUnderNemesis> server_process;
+  std::uint16_t port = 0;
+  if (faultline::nemesis::wants_server_process(ctx)) {
+    server_process.emplace(
+        ctx, "faultline-rpc-server",
+        std::vector<std::string>{"--threads", ctx.params.text("server-threads")});
+    port = server_process->port();
+  } else {
+    server.emplace(ServerOptions{
+        "127.0.0.1", 0, static_cast<int>(ctx.params.integer("server-threads")), kMaxFrameBytes});
+    register_arith(*server);
+    server->start();
+    port = server->port();
+    ctx.report.note(fmt::format("server listening on 127.0.0.1:{}", port));
+  }
   if (ctx.params.integer("decode-delay-us") > 0) {
     ctx.report.note(fmt::format("fault decode-delay on: the reader stalls 0..{} us before decoding",
                                 ctx.params.integer("decode-delay-us")));
@@ -293,7 +310,7 @@ int run(Context& ctx) {
             ctx.seed,
             ctx.params.integer("decode-delay-us"),
             ctx.params.text("close") == "hard",
-            server.port(),
+            port,
             mode,
             {ctx.params.integer("a"), ctx.params.integer("b")},
             std::chrono::microseconds(ctx.params.integer("timeout-us")),
@@ -320,6 +337,7 @@ int run(Context& ctx) {
   auto t_start = Clock::now();
   ctx.report.metric("spawn_ms",
                     std::chrono::duration<double, std::milli>(t_start - t_spawn).count(), "ms");
+  if (server_process) server_process->start();  // the nemesis's t = 0: the burst begins
   start_gate.count_down();
   finished.wait();  // every doRPC is bounded: a loopback dial plus the timeout
   auto t_callers = Clock::now();
@@ -341,7 +359,8 @@ int run(Context& ctx) {
     if (r.client) late_dropped += r.client->stats().late_replies_dropped;
   }
   auto t_joined = Clock::now();
-  server.stop();
+  if (server) server->stop();
+  if (server_process) server_process->stop();
 
   LatencyHistogram latency;
   LatencyHistogram timer_late;
@@ -370,8 +389,9 @@ int run(Context& ctx) {
   rep.metric("readers_drained", drained ? 1 : 0, "bool");
   latency.report(rep, "latency", 1000.0, "us");
   timer_late.report(rep, "timeout_late", 1000.0, "us");
-  auto stats = server.stats();
-  rep.metric("server_requests", static_cast<double>(stats.requests), "requests");
+  if (server) {
+    rep.metric("server_requests", static_cast<double>(server->stats().requests), "requests");
+  }
   rep.observation(
       "corrupt_output", wrong,
       wrong ? "completed OK replies with a wrong quotient" : "every completed reply right");

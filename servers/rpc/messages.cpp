@@ -94,6 +94,13 @@ AppendArgs decode_append_args(std::string_view body) {
 void Ledger::append(LedgerEntry entry) {
   std::lock_guard lock(mu_);
   entries_.push_back(std::move(entry));
+  if (hook_) hook_(entries_.back(), std::nullopt);
+}
+
+void Ledger::restore(LedgerEntry entry, const std::optional<std::string>& key) {
+  std::lock_guard lock(mu_);
+  if (key) keys_.emplace(*key, entries_.size());
+  entries_.push_back(std::move(entry));
 }
 
 bool Ledger::append_once(const std::string& key, LedgerEntry entry) {
@@ -101,6 +108,7 @@ bool Ledger::append_once(const std::string& key, LedgerEntry entry) {
   if (keys_.contains(key)) return false;
   keys_.emplace(key, entries_.size());
   entries_.push_back(std::move(entry));
+  if (hook_) hook_(entries_.back(), key);
   return true;
 }
 
@@ -111,6 +119,7 @@ Ledger::Commit Ledger::commit(LedgerEntry entry, const std::optional<std::string
   if (deadline && std::chrono::steady_clock::now() >= *deadline) return Commit::kDeadlineExceeded;
   if (key) keys_.emplace(*key, entries_.size());
   entries_.push_back(std::move(entry));
+  if (hook_) hook_(entries_.back(), key);
   return Commit::kCommitted;
 }
 

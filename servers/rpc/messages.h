@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -78,7 +79,17 @@ class Ledger {
   std::vector<LedgerEntry> entries() const;
   std::size_t size() const;
 
+  // Called under the lock after every append, in commit order, with the key the entry was
+  // committed under (none for append()): where a durable journal hooks in (ledger_service.h).
+  // Set it before the ledger is shared.
+  using AppendHook =
+      std::function<void(const LedgerEntry& entry, const std::optional<std::string>& key)>;
+  void set_append_hook(AppendHook hook) { hook_ = std::move(hook); }
+  // Puts back an entry a journal recorded, with its key; the hook is not called.
+  void restore(LedgerEntry entry, const std::optional<std::string>& key);
+
  private:
+  AppendHook hook_;
   mutable std::mutex mu_;
   std::vector<LedgerEntry> entries_;
   std::map<std::string, std::size_t> keys_;  // idempotency key -> index in entries_
