@@ -26,20 +26,26 @@
 // duplicate_commit (an operation committed more than once) and inconsistent_outcome (seen as
 // failed yet committed, or seen OK yet absent). Both are counted, never inferred.
 #include <fmt/format.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "harness/histogram.h"
+#include "harness/nemesis/scenario_server.h"
 #include "harness/scenario_api.h"
 #include "servers/rpc/client.h"
+#include "servers/rpc/ledger_service.h"
 #include "servers/rpc/messages.h"
 #include "servers/rpc/server.h"
 
@@ -95,29 +101,9 @@ const faultline::ScenarioSpec kSpec{
          {}},
         {"server-threads", faultline::ParamType::kInt, "2", "server io_context threads", 1, 64, {}},
         {"client-threads", faultline::ParamType::kInt, "2", "client io_context threads", 1, 64, {}},
-    }};
-
-// splitmix64 over (seed, op, attempt): each request's work time is a pure function of the run's
-// seed and the request, whatever order the threads run in.
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
-std::uint64_t fnv1a(std::string_view s) {
-  std::uint64_t h = 0xCBF29CE484222325ull;
-  for (char c : s) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001B3ull;
-  return h;
-}
-
-struct ServerSide {
-  Ledger ledger;
-  std::atomic<std::uint64_t> late_ok{0};  // OK answered after the request's deadline
-  std::atomic<std::uint64_t> deadline_exceeded{0};
-  std::atomic<std::uint64_t> replays{0};  // attempts answered from the key index
-};
+        faultline::nemesis::server_param(),
+    },
+    {"process"}};
 
 struct ClientTally {
   std::uint64_t replies_ok = 0, replies_deadline_exceeded = 0, replies_other = 0;
@@ -135,48 +121,38 @@ int run(Context& ctx) {
   const auto max_attempts = static_cast<std::uint32_t>(ctx.params.integer("max-attempts"));
   const std::uint64_t seed = ctx.seed;
 
-  ServerSide side;
-  Server server(ServerOptions{
-      "127.0.0.1", 0, static_cast<int>(ctx.params.integer("server-threads")), kMaxFrameBytes});
-  server.handle(std::string(kAppendMethod), [&](const Request& req) -> asio::awaitable<Reply> {
-    AppendArgs args;
-    try {
-      args = decode_append_args(req.body);
-    } catch (const std::exception& e) {
-      co_return Reply{Status::kBadRequest, e.what(), {}};
-    }
+  // The server: threads of this process (the default, and the measured figures), or the
+  // standalone faultline-rpc-server under the nemesis. Both run the one Ledger.Append of
+  // servers/rpc/ledger_service.cpp (its BUG: and FIX: lines), with the same seeded work times.
+  Ledger ledger;
+  LedgerServiceStats side;
+  std::optional<Server> server;
+  std::optional<faultline::nemesis::ServerUnderNemesis> server_process;
+  std::filesystem::path journal;
+  std::uint16_t port = 0;
+  if (faultline::nemesis::wants_server_process(ctx)) {
+    // The standalone server journals every commit before it answers, so what a killed server
+    // committed survives for the audit, and a restarted one resumes the ledger and its keys.
+    journal = std::filesystem::temp_directory_path() /
+              fmt::format("faultline-deadline-race-{}.ledger.jsonl", ::getpid());
+    std::filesystem::remove(journal);
+    server_process.emplace(
+        ctx, "faultline-rpc-server",
+        std::vector<std::string>{"--threads", ctx.params.text("server-threads"), "--ledger-mode",
+                                 fixed ? "fixed" : "buggy", "--ledger-work-ms",
+                                 ctx.params.text("deadline-ms"), "--ledger-jitter-pct",
+                                 ctx.params.text("work-jitter-pct"), "--seed", std::to_string(seed),
+                                 "--ledger-file", journal.string()});
+    port = server_process->port();
+  } else {
+    server.emplace(ServerOptions{
+        "127.0.0.1", 0, static_cast<int>(ctx.params.integer("server-threads")), kMaxFrameBytes});
     // The work takes about as long as the deadline, so the reply and the deadline race.
-    double u = static_cast<double>(
-                   mix(seed ^ fnv1a(args.op) ^ (std::uint64_t{args.attempt} << 56)) >> 11) /
-               9007199254740992.0;  // [0, 1)
-    auto work =
-        std::chrono::duration_cast<Clock::duration>(deadline * (1.0 + jitter * (2 * u - 1)));
-    asio::steady_timer timer(co_await asio::this_coro::executor, work);
-    co_await timer.async_wait(asio::use_awaitable);
-
-    bool late = req.deadline && Clock::now() >= *req.deadline;
-    if (fixed) {
-      // FIX: check the deadline before the commit (one step with it, under the ledger's lock)
-      // and deduplicate by the request's idempotency key.
-      auto c = side.ledger.commit(LedgerEntry{args.op, args.attempt, false}, req.idempotency_key,
-                                  req.deadline);
-      if (c == Ledger::Commit::kDeadlineExceeded) {
-        ++side.deadline_exceeded;
-        co_return Reply{Status::kDeadlineExceeded, "deadline exceeded before commit", {}};
-      }
-      if (c == Ledger::Commit::kDuplicate) {
-        ++side.replays;  // done before: answer OK again, commit nothing
-        co_return Reply{Status::kOk, {}, "{}"};
-      }
-    } else {
-      // BUG: commit and answer OK whatever the deadline says.
-      side.ledger.append(LedgerEntry{args.op, args.attempt, late});
-    }
-    if (late) ++side.late_ok;
-    co_return Reply{Status::kOk, {}, "{}"};
-  });
-  server.start();
-  ctx.report.note(fmt::format("server listening on 127.0.0.1:{}", server.port()));
+    register_ledger(*server, ledger, side, LedgerServiceOptions{fixed, deadline, jitter, seed});
+    server->start();
+    port = server->port();
+    ctx.report.note(fmt::format("server listening on 127.0.0.1:{}", port));
+  }
 
   asio::io_context client_io;
   auto work_guard = asio::make_work_guard(client_io);
@@ -187,13 +163,14 @@ int run(Context& ctx) {
 
   std::vector<ClientTally> tallies(static_cast<std::size_t>(clients));
   std::vector<std::thread> client_threads;
+  if (server_process) server_process->start();  // the nemesis's t = 0: the clients begin
   auto t0 = Clock::now();
   for (int c = 0; c < clients; ++c) {
     client_threads.emplace_back([&, c] {
       ClientTally& tally = tallies[static_cast<std::size_t>(c)];
       std::shared_ptr<Client> client;
       try {
-        client = Client::dial(client_io, server.port());
+        client = Client::dial(client_io, port);
       } catch (const std::exception&) {
         return;  // no history: the audit counts no operation for this client
       }
@@ -240,7 +217,8 @@ int run(Context& ctx) {
   // Handlers of abandoned attempts may still be working: wait for them to commit (or not)
   // before the audit reads the ledger. Each works at most deadline x (1 + jitter).
   std::this_thread::sleep_for(deadline * (1.0 + jitter) + std::chrono::milliseconds(50));
-  server.stop();
+  if (server) server->stop();
+  if (server_process) server_process->stop();
   work_guard.reset();
   client_io.stop();
   for (auto& t : io_threads) t.join();
@@ -256,8 +234,18 @@ int run(Context& ctx) {
     total.latency.merge(t.latency);
     history.insert(history.end(), t.history.begin(), t.history.end());
   }
-  auto ledger = side.ledger.entries();
-  AuditResult audit = audit_ledger(ledger, history);
+  std::vector<LedgerEntry> entries;
+  std::uint64_t late_ok = side.late_ok.load();
+  if (server_process) {
+    // Every incarnation's commits, from the journal; a late OK is a commit after its deadline.
+    for (auto& e : read_ledger_journal(journal)) entries.push_back(std::move(e.entry));
+    std::filesystem::remove(journal);
+    late_ok = static_cast<std::uint64_t>(std::count_if(
+        entries.begin(), entries.end(), [](const LedgerEntry& e) { return e.after_deadline; }));
+  } else {
+    entries = ledger.entries();
+  }
+  AuditResult audit = audit_ledger(entries, history);
 
   auto& rep = ctx.report;
   auto count = [&](std::string_view name, std::uint64_t v, std::string_view unit) {
@@ -266,13 +254,15 @@ int run(Context& ctx) {
   count("ops", audit.ops, "ops");
   count("attempts", total.attempts, "attempts");
   count("outcome_ok", total.replies_ok, "replies");
-  count("outcome_deadline_exceeded", side.deadline_exceeded.load(), "replies");
+  if (server) {  // counted by the server's handler: in process only (see the server's note)
+    count("outcome_deadline_exceeded", side.deadline_exceeded.load(), "replies");
+    count("key_replays", side.replays.load(), "attempts");
+  }
   count("client_saw_deadline_exceeded", total.replies_deadline_exceeded, "replies");
-  count("outcome_late_ok", side.late_ok.load(), "replies");
+  count("outcome_late_ok", late_ok, "replies");
   count("outcome_other", total.replies_other, "replies");
   count("client_timeouts", total.timeouts, "attempts");
-  count("key_replays", side.replays.load(), "attempts");
-  count("ledger_entries", ledger.size(), "entries");
+  count("ledger_entries", entries.size(), "entries");
   count("committed_ops", audit.committed_ops, "ops");
   count("extra_commits", audit.extra_commits, "commits");
   count("failed_but_committed", audit.failed_but_committed, "ops");
@@ -287,11 +277,11 @@ int run(Context& ctx) {
   rep.observation(
       "inconsistent_outcome", audit.inconsistent_ops,
       audit.inconsistent_ops ? examples : "every definite client view matches the ledger");
-  rep.note(fmt::format(
-      "{} ops, {} attempts: {} ok, {} deadline exceeded, {} late ok, {} timeouts; "
-      "audit: {} duplicated ops, {} inconsistent",
-      audit.ops, total.attempts, total.replies_ok, total.replies_deadline_exceeded,
-      side.late_ok.load(), total.timeouts, audit.duplicate_ops, audit.inconsistent_ops));
+  rep.note(
+      fmt::format("{} ops, {} attempts: {} ok, {} deadline exceeded, {} late ok, {} timeouts; "
+                  "audit: {} duplicated ops, {} inconsistent",
+                  audit.ops, total.attempts, total.replies_ok, total.replies_deadline_exceeded,
+                  late_ok, total.timeouts, audit.duplicate_ops, audit.inconsistent_ops));
   rep.done();
   return 0;
 }

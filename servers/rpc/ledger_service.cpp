@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "harness/perturb/perturb.h"
 #include "servers/rpc/server.h"
 
 namespace faultline::rpc {
@@ -72,6 +73,7 @@ void register_ledger(Server& server, Ledger& ledger, LedgerServiceStats& stats,
           co_await timer.async_wait(asio::use_awaitable);
         }
 
+        FAULTLINE_PERTURB("deadline-race.handler.before-commit");  // the deadline may pass here
         bool late = req.deadline && SteadyClock::now() >= *req.deadline;
         if (options.fixed) {
           // FIX: check the deadline before the commit (one step with it, under the ledger's
