@@ -24,6 +24,8 @@ int exec(const Args& args);
 int sweep(const Args& args);
 int compare(const Args& args);
 int export_results(const Args& args);  // `export` is a C++ keyword
+int replay(const Args& args);
+int proxy(const Args& args);
 
 // Set by SIGINT/SIGTERM. A second Ctrl-C kills the driver at once (its children die with it).
 extern std::atomic<bool> g_stop;
@@ -41,10 +43,13 @@ struct RunOptions {
   std::uint64_t max_fds = 0;        // 0: inherit
   std::uint64_t max_memory_mb = 0;  // 0: no limit
   std::uint64_t max_procs = 0;      // 0: inherit
+  Injection injection;              // --fault, --perturb, --nemesis
 };
 void add_run_options(boost::program_options::options_description& desc, RunOptions& options);
 // Checks ranges; throws UsageError.
 void check_run_options(const RunOptions& options);
+// Checks --fault, --perturb and --nemesis against what the scenario accepts; throws UsageError.
+void check_injection(const ScenarioSpec& spec, const Injection& injection);
 Catalog make_catalog(const RunOptions& options);
 RunSettings make_settings(const Catalog& catalog, Sanitizer sanitizer, const RunOptions& options);
 std::uint64_t base_seed(const RunOptions& options);
@@ -57,7 +62,8 @@ std::vector<std::string> select_variants(const ScenarioSpec& spec, const std::st
 std::vector<RunPlan> plan_scenario_runs(const Catalog& catalog, const ScenarioSpec& spec,
                                         const std::vector<std::string>& variants,
                                         Sanitizer sanitizer, const Params& params,
-                                        std::uint64_t repeat, std::uint64_t seed, double timeout_s);
+                                        std::uint64_t repeat, std::uint64_t seed, double timeout_s,
+                                        const Injection& injection = {});
 
 // Prints a one-line result per run as it ends (for run/exec).
 void print_run_line(const nlohmann::json& record, std::size_t done, std::size_t total);

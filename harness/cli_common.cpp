@@ -7,6 +7,7 @@
 #include <random>
 
 #include "harness/cli.h"
+#include "harness/fault_spec.h"
 #include "harness/summary.h"
 
 namespace faultline::cli {
@@ -27,6 +28,30 @@ std::string shell_quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return out + "'";
+}
+
+// Semantic checks of each injection, before any run starts (the scenario binary checks again).
+std::optional<std::string> check_network_fault(const FaultSpec&) {
+  return std::nullopt;
+}
+std::string network_fault_family(const FaultSpec& fault) {
+  return fault.kind.rfind("udp", 0) == 0 ? "udp" : "tcp";
+}
+std::optional<std::string> check_perturb(const std::string& text) {
+  try {
+    (void)parse_key_values(text, "--perturb");
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return std::nullopt;
+}
+std::optional<std::string> check_nemesis(const std::string& text) {
+  try {
+    (void)parse_fault_spec(text);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return std::nullopt;
 }
 
 // TSan maps its shadow memory at fixed addresses; kernels that randomise mmap with more than
@@ -65,7 +90,15 @@ void add_run_options(po::options_description& desc, RunOptions& o) {
       "max-memory-mb", po::value(&o.max_memory_mb)->default_value(0),
       "RLIMIT_AS for the child in MiB (0: none; not with sanitizers, which reserve terabytes)")(
       "max-procs", po::value(&o.max_procs)->default_value(0),
-      "RLIMIT_NPROC for the child (0: inherit; root ignores it)");
+      "RLIMIT_NPROC for the child (0: inherit; root ignores it)")(
+      "fault", po::value(&o.injection.faults)->composing(),
+      "network fault between the scenario's clients and its server, kind:key=value,... "
+      "(repeatable), e.g. latency:ms=5,jitter=2 or udp-loss:p=0.01; see docs/faults.md")(
+      "perturb", po::value(&o.injection.perturb),
+      "seeded scheduling perturbation at the scenarios' named points, e.g. "
+      "probability=0.1,max-us=200")(
+      "nemesis", po::value(&o.injection.nemesis)->composing(),
+      "process fault on the scenario's server, e.g. pause:at=0.5,for=0.3 (repeatable)");
 }
 
 void check_run_options(const RunOptions& o) {
@@ -86,6 +119,45 @@ void check_run_options(const RunOptions& o) {
     throw UsageError(
         "--max-memory-mb limits address space, which TSan and ASan reserve by the "
         "terabyte: use it with --sanitizer none only");
+  }
+}
+
+void check_injection(const ScenarioSpec& spec, const Injection& injection) {
+  auto accepts = [&](std::string_view family) {
+    return std::find(spec.faults.begin(), spec.faults.end(), family) != spec.faults.end();
+  };
+  const std::string families =
+      spec.faults.empty() ? std::string("none") : fmt::format("{}", fmt::join(spec.faults, ", "));
+  for (const auto& text : injection.faults) {
+    FaultSpec fault;
+    try {
+      fault = parse_fault_spec(text);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(fmt::format("--fault: {}", e.what()));
+    }
+    if (auto error = check_network_fault(fault))
+      throw UsageError(fmt::format("--fault: {}", *error));
+    const std::string family = network_fault_family(fault);
+    if (!accepts(family)) {
+      throw UsageError(fmt::format(
+          "--fault {}: {} has no {} traffic to put it on (its fault families: {}; faultline list "
+          "{} shows them)",
+          text, spec.id, family, families, spec.id));
+    }
+  }
+  if (!injection.perturb.empty()) {
+    if (auto error = check_perturb(injection.perturb)) {
+      throw UsageError(*error);
+    }
+  }
+  for (const auto& text : injection.nemesis) {
+    if (!accepts("process")) {
+      throw UsageError(fmt::format(
+          "--nemesis: {} cannot run its server as a separate process to pause, kill or restart "
+          "(its fault families: {})",
+          spec.id, families));
+    }
+    if (auto error = check_nemesis(text)) throw UsageError(fmt::format("--nemesis: {}", *error));
   }
 }
 
@@ -142,8 +214,8 @@ std::vector<std::string> select_variants(const ScenarioSpec& spec, const std::st
 std::vector<RunPlan> plan_scenario_runs(const Catalog& catalog, const ScenarioSpec& spec,
                                         const std::vector<std::string>& variants,
                                         Sanitizer sanitizer, const Params& params,
-                                        std::uint64_t repeat, std::uint64_t seed,
-                                        double timeout_s) {
+                                        std::uint64_t repeat, std::uint64_t seed, double timeout_s,
+                                        const Injection& injection) {
   std::vector<std::string> prefix;
   if (sanitizer == Sanitizer::kTsan && tsan_needs_setarch()) {
     struct utsname u {};
@@ -175,6 +247,15 @@ std::vector<RunPlan> plan_scenario_runs(const Catalog& catalog, const ScenarioSp
         plan.argv.push_back(k + "=" + v);
         replay += " --set " + shell_quote(k + "=" + v);
       }
+      plan.injection = injection;
+      auto inject = [&](const char* flag, const std::string& value) {
+        plan.argv.push_back(flag);
+        plan.argv.push_back(value);
+        replay += fmt::format(" {} {}", flag, shell_quote(value));
+      };
+      for (const auto& f : injection.faults) inject("--fault", f);
+      if (!injection.perturb.empty()) inject("--perturb", injection.perturb);
+      for (const auto& n : injection.nemesis) inject("--nemesis", n);
       plan.replay = replay;
       plans.push_back(std::move(plan));
     }

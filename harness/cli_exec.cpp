@@ -39,6 +39,11 @@ int exec(const Args& args) {
   }
   if (vm.count("seed")) options.seed = vm["seed"].as<std::uint64_t>();
   check_run_options(options);
+  if (!options.injection.empty()) {
+    throw UsageError(
+        "exec: --fault, --perturb and --nemesis need a faultline scenario (they are wired into "
+        "its clients and server); a command run by exec gets the seed in $FAULTLINE_SEED");
+  }
   Sanitizer sanitizer = parse_sanitizer(options.sanitizer);
   if (name.empty()) name = std::filesystem::path(command.front()).filename().string();
   if (options.out.empty()) options.out = "results/exec-" + name + ".jsonl";

@@ -47,6 +47,7 @@ int run(const Args& args) {
   Sanitizer sanitizer = parse_sanitizer(options.sanitizer);
   ScenarioSpec spec = catalog.spec(id, sanitizer);
   std::vector<std::string> variants = select_variants(spec, variant_arg);
+  check_injection(spec, options.injection);
   Params params;
   try {
     params = resolve_params(spec, sets);
@@ -59,7 +60,7 @@ int run(const Args& args) {
   RunSettings settings = make_settings(catalog, sanitizer, options);
   std::uint64_t seed = base_seed(options);
   auto plans = plan_scenario_runs(catalog, spec, variants, sanitizer, params, options.repeat, seed,
-                                  options.timeout_s);
+                                  options.timeout_s, options.injection);
 
   std::cout << fmt::format("{}: {} ({} x {} runs under {}, seeds {}..{})\n", spec.id, spec.title,
                            fmt::join(variants, ", "), options.repeat, options.sanitizer, seed,

@@ -275,6 +275,7 @@ int sweep(const Args& args) {
   for (auto s : sanitizers) {
     Build b{s, catalog.spec(id, s), {}, {}};
     b.variants = select_variants(b.spec, variant_arg);
+    check_injection(b.spec, options.injection);
     for (const auto& point : points) {
       std::vector<std::string> overrides = sets;
       overrides.insert(overrides.end(), point.begin(), point.end());
@@ -291,7 +292,7 @@ int sweep(const Args& args) {
     for (const auto& b : builds) {
       for (const auto& params : b.points) {
         auto more = plan_scenario_runs(catalog, b.spec, b.variants, b.sanitizer, params,
-                                       options.repeat, seed, options.timeout_s);
+                                       options.repeat, seed, options.timeout_s, options.injection);
         for (auto& p : more) {
           if (in_shard(run_key(p), shard)) plans.push_back(std::move(p));
         }

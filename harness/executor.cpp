@@ -12,6 +12,8 @@
 #include <fstream>
 #include <random>
 
+#include "harness/fault_spec.h"
+
 namespace faultline {
 namespace fs = std::filesystem;
 
@@ -58,8 +60,13 @@ std::string run_key(const RunPlan& plan) {
     if (!params.empty()) params += ',';
     params += k + "=" + v;
   }
-  return fmt::format("{}|{}|{}|{}|r{}", plan.scenario, plan.variant, sanitizer_name(plan.sanitizer),
-                     params, plan.repeat_index);
+  std::string injected;
+  const Injection& inj = plan.injection;
+  if (!inj.faults.empty()) injected += fmt::format("|faults={}", fmt::join(inj.faults, ";"));
+  if (!inj.perturb.empty()) injected += fmt::format("|perturb={}", inj.perturb);
+  if (!inj.nemesis.empty()) injected += fmt::format("|nemesis={}", fmt::join(inj.nemesis, ";"));
+  return fmt::format("{}|{}|{}|{}{}|r{}", plan.scenario, plan.variant,
+                     sanitizer_name(plan.sanitizer), params, injected, plan.repeat_index);
 }
 
 ScenarioReport read_scenario_report(const std::string& path) {
@@ -280,7 +287,18 @@ nlohmann::json execute_run(const RunPlan& plan, const RunSettings& settings,
   record["replay"] = plan.replay;
   record["build"] = settings.build;
   record["host"] = settings.host;
-  record["faults"] = settings.faults;
+  nlohmann::json faults = nlohmann::json::array();
+  for (const auto& text : plan.injection.faults) {
+    try {
+      faults.push_back(fault_spec_json(parse_fault_spec(text)));
+    } catch (const std::invalid_argument&) {
+      faults.push_back({{"spec", text}});  // checked before the run; kept as given regardless
+    }
+  }
+  record["faults"] = faults;
+  record["perturb"] =
+      plan.injection.perturb.empty() ? nlohmann::json() : nlohmann::json(plan.injection.perturb);
+  record["nemesis"] = plan.injection.nemesis;
   nlohmann::json limits = {{"timeout_s", settings.timeout.count() / 1000.0}};
   if (settings.limits.open_files) limits["open_files"] = *settings.limits.open_files;
   if (settings.limits.address_space_bytes) {

@@ -17,6 +17,15 @@
 
 namespace faultline {
 
+// Faults injected into a run (docs/faults.md), passed to the scenario binary as --fault,
+// --perturb and --nemesis and recorded with the run.
+struct Injection {
+  std::vector<std::string> faults;   // network faults, as given (kind:key=value,...)
+  std::string perturb;               // scheduling perturbation, "" = off
+  std::vector<std::string> nemesis;  // process faults, as given
+  bool empty() const { return faults.empty() && perturb.empty() && nemesis.empty(); }
+};
+
 struct RunPlan {
   std::string scenario;  // scenario id, or the label of an `exec` command
   std::string variant;   // "" for exec
@@ -24,6 +33,7 @@ struct RunPlan {
   std::map<std::string, std::string> params;  // every parameter, defaults included
   std::uint64_t seed = 0;
   std::uint64_t repeat_index = 0;
+  Injection injection;
   std::vector<std::string> argv;  // the child's full command line
   std::string replay;             // the faultline command line that replays this run
   bool scenario_protocol = true;  // a faultline scenario: a completed run reports `done`
@@ -36,11 +46,11 @@ struct RunSettings {
   std::vector<std::pair<std::string, std::string>> env;  // on top of the sanitizer options
   nlohmann::json build = nlohmann::json::object();       // provenance (build_info.json)
   nlohmann::json host = nlohmann::json::object();
-  std::vector<std::string> faults;  // fault descriptions, recorded as given
 };
 
 // The deterministic identity of a run, for --resume and matching across files:
-// scenario|variant|sanitizer|k=v,k=v|r<repeat>.
+// scenario|variant|sanitizer|k=v,k=v|r<repeat>, with |faults=...|perturb=...|nemesis=... before
+// the repeat when faults were injected.
 std::string run_key(const RunPlan& plan);
 
 // What the scenario wrote to its report channel.

@@ -65,6 +65,11 @@ FaultSpec parse_fault_spec(std::string_view text) {
         text));
   }
   if (colon != std::string_view::npos) {
+    if (colon + 1 == text.size()) {
+      throw std::invalid_argument(
+          fmt::format("fault '{}': nothing after ':' in '{}': give key=value pairs or drop the ':'",
+                      spec.kind, text));
+    }
     spec.params = parse_key_values(text.substr(colon + 1), fmt::format("fault '{}'", spec.kind));
   }
   return spec;

@@ -25,6 +25,8 @@ const Command kCommands[] = {
     {"sweep", faultline::cli::sweep, "run a scenario over a grid of parameters (resumable)"},
     {"compare", faultline::cli::compare, "compare two results files with statistical tests"},
     {"export", faultline::cli::export_results, "write a results file as CSV or JUnit XML"},
+    {"replay", faultline::cli::replay, "run a recorded run again exactly and compare verdicts"},
+    {"proxy", faultline::cli::proxy, "forward TCP or UDP to a server through network faults"},
 };
 
 void print_help() {

@@ -226,3 +226,101 @@ TEST_F(CliTest, ExecRunsAnyCommandWithTheSameRecords) {
 
 }  // namespace
 }  // namespace faultline
+
+namespace faultline {
+namespace {
+
+TEST_F(CliTest, FaultsReachTheScenarioAndTheRecord) {
+  Outcome o = faultline(
+      run_args({"--variant", "fixed", "--set", "action=clean", "--fault", "latency:ms=5,jitter=2",
+                "--fault", "udp-loss:p=0.25", "--perturb", "probability=0.5,max-us=10", "--nemesis",
+                "pause:at=0.1,for=0.2", "--seed", "9"}));
+  ASSERT_EQ(o.code, 0) << o.out << o.err;
+  auto records = read_records(out_);
+  ASSERT_EQ(records.size(), 1u);
+  const auto& r = records.front();
+  ASSERT_EQ(r["faults"].size(), 2u);
+  EXPECT_EQ(r["faults"][0]["kind"], "latency");
+  EXPECT_EQ(r["faults"][0]["params"]["ms"], "5");
+  EXPECT_EQ(r["faults"][0]["params"]["jitter"], "2");
+  EXPECT_EQ(r["faults"][1]["kind"], "udp-loss");
+  EXPECT_EQ(r["perturb"], "probability=0.5,max-us=10");
+  EXPECT_EQ(r["nemesis"][0], "pause:at=0.1,for=0.2");
+  // The scenario saw them: its own report says so.
+  EXPECT_EQ(r["metrics"]["faults_given"]["value"], 2);
+  EXPECT_EQ(r["metrics"]["nemesis_given"]["value"], 1);
+  ASSERT_EQ(r["timeline"].size(), 2u);
+  EXPECT_EQ(r["timeline"][1]["detail"], "udp-loss:p=0.25");
+  // The key tells these runs apart from runs without faults (for --resume and compare).
+  const std::string key = r["key"].get<std::string>();
+  EXPECT_NE(key.find("|faults=latency:ms=5,jitter=2;udp-loss:p=0.25"), std::string::npos) << key;
+  EXPECT_NE(key.find("|perturb=probability=0.5,max-us=10"), std::string::npos) << key;
+  const std::string replay = r["replay"].get<std::string>();
+  EXPECT_NE(replay.find("--fault latency:ms=5,jitter=2"), std::string::npos) << replay;
+}
+
+TEST_F(CliTest, MalformedFaultIsRejectedBeforeAnyRun) {
+  Outcome o = faultline(run_args({"--fault", "Latency ms"}));
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("is not a fault: write kind:key=value"), std::string::npos) << o.err;
+  o = faultline(run_args({"--fault", "latency:ms"}));
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("'ms' in 'ms' is not key=value"), std::string::npos) << o.err;
+  o = faultline(run_args({"--perturb", "probability=0.1,probability=0.2"}));
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("key 'probability' is given twice"), std::string::npos) << o.err;
+  EXPECT_FALSE(fs::exists(out_));
+}
+
+TEST_F(CliTest, ExecRefusesScenarioFaults) {
+  Outcome o =
+      faultline({"exec", "--out", out_.string(), "--fault", "latency:ms=1", "--", "true"}, false);
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("need a faultline scenario"), std::string::npos) << o.err;
+}
+
+TEST_F(CliTest, ReplayRunsTheRecordAgainAndComparesTheVerdict) {
+  Outcome o = faultline(run_args(
+      {"--variant", "buggy", "--seed", "41", "--set", "sleep-ms=5", "--fault", "latency:ms=1"}));
+  ASSERT_EQ(o.code, 0) << o.err;
+  auto first = read_records(out_).front();
+  const std::string id = first["run_id"].get<std::string>();
+  o = faultline({"replay", id.substr(0, 20), "--results", out_.string()});
+  EXPECT_EQ(o.code, 0) << o.out << o.err;
+  EXPECT_NE(o.out.find("verdict matched"), std::string::npos) << o.out;
+  auto records = read_records(out_);
+  ASSERT_EQ(records.size(), 2u);
+  const auto& again = records.back();
+  EXPECT_NE(again["run_id"], first["run_id"]);
+  for (const char* field : {"key", "scenario", "variant", "sanitizer", "params", "seed", "faults",
+                            "command", "verdict"}) {
+    EXPECT_EQ(again[field], first[field]) << field;
+  }
+  EXPECT_EQ(again["metrics"]["seed_seen"]["value"], 41);
+
+  // A recorded run whose verdict the replay does not get back is reported, exit 1: here the
+  // record is edited to say it passed.
+  first["verdict"] = "passed";
+  first["run_id"] = "edited-run";
+  {
+    std::ofstream f(out_, std::ios::app);
+    f << first.dump() << "\n";
+  }
+  o = faultline({"replay", "edited-run", "--results", out_.string()});
+  EXPECT_EQ(o.code, 1) << o.out << o.err;
+  EXPECT_NE(o.out.find("verdict differs"), std::string::npos) << o.out;
+}
+
+TEST_F(CliTest, ReplayOfAnUnknownIdIsUsageError) {
+  Outcome o = faultline(run_args({"--variant", "fixed", "--set", "action=clean"}));
+  ASSERT_EQ(o.code, 0) << o.err;
+  o = faultline({"replay", "20991231", "--results", out_.string()});
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("no run with id '20991231'"), std::string::npos) << o.err;
+  o = faultline({"replay", "x", "--results", (root_ / "missing.jsonl").string()});
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("does not exist"), std::string::npos) << o.err;
+}
+
+}  // namespace
+}  // namespace faultline

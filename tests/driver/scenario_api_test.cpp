@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "harness/fault_spec.h"
+
 namespace faultline {
 namespace {
 
@@ -72,6 +74,34 @@ TEST(Spec, SurvivesAJsonRoundTrip) {
   EXPECT_EQ(back.params[0].max, 64);
   EXPECT_EQ(back.params[2].choices, (std::vector<std::string>{"a", "b"}));
   EXPECT_THROW(spec_from_json(nlohmann::json::object()), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace faultline
+
+namespace faultline {
+namespace {
+
+TEST(FaultSpec, ParsesKindAndParametersInOrder) {
+  FaultSpec f = parse_fault_spec("slicer:average_size=64,delay=10");
+  EXPECT_EQ(f.kind, "slicer");
+  ASSERT_EQ(f.params.size(), 2u);
+  EXPECT_EQ(f.params[0].first, "average_size");
+  EXPECT_EQ(f.get("delay"), "10");
+  EXPECT_EQ(f.get("absent"), std::nullopt);
+  EXPECT_TRUE(parse_fault_spec("reset_peer").params.empty());
+  auto j = fault_spec_json(f);
+  EXPECT_EQ(j["params"]["average_size"], "64");
+  EXPECT_EQ(j["spec"], "slicer:average_size=64,delay=10");
+}
+
+TEST(FaultSpec, RejectsWhatIsNotKindColonKeyValues) {
+  for (const char* bad : {"", ":ms=5", "Latency", "latency:", "latency:ms", "latency:ms=",
+                          "latency:=5", "latency:ms=5,", "latency:ms=5,ms=6", "lat ency"}) {
+    EXPECT_THROW(parse_fault_spec(bad), std::invalid_argument) << bad;
+  }
+  EXPECT_THROW(parse_key_values("p=1,,q=2", "--perturb"), std::invalid_argument);
+  EXPECT_TRUE(parse_key_values("", "--perturb").empty());
 }
 
 }  // namespace

@@ -26,12 +26,19 @@ const faultline::ScenarioSpec kSpec{
                 .help = "milliseconds to sleep first",
                 .min = 0,
                 .max = 60000}},
+    // Accepts every fault family so the driver's plumbing can be tested; it reports what it
+    // was given instead of acting on it.
+    .faults = {"tcp", "udp", "process"},
 };
 
 int run(faultline::Context& ctx) {
   std::this_thread::sleep_for(std::chrono::milliseconds(ctx.params.integer("sleep-ms")));
   const std::string& action = ctx.params.text("action");
   ctx.report.metric("seed_seen", static_cast<double>(ctx.seed));
+  ctx.report.metric("faults_given", static_cast<double>(ctx.faults.size()));
+  ctx.report.metric("nemesis_given", static_cast<double>(ctx.nemesis.size()));
+  if (!ctx.perturb.empty()) ctx.report.note("perturb " + ctx.perturb);
+  for (const auto& f : ctx.faults) ctx.report.timeline("fault on", 0.0, f);
   // Only the buggy variant shows the symptom under "observe": the observation is what the
   // scenario measured, the verdict is the driver's.
   std::uint64_t seen = action == "observe" && ctx.is("buggy") ? 3 : 0;
