@@ -38,6 +38,7 @@
 #include <random>
 #include <thread>
 
+#include "harness/perturb/scenario.h"
 #include "harness/scenario_api.h"
 #include "harness/thread_sampler.h"
 #include "servers/broadcast/broadcast_server.h"
@@ -171,6 +172,7 @@ class Clients {
 };
 
 int run(Context& ctx) {
+  faultline::perturb::apply(ctx);
   const auto& p = ctx.params;
   BroadcastOptions options;
   options.deadline = milliseconds(p.integer("deadline-ms"));
@@ -264,6 +266,7 @@ int run(Context& ctx) {
   // stays blocked and ends with the process.
   server.stop();
   ctx.report.metric("threads_after_stop", count_threads());
+  faultline::perturb::report_perturbation(ctx.report);
   ctx.report.done();
   return 0;
 }

@@ -48,6 +48,7 @@
 #include <vector>
 
 #include "harness/histogram.h"
+#include "harness/perturb/scenario.h"
 #include "harness/scenario_api.h"
 
 namespace {
@@ -113,6 +114,7 @@ class SessionStore {
   explicit SessionStore(bool synchronised) : synchronised_(synchronised) {}
 
   void put(std::uint64_t key, std::string value) {
+    FAULTLINE_PERTURB("catchall.store.put");
     std::unique_lock lock(mu_, std::defer_lock);
     if (synchronised_) lock.lock();  // FIX: one task at a time inside the map
     // BUG: without the lock, every worker inserts, rehashes and relinks at once.
@@ -120,6 +122,7 @@ class SessionStore {
   }
 
   void erase(std::uint64_t key) {
+    FAULTLINE_PERTURB("catchall.store.erase");
     std::unique_lock lock(mu_, std::defer_lock);
     if (synchronised_) lock.lock();  // FIX: as in put()
     // BUG: unlinking a node races the other workers' inserts into the same bucket list.
@@ -263,6 +266,7 @@ class CatchAllPool {
 };
 
 int run(faultline::Context& ctx) {
+  faultline::perturb::apply(ctx);
   const auto workers = static_cast<std::size_t>(ctx.params.integer("workers"));
   const auto tasks = static_cast<std::uint64_t>(ctx.params.integer("tasks"));
   const auto window = static_cast<std::uint64_t>(ctx.params.integer("window"));
@@ -351,6 +355,7 @@ int run(faultline::Context& ctx) {
   const std::uint64_t lost = missing + resurrected + foreign + (audit.walk_cut ? 1 : 0);
 
   latency.report(ctx.report, "task_latency", 1000.0, "us");
+  faultline::perturb::report_perturbation(ctx.report);
   ctx.report.metric("tasks_submitted", static_cast<double>(submitted), "tasks");
   ctx.report.metric("map_size_reported", static_cast<double>(audit.reported_size), "entries");
   ctx.report.metric("map_entries_walked", static_cast<double>(audit.keys.size()), "entries");

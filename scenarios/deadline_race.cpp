@@ -43,6 +43,7 @@
 
 #include "harness/histogram.h"
 #include "harness/nemesis/scenario_server.h"
+#include "harness/perturb/scenario.h"
 #include "harness/scenario_api.h"
 #include "servers/rpc/client.h"
 #include "servers/rpc/ledger_service.h"
@@ -113,6 +114,7 @@ struct ClientTally {
 };
 
 int run(Context& ctx) {
+  faultline::perturb::apply(ctx);
   const bool fixed = ctx.is("fixed");
   const auto clients = static_cast<int>(ctx.params.integer("clients"));
   const auto ops = static_cast<int>(ctx.params.integer("ops-per-client"));
@@ -277,6 +279,7 @@ int run(Context& ctx) {
   rep.observation(
       "inconsistent_outcome", audit.inconsistent_ops,
       audit.inconsistent_ops ? examples : "every definite client view matches the ledger");
+  faultline::perturb::report_perturbation(rep);
   rep.note(
       fmt::format("{} ops, {} attempts: {} ok, {} deadline exceeded, {} late ok, {} timeouts; "
                   "audit: {} duplicated ops, {} inconsistent",

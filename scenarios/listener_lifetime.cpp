@@ -29,6 +29,7 @@
 // this incident: the close is a perfectly valid close.
 #include <fmt/format.h>
 
+#include "harness/perturb/scenario.h"
 #include "harness/scenario_api.h"
 #include "servers/epoll/burst_client.h"
 #include "servers/epoll/deferred_reclaimer.h"
@@ -99,6 +100,7 @@ const ScenarioSpec kSpec{
 };
 
 int run(Context& ctx) {
+  faultline::perturb::apply(ctx);
   // Declared first, destroyed last: in the buggy variant it may still hold the listener.
   DeferredReclaimer reclaimer;
 
@@ -167,6 +169,7 @@ int run(Context& ctx) {
                   "under the reactor {} time(s)",
                   reactor.listener_fd(), s.listener_gone.load()));
   ctx.report.observation("corrupt_frame", t.frames_corrupt);
+  faultline::perturb::report_perturbation(ctx.report);
   ctx.report.done();
   return 0;
 }

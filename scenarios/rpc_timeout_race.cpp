@@ -41,6 +41,7 @@
 
 #include "harness/histogram.h"
 #include "harness/nemesis/scenario_server.h"
+#include "harness/perturb/scenario.h"
 #include "harness/scenario_api.h"
 #include "servers/rpc/client.h"
 #include "servers/rpc/messages.h"
@@ -254,6 +255,8 @@ void do_rpc(Shared& sh, std::size_t id, CallerResult& out) {
   }
 
   // The seed reads res.Quotient after its select, whichever case fired.
+  // Timed out or not, the reader may still be decoding into res: a delay here moves the read.
+  FAULTLINE_PERTURB("rpc-timeout-race.caller.before-read");
   bool read_reply = sh.mode == Mode::kFixed ? completed : true;  // BUG: reads unconditionally
   if (read_reply) {                                              // FIX: only a completed reply
     std::int64_t quo = -1;
@@ -271,6 +274,7 @@ void do_rpc(Shared& sh, std::size_t id, CallerResult& out) {
 }
 
 int run(Context& ctx) {
+  faultline::perturb::apply(ctx);
   const Mode mode = ctx.is("fixed")         ? Mode::kFixed
                     : ctx.is("buggy-stack") ? Mode::kBuggyStack
                                             : Mode::kBuggy;
@@ -395,6 +399,7 @@ int run(Context& ctx) {
   rep.observation(
       "corrupt_output", wrong,
       wrong ? "completed OK replies with a wrong quotient" : "every completed reply right");
+  faultline::perturb::report_perturbation(rep);
   rep.note(fmt::format("{} callers: {} ok, {} timed out, {} failed in {:.0f} ms", callers, ok,
                        timed_out, failed, ms(t_callers - t_start)));
   rep.done();

@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "harness/histogram.h"
+#include "harness/perturb/scenario.h"
 #include "harness/scenario_api.h"
 
 namespace {
@@ -140,7 +141,10 @@ void append_json_string(std::string& out, const std::string& s) {
 std::string marshal(const FilterMap& params) {
   std::vector<const FilterMap::value_type*> entries;
   entries.reserve(params.size());
-  for (const auto& kv : params) entries.push_back(&kv);
+  for (const auto& kv : params) {
+    FAULTLINE_PERTURB("shared-map.marshal.iterate");  // a writer may rehash between two steps
+    entries.push_back(&kv);
+  }
   std::sort(entries.begin(), entries.end(),
             [](const auto* a, const auto* b) { return a->first < b->first; });
   std::string out = "{";
@@ -195,6 +199,7 @@ std::string random_driver_id(std::mt19937_64& rng) {
 }
 
 int run(faultline::Context& ctx) {
+  faultline::perturb::apply(ctx);
   const auto workers = static_cast<std::size_t>(ctx.params.integer("workers"));
   const auto requests = static_cast<std::uint64_t>(ctx.params.integer("requests"));
   const auto filters = static_cast<std::size_t>(ctx.params.integer("filters"));
@@ -227,10 +232,12 @@ int run(faultline::Context& ctx) {
         if (!deep_copy) {
           FilterMap& param = g_filter_rules[r].filter_map;  // BUG: the global map itself
           param["driver_id"] = driver_id;
+          FAULTLINE_PERTURB("shared-map.handler.after-write");
           document = marshal(param);
         } else {
           FilterMap param = g_filter_rules[r].filter_map;  // FIX: a deep copy per request
           param["driver_id"] = driver_id;
+          FAULTLINE_PERTURB("shared-map.handler.after-write");
           document = marshal(param);
         }
         check_document(document, r, keys, driver_id, out.counts);
@@ -272,6 +279,7 @@ int run(faultline::Context& ctx) {
   ctx.report.metric("throughput", elapsed > 0 ? static_cast<double>(served) / elapsed : 0,
                     "requests/s");
   latency.report(ctx.report, "latency", 1000.0, "us");
+  faultline::perturb::report_perturbation(ctx.report);
   ctx.report.observation(
       "corrupt_output", corrupt,
       fmt::format("{} of {} documents bad: {} do not parse, {} carry another driver_id, {} lost "

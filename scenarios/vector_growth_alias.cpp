@@ -60,6 +60,7 @@
 #include <vector>
 
 #include "harness/histogram.h"
+#include "harness/perturb/scenario.h"
 #include "harness/scenario_api.h"
 
 namespace {
@@ -229,6 +230,7 @@ int run_reference(faultline::Context& ctx) {
                                      lost, batches, past_room));
   fmt::print("{} {} reference: {} batches, {} past capacity, {} alias moved, {} lost writes\n",
              kSpec.id, ctx.variant, batches, past_room, moved, lost);
+  faultline::perturb::report_perturbation(ctx.report);
   ctx.report.done();
   return 0;
 }
@@ -297,6 +299,7 @@ class Session : public std::enable_shared_from_this<Session<Queue>> {
   void deliver(std::string frame) {
     const bool idle = queue_.empty();
     const char* front_before = idle ? nullptr : queue_.front().data();
+    FAULTLINE_PERTURB("vector-growth.queue.before-push");  // a send may be in flight
     queue_.push_back(std::move(frame));
     // Measured without touching freed memory: the address of the front frame's bytes while the
     // async_write below holds a buffer to them.
@@ -549,11 +552,13 @@ int run_async(faultline::Context& ctx) {
       "moved mid-write {} times\n",
       kSpec.id, ctx.variant, port, complete, connections, total.frames_ok, total.frames_corrupt,
       moved);
+  faultline::perturb::report_perturbation(ctx.report);
   ctx.report.done();
   return 0;
 }
 
 int run(faultline::Context& ctx) {
+  faultline::perturb::apply(ctx);
   const bool fixed = ctx.is("fixed");
   if (ctx.params.text("mode") == "reference") {
     return fixed ? run_reference<FixedBatch>(ctx) : run_reference<BuggyBatch>(ctx);

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <system_error>
 
+#include "harness/perturb/perturb.h"
 #include "servers/broadcast/channel.h"
 
 namespace faultline::broadcast {
@@ -154,6 +155,7 @@ bool BroadcastServer::handle(const std::string& message) {
       changed_.notify_all();
     }
     // ch <- struct{}{}: on a rendezvous channel whose receiver gave up, this never returns.
+    FAULTLINE_PERTURB("broadcast.worker.before-done");  // the handler's deadline may pass here
     done->send(Done{});
   }).detach();  // go func() { ... }(): nobody joins a goroutine
 
@@ -190,6 +192,7 @@ void BroadcastServer::run(const std::string& message, Clock::time_point push_unt
     std::size_t sent = 0;
     bool failed = false;
     while (sent < frame.size() && !failed) {
+      FAULTLINE_PERTURB("broadcast.worker.send");
       const ssize_t n = ::send(c->fd, frame.data() + sent, frame.size() - sent, MSG_NOSIGNAL);
       if (n > 0) {
         sent += static_cast<std::size_t>(n);

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "harness/perturb/perturb.h"
 namespace faultline::epoll {
 
 class DeferredReclaimer {
@@ -67,7 +68,10 @@ class DeferredReclaimer {
       std::vector<std::function<void()>> batch;
       batch.swap(garbage_);
       lock.unlock();
-      for (auto& finalize : batch) finalize();  // destructors run here, off the caller's thread
+      for (auto& finalize : batch) {
+        FAULTLINE_PERTURB("epoll.reclaimer.before-finalize");  // the reactor still polls the fd
+        finalize();  // destructors run here, off the caller's thread
+      }
       lock.lock();
       finalized_ += batch.size();
       if (stopping_) return;

@@ -18,6 +18,8 @@
 #include <future>
 #include <vector>
 
+#include "harness/perturb/perturb.h"
+
 namespace faultline::rpc {
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -139,6 +141,8 @@ asio::awaitable<void> Client::Impl::read_loop() {
       ++late_dropped;  // forgotten (timed out) or never sent: the body is dropped undecoded
       continue;
     }
+    // The call is the reader's now; its caller may time out and read the reply meanwhile.
+    FAULTLINE_PERTURB("rpc.client.reader.before-decode");
     CallResult result{CallOutcome::kReplied, frame.status, std::move(frame.error)};
     if (frame.status == Status::kOk && call->decoder_) {
       try {
