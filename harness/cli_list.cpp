@@ -78,8 +78,12 @@ int list(const Args& args) {
       continue;
     }
     std::cout << fmt::format(
-        "{}  (seed {})\n  {}\n  oracle:   {}\n  variants: {}\n  builds:   {}\n", spec.id, spec.seed,
-        spec.title, spec.oracle, fmt::join(spec.variants, ", "), fmt::join(builds, ", "));
+        "{}  (seed {})\n  {}\n  oracle:   {}\n  variants: {}\n  builds:   {}\n  faults:   {}\n",
+        spec.id, spec.seed, spec.title, spec.oracle, fmt::join(spec.variants, ", "),
+        fmt::join(builds, ", "),
+        spec.faults.empty()
+            ? std::string("none (no network, no server process)")
+            : fmt::format("{} (--fault, --nemesis; docs/faults.md)", fmt::join(spec.faults, ", ")));
     if (!spec.params.empty()) std::cout << "  parameters:\n";
     for (const auto& p : spec.params) {
       std::cout << fmt::format("    {:<20} {:<7} default {:<9} {}\n", p.name, type_word(p.type),

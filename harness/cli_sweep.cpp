@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "harness/cli.h"
+#include "harness/fault_spec.h"
 #include "harness/summary.h"
 #include "harness/sweep.h"
 
@@ -162,6 +163,55 @@ std::string render_sweep_table(const std::vector<RunPlan>& plans,
   return out;
 }
 
+// A grid axis named fault.KIND.KEY or perturb.KEY sweeps a fault's strength instead of a
+// parameter: at each point the value is set in that fault (added when --fault did not name it)
+// or in the --perturb spec. Returns false for a plain parameter.
+bool apply_injection_axis(const std::string& kv, Injection& injection) {
+  const std::size_t eq = kv.find('=');
+  const std::string key = kv.substr(0, eq);
+  const std::string value = eq == std::string::npos ? "" : kv.substr(eq + 1);
+  auto join = [](const std::vector<std::pair<std::string, std::string>>& params) {
+    std::string out;
+    for (const auto& [k, v] : params) out += (out.empty() ? "" : ",") + k + "=" + v;
+    return out;
+  };
+  auto set = [&](std::vector<std::pair<std::string, std::string>>& params, const std::string& k) {
+    for (auto& [pk, pv] : params) {
+      if (pk == k) {
+        pv = value;
+        return;
+      }
+    }
+    params.emplace_back(k, value);
+  };
+  if (key.rfind("fault.", 0) == 0) {
+    const std::size_t dot = key.find('.', 6);
+    if (dot == std::string::npos || dot + 1 == key.size()) {
+      throw UsageError(fmt::format(
+          "--grid {}: name a fault's parameter as fault.KIND.KEY, e.g. fault.latency.ms=1,5,20",
+          kv));
+    }
+    const std::string kind = key.substr(6, dot - 6);
+    const std::string param = key.substr(dot + 1);
+    for (auto& text : injection.faults) {
+      FaultSpec fault = parse_fault_spec(text);
+      if (fault.kind != kind) continue;
+      set(fault.params, param);
+      text = kind + ":" + join(fault.params);
+      return true;
+    }
+    injection.faults.push_back(kind + ":" + param + "=" + value);
+    return true;
+  }
+  if (key.rfind("perturb.", 0) == 0) {
+    auto params = parse_key_values(injection.perturb, "--perturb");
+    set(params, key.substr(8));
+    injection.perturb = join(params);
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 int sweep(const Args& args) {
@@ -268,19 +318,23 @@ int sweep(const Args& args) {
     Sanitizer sanitizer;
     ScenarioSpec spec;
     std::vector<std::string> variants;
-    std::vector<Params> points;
+    std::vector<std::pair<Params, Injection>> points;
   };
   std::vector<Build> builds;
   const auto points = expand_grid(grid);
   for (auto s : sanitizers) {
     Build b{s, catalog.spec(id, s), {}, {}};
     b.variants = select_variants(b.spec, variant_arg);
-    check_injection(b.spec, options.injection);
+    check_injection(b.spec, options.injection);  // the faults as given, before any axis
     for (const auto& point : points) {
       std::vector<std::string> overrides = sets;
-      overrides.insert(overrides.end(), point.begin(), point.end());
+      Injection injection = options.injection;
+      for (const auto& kv : point) {
+        if (!apply_injection_axis(kv, injection)) overrides.push_back(kv);
+      }
+      check_injection(b.spec, injection);
       try {
-        b.points.push_back(resolve_params(b.spec, overrides));
+        b.points.emplace_back(resolve_params(b.spec, overrides), std::move(injection));
       } catch (const std::invalid_argument& e) {
         throw UsageError(fmt::format("{} (faultline list {} shows them)", e.what(), id));
       }
@@ -290,9 +344,9 @@ int sweep(const Args& args) {
   auto plan_all = [&](std::uint64_t seed) {
     std::vector<RunPlan> plans;
     for (const auto& b : builds) {
-      for (const auto& params : b.points) {
+      for (const auto& [params, injection] : b.points) {
         auto more = plan_scenario_runs(catalog, b.spec, b.variants, b.sanitizer, params,
-                                       options.repeat, seed, options.timeout_s, options.injection);
+                                       options.repeat, seed, options.timeout_s, injection);
         for (auto& p : more) {
           if (in_shard(run_key(p), shard)) plans.push_back(std::move(p));
         }

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "harness/results_file.h"
@@ -309,6 +310,29 @@ TEST_F(CliTest, ReplayRunsTheRecordAgainAndComparesTheVerdict) {
   o = faultline({"replay", "edited-run", "--results", out_.string()});
   EXPECT_EQ(o.code, 1) << o.out << o.err;
   EXPECT_NE(o.out.find("verdict differs"), std::string::npos) << o.out;
+}
+
+TEST_F(CliTest, SweepAxesSetAFaultsStrength) {
+  Outcome o = faultline({"sweep", "toy", "--out", out_.string(), "--variant", "fixed", "--set",
+                         "action=clean", "--fault", "latency:jitter=2", "--grid",
+                         "fault.latency.ms=1,5", "--grid", "fault.udp-loss.p=0.5", "--grid",
+                         "perturb.probability=0,0.5", "--jobs", "2"});
+  ASSERT_EQ(o.code, 0) << o.out << o.err;
+  std::multiset<std::string> seen;
+  for (const auto& r : read_records(out_)) {
+    ASSERT_EQ(r["faults"].size(), 2u) << r["faults"];
+    EXPECT_EQ(r["faults"][0]["params"]["jitter"], "2");   // --fault's own keys stay
+    EXPECT_EQ(r["faults"][1]["spec"], "udp-loss:p=0.5");  // added by its axis
+    EXPECT_EQ(r["metrics"]["faults_given"]["value"], 2);
+    seen.insert(r["faults"][0]["spec"].get<std::string>() + " " + r["perturb"].get<std::string>());
+  }
+  EXPECT_EQ(seen,
+            (std::multiset<std::string>{
+                "latency:jitter=2,ms=1 probability=0", "latency:jitter=2,ms=1 probability=0.5",
+                "latency:jitter=2,ms=5 probability=0", "latency:jitter=2,ms=5 probability=0.5"}));
+  o = faultline({"sweep", "toy", "--out", out_.string(), "--grid", "fault.latency=1,2"});
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("name a fault's parameter as fault.KIND.KEY"), std::string::npos) << o.err;
 }
 
 TEST_F(CliTest, ReplayOfAnUnknownIdIsUsageError) {
