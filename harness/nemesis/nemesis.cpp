@@ -320,11 +320,15 @@ void Nemesis::Impl::act(const Event& e, std::multimap<double, Event>& events) {
         pid_t pid = server.pid();
         if (!server.pause())
           return skip(fmt::format("the server is {}", state_name(server.state())));
+        // pause() returns once the kernel reports the server stopped, which on a loaded machine
+        // can be milliseconds after SIGSTOP was sent: the pause is timed from the stop itself.
+        const double t_stopped = now_s();
         count(&NemesisStats::pauses);
-        report.timeline("nemesis.pause", t,
-                        fmt::format("SIGSTOP pid {} for {:.3f} s, #{} planned at {:.3f} s ({})",
-                                    pid, *a.duration, a.index, a.t, text));
-        events.emplace(t + *a.duration, Event{Step::kEndPause, a});
+        report.timeline("nemesis.pause", t_stopped,
+                        fmt::format("SIGSTOP pid {} sent at {:.3f} s, stopped for {:.3f} s, #{} "
+                                    "planned at {:.3f} s ({})",
+                                    pid, t, *a.duration, a.index, a.t, text));
+        events.emplace(t_stopped + *a.duration, Event{Step::kEndPause, a});
       } else if (a.kind == ActionKind::kKill) {
         pid_t pid = server.pid();
         if (!server.kill()) return skip("the server is down");
