@@ -301,12 +301,14 @@ void Nemesis::Impl::act(const Event& e, std::multimap<double, Event>& events) {
   };
   auto restart = [&](std::string_view why) {
     auto begun = Clock::now();
+    pid_t old = server.pid();  // -1: it was down; else restart() SIGKILLs it first
     try {
       server.restart();
       count(&NemesisStats::restarts);
       report.timeline(
           "nemesis.restart", t,
-          fmt::format("{}: pid {} listening on port {} after {:.3f} s ({})", why, server.pid(),
+          fmt::format("{}: {}pid {} listening on port {} after {:.3f} s ({})", why,
+                      old > 0 ? fmt::format("SIGKILL pid {}, ", old) : std::string(), server.pid(),
                       server.port(), std::chrono::duration<double>(Clock::now() - begun).count(),
                       text));
     } catch (const std::exception& err) {

@@ -104,7 +104,7 @@ LedgerJournal::LedgerJournal(const std::filesystem::path& path, Ledger& ledger) 
       ++restored_;
     }
   }
-  fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  fd_ = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);  // RDWR: pread below
   if (fd_ < 0) {
     throw std::runtime_error(
         fmt::format("cannot open ledger journal {}: {}", path.string(), std::strerror(errno)));
