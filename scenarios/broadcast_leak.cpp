@@ -38,6 +38,7 @@
 #include <random>
 #include <thread>
 
+#include "harness/fault/route.h"
 #include "harness/perturb/scenario.h"
 #include "harness/scenario_api.h"
 #include "harness/thread_sampler.h"
@@ -109,6 +110,7 @@ const ScenarioSpec kSpec{
              .min = 0,
              .max = 60000},
         },
+    .faults = {"tcp", "udp"},
 };
 
 // The users: one thread drives every client connection; slow ones read a little per turn.
@@ -201,7 +203,14 @@ int run(Context& ctx) {
   std::fill_n(slow.begin(), n_slow, true);
   std::mt19937_64 rng(ctx.seed);
   std::shuffle(slow.begin(), slow.end(), rng);  // which users are slow is the seed's choice
-  Clients clients(server.tcp_port(), n_clients, slow,
+  // With --fault, the users' connections go through a TCP fault proxy and the broadcast
+  // requests (and their answers) through a UDP one.
+  // The proxy's sockets get the scenario's buffer size: the slow users' backpressure must
+  // still reach the server's pushes, not end in the proxy's larger default buffers.
+  const auto tcp_route = fault::route_tcp(ctx, server.tcp_port(), "tcp",
+                                          static_cast<int>(p.integer("socket-buffer-bytes")));
+  const auto udp_route = fault::route_udp(ctx, server.udp_port());
+  Clients clients(tcp_route.port(), n_clients, slow,
                   static_cast<int>(p.integer("socket-buffer-bytes")),
                   static_cast<std::size_t>(p.integer("slow-read-bytes")),
                   milliseconds(p.integer("slow-read-interval-ms")));
@@ -215,7 +224,7 @@ int run(Context& ctx) {
   const int udp = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   sockaddr_in to{};
   to.sin_family = AF_INET;
-  to.sin_port = htons(server.udp_port());
+  to.sin_port = htons(udp_route.port());
   to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   std::uint64_t answered_ok = 0, answered_timeout = 0, unanswered = 0;
   const int reply_wait_ms = static_cast<int>(p.integer("deadline-ms")) + 2000;
@@ -266,6 +275,8 @@ int run(Context& ctx) {
   // stays blocked and ends with the process.
   server.stop();
   ctx.report.metric("threads_after_stop", count_threads());
+  fault::report_route(ctx, tcp_route);
+  fault::report_route(ctx, udp_route);
   faultline::perturb::report_perturbation(ctx.report);
   ctx.report.done();
   return 0;

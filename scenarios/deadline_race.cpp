@@ -41,6 +41,7 @@
 #include <thread>
 #include <vector>
 
+#include "harness/fault/route.h"
 #include "harness/histogram.h"
 #include "harness/nemesis/scenario_server.h"
 #include "harness/perturb/scenario.h"
@@ -104,7 +105,7 @@ const faultline::ScenarioSpec kSpec{
         {"client-threads", faultline::ParamType::kInt, "2", "client io_context threads", 1, 64, {}},
         faultline::nemesis::server_param(),
     },
-    {"process"}};
+    {"tcp", "process"}};
 
 struct ClientTally {
   std::uint64_t replies_ok = 0, replies_deadline_exceeded = 0, replies_other = 0;
@@ -155,6 +156,8 @@ int run(Context& ctx) {
     port = server->port();
     ctx.report.note(fmt::format("server listening on 127.0.0.1:{}", port));
   }
+  // With --fault (TCP), the clients dial the fault proxy in front of the server.
+  auto route = faultline::fault::route_tcp(ctx, port);
 
   asio::io_context client_io;
   auto work_guard = asio::make_work_guard(client_io);
@@ -172,7 +175,7 @@ int run(Context& ctx) {
       ClientTally& tally = tallies[static_cast<std::size_t>(c)];
       std::shared_ptr<Client> client;
       try {
-        client = Client::dial(client_io, port);
+        client = Client::dial(client_io, route.port());
       } catch (const std::exception&) {
         return;  // no history: the audit counts no operation for this client
       }
@@ -280,6 +283,7 @@ int run(Context& ctx) {
       "inconsistent_outcome", audit.inconsistent_ops,
       audit.inconsistent_ops ? examples : "every definite client view matches the ledger");
   faultline::perturb::report_perturbation(rep);
+  faultline::fault::report_route(ctx, route);
   rep.note(
       fmt::format("{} ops, {} attempts: {} ok, {} deadline exceeded, {} late ok, {} timeouts; "
                   "audit: {} duplicated ops, {} inconsistent",

@@ -29,6 +29,7 @@
 // this incident: the close is a perfectly valid close.
 #include <fmt/format.h>
 
+#include "harness/fault/route.h"
 #include "harness/perturb/scenario.h"
 #include "harness/scenario_api.h"
 #include "servers/epoll/burst_client.h"
@@ -97,6 +98,7 @@ const ScenarioSpec kSpec{
              .min = 1,
              .max = 60000},
         },
+    .faults = {"tcp"},
 };
 
 int run(Context& ctx) {
@@ -117,8 +119,11 @@ int run(Context& ctx) {
   ctx.report.metric("port", port);
   ctx.report.note(fmt::format("epoll echo server listening on 127.0.0.1:{}", port));
 
+  // With --fault (TCP), the burst client dials the fault proxy. A refused upstream connect
+  // reaches the client as a reset, which the oracle counts with the refusals.
+  const auto route = fault::route_tcp(ctx, port);
   BurstOptions o;
-  o.port = port;
+  o.port = route.port();
   o.bursts = static_cast<int>(ctx.params.integer("bursts"));
   o.connections = static_cast<int>(ctx.params.integer("connections"));
   o.frames = static_cast<int>(ctx.params.integer("frames"));
@@ -170,6 +175,7 @@ int run(Context& ctx) {
                   reactor.listener_fd(), s.listener_gone.load()));
   ctx.report.observation("corrupt_frame", t.frames_corrupt);
   faultline::perturb::report_perturbation(ctx.report);
+  fault::report_route(ctx, route);
   ctx.report.done();
   return 0;
 }

@@ -39,6 +39,7 @@
 #include <thread>
 #include <vector>
 
+#include "harness/fault/route.h"
 #include "harness/histogram.h"
 #include "harness/nemesis/scenario_server.h"
 #include "harness/perturb/scenario.h"
@@ -123,7 +124,7 @@ const faultline::ScenarioSpec kSpec{
          {}},
         faultline::nemesis::server_param(),
     },
-    {"process"}};
+    {"process", "tcp"}};
 
 enum class Mode { kBuggy, kFixed, kBuggyStack };
 
@@ -300,6 +301,8 @@ int run(Context& ctx) {
     port = server->port();
     ctx.report.note(fmt::format("server listening on 127.0.0.1:{}", port));
   }
+  // With --fault (TCP), the callers dial the fault proxy in front of the server.
+  const auto route = faultline::fault::route_tcp(ctx, port);
   if (ctx.params.integer("decode-delay-us") > 0) {
     ctx.report.note(fmt::format("fault decode-delay on: the reader stalls 0..{} us before decoding",
                                 ctx.params.integer("decode-delay-us")));
@@ -314,7 +317,7 @@ int run(Context& ctx) {
             ctx.seed,
             ctx.params.integer("decode-delay-us"),
             ctx.params.text("close") == "hard",
-            port,
+            route.port(),
             mode,
             {ctx.params.integer("a"), ctx.params.integer("b")},
             std::chrono::microseconds(ctx.params.integer("timeout-us")),
@@ -400,6 +403,7 @@ int run(Context& ctx) {
       "corrupt_output", wrong,
       wrong ? "completed OK replies with a wrong quotient" : "every completed reply right");
   faultline::perturb::report_perturbation(rep);
+  faultline::fault::report_route(ctx, route);
   rep.note(fmt::format("{} callers: {} ok, {} timed out, {} failed in {:.0f} ms", callers, ok,
                        timed_out, failed, ms(t_callers - t_start)));
   rep.done();

@@ -59,6 +59,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "harness/fault/route.h"
 #include "harness/histogram.h"
 #include "harness/perturb/scenario.h"
 #include "harness/scenario_api.h"
@@ -172,7 +173,8 @@ const faultline::ScenarioSpec kSpec{
          100,
          600'000,
          {}},
-    }};
+    },
+    {"tcp"}};  // mode async only: mode reference has no network and refuses --fault
 
 // ---- mode reference -------------------------------------------------------------------------
 
@@ -411,8 +413,8 @@ struct ClientResult {
 };
 
 // A plain blocking socket with a receive timeout, so every read ends by the time limit.
-void run_client(unsigned short port, std::size_t frames, std::size_t size, int rcvbuf,
-                std::chrono::milliseconds stall, std::chrono::microseconds read_delay,
+void run_client(const faultline::fault::Route& route, std::size_t frames, std::size_t size,
+                int rcvbuf, std::chrono::milliseconds stall, std::chrono::microseconds read_delay,
                 Clock::time_point deadline, ClientResult& out) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return;
@@ -421,17 +423,24 @@ void run_client(unsigned short port, std::size_t frames, std::size_t size, int r
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
+  addr.sin_port = htons(route.port());
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     ::close(fd);
     return;
   }
-  out.connected = true;
   sockaddr_in local{};
   socklen_t local_len = sizeof local;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len);
-  const std::uint16_t conn = ntohs(local.sin_port);
+  // The server names a connection by its peer port: this socket's own port, or through the
+  // fault proxy the port of the proxy's connection to the server.
+  const auto server_side = route.server_side_port(ntohs(local.sin_port), std::chrono::seconds(2));
+  if (!server_side) {
+    ::close(fd);
+    return;
+  }
+  out.connected = true;
+  const std::uint16_t conn = *server_side;
   // The stalled consumer: the server's frames pile up in this socket until the window closes.
   std::this_thread::sleep_for(std::min<Clock::duration>(stall, deadline - Clock::now()));
   std::vector<char> buf(size * 16);
@@ -492,11 +501,14 @@ int run_async(faultline::Context& ctx) {
   std::vector<std::thread> io_pool;
   for (std::size_t i = 0; i < io_threads; ++i) io_pool.emplace_back([&io] { io.run(); });
 
+  // With --fault (TCP), the clients dial the fault proxy in front of the server.
+  // The proxy's sockets get the clients' buffer size, so the server's socket still fills up.
+  const auto route = faultline::fault::route_tcp(ctx, port, "tcp", rcvbuf);
   std::vector<ClientResult> results(connections);
   std::vector<std::thread> clients;
   for (std::size_t c = 0; c < connections; ++c) {
-    clients.emplace_back(run_client, port, frames, frame_bytes, rcvbuf, stall, read_delay, deadline,
-                         std::ref(results[c]));
+    clients.emplace_back(run_client, std::cref(route), frames, frame_bytes, rcvbuf, stall,
+                         read_delay, deadline, std::ref(results[c]));
   }
 
   // The publisher: the application's event source, posting frames to each connection's strand
@@ -553,6 +565,7 @@ int run_async(faultline::Context& ctx) {
       kSpec.id, ctx.variant, port, complete, connections, total.frames_ok, total.frames_corrupt,
       moved);
   faultline::perturb::report_perturbation(ctx.report);
+  faultline::fault::report_route(ctx, route);
   ctx.report.done();
   return 0;
 }
@@ -561,6 +574,10 @@ int run(faultline::Context& ctx) {
   faultline::perturb::apply(ctx);
   const bool fixed = ctx.is("fixed");
   if (ctx.params.text("mode") == "reference") {
+    if (!ctx.faults.empty()) {
+      throw std::invalid_argument(
+          "--fault: mode=reference has no network to put faults on; use --set mode=async");
+    }
     return fixed ? run_reference<FixedBatch>(ctx) : run_reference<BuggyBatch>(ctx);
   }
   return fixed ? run_async<FixedQueue>(ctx) : run_async<BuggyQueue>(ctx);

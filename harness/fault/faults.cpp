@@ -166,8 +166,9 @@ std::optional<std::string> check(const FaultSpec& spec, Fault* out) {
     const ParamInfo& p = info->params[i];
     auto v = parse_number(value);
     if (!v || *v < p.min || *v > p.max || (p.integer && std::floor(*v) != *v)) {
-      return fmt::format("fault '{}': {}={} is out of range: {} ({})", spec.kind, key, value,
-                         range_text(p.min, p.max, p.integer), p.help);
+      return fmt::format("fault '{}': {}={} is {}: use {} ({})", spec.kind, key, value,
+                         v ? "out of range" : "not a number", range_text(p.min, p.max, p.integer),
+                         p.help);
     }
     values[i] = *v;
   }

@@ -189,6 +189,13 @@ class Session : public std::enable_shared_from_this<Session> {
     auto self = shared_from_this();
     error_code ec;
     client_.set_option(tcp::no_delay(true), ec);
+    server_.open(proxy_.tcp_upstream.protocol(), ec);
+    server_.set_option(tcp::no_delay(true), ec);
+    if (const int b = proxy_.options.socket_buffer_bytes; b > 0) {
+      server_.set_option(asio::socket_base::receive_buffer_size(b), ec);
+      server_.set_option(asio::socket_base::send_buffer_size(b), ec);
+      client_.set_option(asio::socket_base::send_buffer_size(b), ec);
+    }
     auto [cerr] = co_await server_.async_connect(proxy_.tcp_upstream, kTuple);
     if (cerr) {
       // Nothing listens upstream: the client sees its connection reset (as a refused connect
@@ -198,7 +205,6 @@ class Session : public std::enable_shared_from_this<Session> {
       client_.close(ec);
       co_return;
     }
-    server_.set_option(tcp::no_delay(true), ec);
     {
       std::uint16_t client_port = client_.remote_endpoint(ec).port();
       std::uint16_t local = server_.local_endpoint(ec).port();
@@ -354,7 +360,11 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   static asio::awaitable<void> pump(std::shared_ptr<Session> self, Direction& d) {
-    std::vector<char> buf(kReadBytes);
+    // With a socket buffer size given, the bytes a direction holds (one read, the latency
+    // queue) are bounded by it too, as the wire of a real link is by the sender's window.
+    const auto limit = static_cast<std::size_t>(self->proxy_.options.socket_buffer_bytes);
+    const std::size_t max_queued = limit > 0 ? limit : kMaxQueuedBytes;
+    std::vector<char> buf(limit > 0 ? std::min(limit, kReadBytes) : kReadBytes);
     asio::steady_timer timer(self->strand_);
     Counters& c = self->proxy_.counters;
     for (;;) {
@@ -401,7 +411,7 @@ class Session : public std::enable_shared_from_this<Session> {
         add(c.chunks_delayed);
         d.wake.cancel();
         if (limit_hit) co_return;
-        while (d.queued_bytes > kMaxQueuedBytes && !self->closed_) {
+        while (d.queued_bytes >= max_queued && !self->closed_) {
           d.space.expires_at(Clock::time_point::max());
           co_await d.space.async_wait(kTuple);
         }
@@ -667,6 +677,10 @@ Proxy::Proxy(ProxyOptions options) : impl_(std::make_unique<Impl>()) {
     m.acceptor.emplace(asio::make_strand(m.io->get_executor()));
     m.acceptor->open(ep.protocol());
     m.acceptor->set_option(tcp::acceptor::reuse_address(true));
+    if (const int b = m.options.socket_buffer_bytes; b > 0) {
+      // Before listen(): accepted sockets inherit the receive buffer, and the window with it.
+      m.acceptor->set_option(asio::socket_base::receive_buffer_size(b));
+    }
     m.acceptor->bind(ep);
     m.acceptor->listen(asio::socket_base::max_listen_connections);
     m.port = m.acceptor->local_endpoint().port();

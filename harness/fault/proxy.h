@@ -34,6 +34,11 @@ struct ProxyOptions {
   std::vector<Fault> faults;  // all of the proxy's protocol (std::invalid_argument otherwise)
   std::uint64_t seed = 0;
   int threads = 1;  // io_context threads
+  // TCP: SO_RCVBUF and SO_SNDBUF of both of the proxy's sockets, and the most a direction holds
+  // in its latency queue, bytes (0: the kernel's sizes and 1 MiB). A scenario whose incident
+  // needs a full socket (a slow reader's backpressure) passes its own buffer size, so the
+  // proxy does not absorb what the server's socket would have held.
+  int socket_buffer_bytes = 0;
 };
 
 struct ProxyStats {

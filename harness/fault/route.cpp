@@ -14,7 +14,7 @@ namespace faultline::fault {
 namespace {
 
 Route make_route(const Context& ctx, std::uint16_t upstream_port, std::string_view name,
-                 Protocol protocol) {
+                 Protocol protocol, int socket_buffer_bytes = 0) {
   std::vector<Fault> mine;
   for (auto& f : run_faults(ctx)) {
     if (f.is_udp() == (protocol == Protocol::kUdp)) mine.push_back(std::move(f));
@@ -25,6 +25,7 @@ Route make_route(const Context& ctx, std::uint16_t upstream_port, std::string_vi
   o.upstream_port = upstream_port;
   o.faults = mine;
   o.seed = ctx.seed;
+  o.socket_buffer_bytes = socket_buffer_bytes;
   auto proxy = std::make_shared<Proxy>(std::move(o));
   const double t = seconds_since_start();
   for (const auto& f : mine) {
@@ -56,8 +57,9 @@ std::vector<Fault> run_faults(const Context& ctx) {
   return out;
 }
 
-Route route_tcp(const Context& ctx, std::uint16_t upstream_port, std::string_view name) {
-  return make_route(ctx, upstream_port, name, Protocol::kTcp);
+Route route_tcp(const Context& ctx, std::uint16_t upstream_port, std::string_view name,
+                int socket_buffer_bytes) {
+  return make_route(ctx, upstream_port, name, Protocol::kTcp, socket_buffer_bytes);
 }
 
 Route route_udp(const Context& ctx, std::uint16_t upstream_port, std::string_view name) {

@@ -58,7 +58,9 @@ std::vector<Fault> run_faults(const Context& ctx);
 // A route to 127.0.0.1:upstream_port for TCP (UDP) clients: through a proxy applying the run's
 // TCP (UDP) faults, seeded with the run's seed, or direct when there are none. Records a "fault
 // on" timeline event per fault. `name` prefixes the metrics (fault_<name>_...).
-Route route_tcp(const Context& ctx, std::uint16_t upstream_port, std::string_view name = "tcp");
+// `socket_buffer_bytes`: ProxyOptions::socket_buffer_bytes (0: the kernel's sizes).
+Route route_tcp(const Context& ctx, std::uint16_t upstream_port, std::string_view name = "tcp",
+                int socket_buffer_bytes = 0);
 Route route_udp(const Context& ctx, std::uint16_t upstream_port, std::string_view name = "udp");
 
 // Reports what the route's proxy did as metrics fault_<name>_<counter>; nothing when direct.

@@ -23,17 +23,22 @@ std::unique_ptr<Proxy> udp_proxy(std::uint16_t upstream, std::vector<std::string
   return std::make_unique<Proxy>(std::move(o));
 }
 
-// Sends n numbered datagrams through `port` (paced in small batches) and returns the numbers
-// of the echoes, in arrival order.
+// Sends n numbered datagrams through the proxy and returns the numbers of the echoes, in
+// arrival order. Paced by the proxy's own counters: a batch goes once the proxy has read every
+// datagram sent so far and every echo the server sent, so no socket buffer overflows, even in
+// a slow (sanitized) build, and every loss is the fault's.
 std::vector<std::uint32_t> exchange(
-    std::uint16_t port, std::uint32_t n,
+    Proxy& proxy, const UdpEcho& echo, std::uint32_t n,
     std::chrono::milliseconds settle = std::chrono::milliseconds(300)) {
+  const std::uint16_t port = proxy.port();
+  const std::uint64_t echoed_before = echo.received();  // the echo server may be reused
   int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   int big = 4 << 20;
   ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
   auto a = loopback(port);
   ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
   std::vector<std::uint32_t> got;
+  std::atomic<std::uint64_t> got_count{0};
   std::atomic<bool> sending{true};
   std::thread reader([&] {
     auto quiet_since = Clock::now();
@@ -41,7 +46,10 @@ std::vector<std::uint32_t> exchange(
       pollfd p{fd, POLLIN, 0};
       if (::poll(&p, 1, 10) > 0) {
         std::uint32_t v = 0;
-        if (::recv(fd, &v, sizeof v, 0) == sizeof v) got.push_back(v);
+        if (::recv(fd, &v, sizeof v, 0) == sizeof v) {
+          got.push_back(v);
+          got_count.fetch_add(1);
+        }
         quiet_since = Clock::now();
       } else if (!sending.load() && Clock::now() - quiet_since > settle) {
         return;
@@ -50,7 +58,19 @@ std::vector<std::uint32_t> exchange(
   });
   for (std::uint32_t i = 0; i < n; ++i) {
     ::send(fd, &i, sizeof i, 0);
-    if (i % 50 == 49) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    if (i % 32 == 31) {
+      // Wait until the proxy read everything sent, the echoes of what the server got, and the
+      // client read everything the proxy sent it: at most 32 datagrams (64 duplicated) in flight.
+      const auto until = Clock::now() + std::chrono::milliseconds(200);
+      for (;;) {
+        const auto st = proxy.stats();
+        const bool drained = st.datagrams_up > i &&
+                             st.datagrams_down >= echo.received() - echoed_before &&
+                             got_count.load() >= st.datagrams_sent_down;
+        if (drained || Clock::now() > until) break;
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+      }
+    }
   }
   sending = false;
   reader.join();
@@ -61,7 +81,7 @@ std::vector<std::uint32_t> exchange(
 TEST(UdpProxy, ForwardsEveryDatagramWithoutFaults) {
   UdpEcho echo;
   auto proxy = udp_proxy(echo.port(), {});
-  auto got = exchange(proxy->port(), 2000);
+  auto got = exchange(*proxy, echo, 2000);
   EXPECT_EQ(got.size(), 2000u);
   EXPECT_EQ(proxy->stats().flows, 1u);
 }
@@ -71,7 +91,7 @@ TEST(UdpProxy, LossFractionWithinBinomialBounds) {
   const double p = 0.1;
   const std::uint32_t n = 4000;
   auto proxy = udp_proxy(echo.port(), {"udp-loss:p=0.1,direction=up"});
-  auto got = exchange(proxy->port(), n);
+  auto got = exchange(*proxy, echo, n);
   const double lost = n - static_cast<double>(got.size());
   const double sigma = std::sqrt(n * p * (1 - p));
   EXPECT_NEAR(lost, n * p, 4 * sigma) << got.size() << " of " << n << " came back";
@@ -84,7 +104,7 @@ TEST(UdpProxy, DuplicationFractionWithinBinomialBounds) {
   const double p = 0.2;
   const std::uint32_t n = 4000;
   auto proxy = udp_proxy(echo.port(), {"udp-duplicate:p=0.2"});  // down: the echoes
-  auto got = exchange(proxy->port(), n);
+  auto got = exchange(*proxy, echo, n);
   const double extra = static_cast<double>(got.size()) - n;
   const double sigma = std::sqrt(n * p * (1 - p));
   EXPECT_NEAR(extra, n * p, 4 * sigma);
@@ -96,7 +116,7 @@ TEST(UdpProxy, ReorderDeliversEverythingOutOfOrder) {
   UdpEcho echo;
   auto proxy = udp_proxy(echo.port(), {"udp-reorder:p=0.1,gap=2,direction=up"});
   const std::uint32_t n = 2000;
-  auto got = exchange(proxy->port(), n);
+  auto got = exchange(*proxy, echo, n);
   std::set<std::uint32_t> distinct(got.begin(), got.end());
   EXPECT_EQ(distinct.size(), n);
   std::size_t inversions = 0;
@@ -134,7 +154,7 @@ TEST(UdpProxy, SameSeedSameDraws) {
   UdpEcho echo;
   auto run = [&](std::uint64_t seed) {
     auto proxy = udp_proxy(echo.port(), {"udp-loss:p=0.3,direction=up"}, seed);
-    auto got = exchange(proxy->port(), 1000, std::chrono::milliseconds(150));
+    auto got = exchange(*proxy, echo, 1000, std::chrono::milliseconds(150));
     return std::set<std::uint32_t>(got.begin(), got.end());
   };
   const auto a = run(11);
