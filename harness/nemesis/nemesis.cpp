@@ -349,8 +349,11 @@ void Nemesis::Impl::act(const Event& e, std::multimap<double, Event>& events) {
     case Step::kEndPause: {
       pid_t pid = server.pid();
       if (server.resume()) {
-        report.timeline("nemesis.resume", t,
-                        fmt::format("SIGCONT pid {} (end of pause #{}, {})", pid, a.index, text));
+        // Stamped once the server runs again, so the gap to its nemesis.pause event is the time
+        // it really stood still (the thread can be descheduled between due time and SIGCONT).
+        report.timeline("nemesis.resume", now_s(),
+                        fmt::format("SIGCONT pid {} due at {:.3f} s (end of pause #{}, {})", pid, t,
+                                    a.index, text));
       }
       return;  // not paused any more: a kill or restart came first, and is on the timeline
     }
