@@ -7,7 +7,10 @@
 #include <random>
 
 #include "harness/cli.h"
+#include "harness/fault/faults.h"
 #include "harness/fault_spec.h"
+#include "harness/nemesis/nemesis.h"
+#include "harness/perturb/perturb.h"
 #include "harness/summary.h"
 
 namespace faultline::cli {
@@ -30,28 +33,19 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
-// Semantic checks of each injection, before any run starts (the scenario binary checks again).
-std::optional<std::string> check_network_fault(const FaultSpec&) {
-  return std::nullopt;
+// Semantic checks of each injection, before any run starts, with the same functions the
+// scenario binary uses (it checks again).
+std::optional<std::string> check_network_fault(const FaultSpec& fault) {
+  return fault::validate_fault(fault);
 }
 std::string network_fault_family(const FaultSpec& fault) {
-  return fault.kind.rfind("udp", 0) == 0 ? "udp" : "tcp";
+  return fault::fault_family(fault);
 }
 std::optional<std::string> check_perturb(const std::string& text) {
-  try {
-    (void)parse_key_values(text, "--perturb");
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return std::nullopt;
+  return perturb::validate_perturb_spec(text);
 }
 std::optional<std::string> check_nemesis(const std::string& text) {
-  try {
-    (void)parse_fault_spec(text);
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return std::nullopt;
+  return nemesis::validate_nemesis_spec(text);
 }
 
 // TSan maps its shadow memory at fixed addresses; kernels that randomise mmap with more than
@@ -91,6 +85,9 @@ void add_run_options(po::options_description& desc, RunOptions& o) {
       "RLIMIT_AS for the child in MiB (0: none; not with sanitizers, which reserve terabytes)")(
       "max-procs", po::value(&o.max_procs)->default_value(0),
       "RLIMIT_NPROC for the child (0: inherit; root ignores it)")(
+      "max-threads", po::value(&o.max_threads)->default_value(0),
+      "tasks (threads + processes) the run may have at once, through a per-run pids cgroup "
+      "(RLIMIT_NPROC when none is writable and not root); 0: no limit")(
       "fault", po::value(&o.injection.faults)->composing(),
       "network fault between the scenario's clients and its server, kind:key=value,... "
       "(repeatable), e.g. latency:ms=5,jitter=2 or udp-loss:p=0.01; see docs/faults.md")(
@@ -114,6 +111,9 @@ void check_run_options(const RunOptions& o) {
         fmt::format("--timeout {} is out of range: use more than 0 and at most 86400 "
                     "seconds",
                     o.timeout_s));
+  }
+  if (o.max_threads > 0 && thread_limit_support().mechanism.empty()) {
+    throw UsageError(thread_limit_support().error);
   }
   if (o.max_memory_mb > 0 && o.sanitizer != "none") {
     throw UsageError(
@@ -179,6 +179,7 @@ RunSettings make_settings(const Catalog& catalog, Sanitizer sanitizer, const Run
   if (o.max_fds) settings.limits.open_files = o.max_fds;
   if (o.max_memory_mb) settings.limits.address_space_bytes = o.max_memory_mb << 20;
   if (o.max_procs) settings.limits.processes = o.max_procs;
+  if (o.max_threads) settings.limits.threads = o.max_threads;
   settings.build = catalog.build_info(sanitizer);
   settings.build["preset"] = preset_of(sanitizer);
   settings.build["build_dir"] = catalog.preset_dir(sanitizer).string();

@@ -325,7 +325,15 @@ int sweep(const Args& args) {
   for (auto s : sanitizers) {
     Build b{s, catalog.spec(id, s), {}, {}};
     b.variants = select_variants(b.spec, variant_arg);
-    check_injection(b.spec, options.injection);  // the faults as given, before any axis
+    // The faults as given may lack what an axis supplies (--fault latency:jitter=2 with
+    // --grid fault.latency.ms=...): their syntax is checked here, the whole fault per point.
+    for (const auto& text : options.injection.faults) {
+      try {
+        (void)parse_fault_spec(text);
+      } catch (const std::invalid_argument& e) {
+        throw UsageError(fmt::format("--fault: {}", e.what()));
+      }
+    }
     for (const auto& point : points) {
       std::vector<std::string> overrides = sets;
       Injection injection = options.injection;
