@@ -43,6 +43,7 @@ struct RunOptions {
   std::uint64_t max_fds = 0;        // 0: inherit
   std::uint64_t max_memory_mb = 0;  // 0: no limit
   std::uint64_t max_procs = 0;      // 0: inherit
+  std::uint64_t max_threads = 0;    // 0: no limit; a per-run pids cgroup (RunLimits::threads)
   Injection injection;              // --fault, --perturb, --nemesis
 };
 void add_run_options(boost::program_options::options_description& desc, RunOptions& options);

@@ -54,6 +54,7 @@ int exec(const Args& args) {
   if (options.max_fds) settings.limits.open_files = options.max_fds;
   if (options.max_memory_mb) settings.limits.address_space_bytes = options.max_memory_mb << 20;
   if (options.max_procs) settings.limits.processes = options.max_procs;
+  if (options.max_threads) settings.limits.threads = options.max_threads;
   settings.build = {{"preset", "external"}};
   settings.host = host_info();
 

@@ -136,6 +136,7 @@ int replay(const Args& args) {
   options.max_fds = limits.value("open_files", std::uint64_t{0});
   options.max_memory_mb = limits.value("address_space_bytes", std::uint64_t{0}) >> 20;
   options.max_procs = limits.value("processes", std::uint64_t{0});
+  options.max_threads = limits.value("threads", std::uint64_t{0});
   options.injection.faults = strings_of(rec.value("faults", nlohmann::json::array()));
   if (rec.contains("perturb") && rec["perturb"].is_string()) {
     options.injection.perturb = rec["perturb"].get<std::string>();
@@ -166,6 +167,7 @@ int replay(const Args& args) {
     if (options.max_fds) settings.limits.open_files = options.max_fds;
     if (options.max_memory_mb) settings.limits.address_space_bytes = options.max_memory_mb << 20;
     if (options.max_procs) settings.limits.processes = options.max_procs;
+    if (options.max_threads) settings.limits.threads = options.max_threads;
     settings.build = {{"preset", "external"}};
     settings.host = host_info();
   } else {

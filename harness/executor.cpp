@@ -305,6 +305,10 @@ nlohmann::json execute_run(const RunPlan& plan, const RunSettings& settings,
     limits["address_space_bytes"] = *settings.limits.address_space_bytes;
   }
   if (settings.limits.processes) limits["processes"] = *settings.limits.processes;
+  if (settings.limits.threads) {
+    limits["threads"] = *settings.limits.threads;
+    limits["threads_enforced_by"] = result.threads_enforced_by;
+  }
   record["limits"] = limits;
   record["started_at"] = iso_utc(wall_start);
   record["duration_s"] = std::chrono::duration<double>(result.duration).count();

@@ -7,7 +7,10 @@
 //   3. the child is noticed as exited with waitid(WNOWAIT) and left a zombie until the end, so
 //      its pid, which names the process group, cannot be reused while the group is signalled;
 //   4. the rest of the group is killed, the pipes drained for a bounded time, then the zombie is
-//      reaped with wait4 for its status and rusage.
+//      reaped with wait4 for its status and rusage;
+//   5. with a thread limit, the child joins its run's pids cgroup before exec (so everything it
+//      starts is counted from its first instruction), and the cgroup is removed after the reap,
+//      once every task in it is gone.
 #include "harness/runner.h"
 
 #include <fcntl.h>
@@ -24,8 +27,11 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string_view>
+#include <thread>
 
 extern char** environ;
 
@@ -244,7 +250,7 @@ std::chrono::milliseconds until(Clock::time_point now, Clock::time_point when) {
 
 // What the child reports through the exec pipe when it cannot get to exec.
 struct ChildFailure {
-  enum Stage : int { kStdio, kLimit, kExec };
+  enum Stage : int { kStdio, kLimit, kCgroup, kExec };
   int stage = kExec;
   int err = 0;
   int limit_index = 0;  // into ChildPlan::limits, for kLimit
@@ -268,7 +274,8 @@ struct ChildPlan {
   int stdout_fd = -1;
   int stderr_fd = -1;
   int report_fd = -1;
-  int max_fd = 1024;  // bound for closing inherited fds when close_range is missing
+  std::string cgroup_procs;  // the run's pids cgroup.procs to join, "" without a thread limit
+  int max_fd = 1024;         // bound for closing inherited fds when close_range is missing
   pid_t parent = -1;
 };
 
@@ -331,6 +338,13 @@ void close_inherited_fds(const ChildPlan& plan) {
     report_and_exit(plan, {ChildFailure::kStdio, errno, 0});
   }
   close_inherited_fds(plan);
+  // "0" names the writer itself, in cgroup v1 and v2 alike: no number formatting needed here.
+  if (!plan.cgroup_procs.empty()) {
+    const int fd = ::open(plan.cgroup_procs.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || ::write(fd, "0", 1) != 1)
+      report_and_exit(plan, {ChildFailure::kCgroup, errno, 0});
+    ::close(fd);
+  }
   for (std::size_t i = 0; i < plan.limits.size(); ++i) {
     if (::setrlimit(plan.limits[i].resource, &plan.limits[i].value) != 0) {
       report_and_exit(plan, {ChildFailure::kLimit, errno, static_cast<int>(i)});
@@ -400,6 +414,157 @@ void add_limit(ChildPlan& plan, int resource, const char* name, std::uint64_t va
   plan.limits.push_back({resource, name, {wanted, wanted}});
 }
 
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+bool has_word(const std::string& text, std::string_view word) {
+  std::istringstream in(text);
+  std::string w;
+  while (in >> w) {
+    if (w == word) return true;
+  }
+  return false;
+}
+
+bool write_text(const std::string& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::close(fd);
+  return ok;
+}
+
+// The driver's own cgroup in a hierarchy, from /proc/self/cgroup: the line "0::/path" for cgroup2,
+// "N:...,pids,...:/path" for the v1 pids hierarchy.
+std::string own_cgroup(bool v2) {
+  std::ifstream in("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto first = line.find(':');
+    const auto second = line.find(':', first + 1);
+    if (first == std::string::npos || second == std::string::npos) continue;
+    const std::string controllers = line.substr(first + 1, second - first - 1);
+    std::string list = controllers;
+    std::replace(list.begin(), list.end(), ',', ' ');
+    if (v2 ? line.substr(0, first) == "0" && controllers.empty() : has_word(list, "pids")) {
+      return line.substr(second + 1);
+    }
+  }
+  return "/";
+}
+
+// A per-run cgroup can be made under `dir` and given a pids.max: tried for real, then removed.
+bool can_make_pids_cgroup(const std::string& dir, std::string& why) {
+  const std::string probe = dir + "/faultline-probe-" + std::to_string(::getpid());
+  if (::mkdir(probe.c_str(), 0755) != 0 && errno != EEXIST) {
+    why = "cannot create a cgroup in " + dir + ": " + error_text(errno);
+    return false;
+  }
+  const bool ok = write_text(probe + "/pids.max", "max");
+  if (!ok) why = "cannot write " + probe + "/pids.max: " + error_text(errno);
+  ::rmdir(probe.c_str());
+  return ok;
+}
+
+ThreadLimitSupport probe_thread_limit_support() {
+  ThreadLimitSupport support;
+  std::vector<std::string> tried;
+  std::string v2_mount, v1_mount;
+  {
+    std::ifstream in("/proc/self/mounts");
+    std::string device, dir, type, options;
+    std::string rest;
+    while (in >> device >> dir >> type >> options && std::getline(in, rest)) {
+      std::replace(options.begin(), options.end(), ',', ' ');
+      if (type == "cgroup2" && v2_mount.empty()) v2_mount = dir;
+      if (type == "cgroup" && has_word(options, "pids") && v1_mount.empty()) v1_mount = dir;
+    }
+  }
+  auto base = [](const std::string& mount, const std::string& own) {
+    std::string dir = mount + (own == "/" ? "" : own);
+    struct stat st {};
+    return ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) ? dir : mount;
+  };
+  if (!v2_mount.empty()) {
+    const std::string dir = base(v2_mount, own_cgroup(true));
+    std::string why;
+    if (!has_word(read_text(dir + "/cgroup.controllers"), "pids")) {
+      tried.push_back("cgroup2 at " + dir + " has no pids controller");
+    } else if (!has_word(read_text(dir + "/cgroup.subtree_control"), "pids") &&
+               !write_text(dir + "/cgroup.subtree_control", "+pids")) {
+      tried.push_back("cannot enable pids in " + dir +
+                      "/cgroup.subtree_control: " + error_text(errno));
+    } else if (!can_make_pids_cgroup(dir, why)) {
+      tried.push_back(why);
+    } else {
+      return {"cgroup2 pids.max", dir, ""};
+    }
+  } else {
+    tried.push_back("no cgroup2 mounted");
+  }
+  if (!v1_mount.empty()) {
+    const std::string dir = base(v1_mount, own_cgroup(false));
+    std::string why;
+    if (can_make_pids_cgroup(dir, why)) return {"cgroup1 pids.max", dir, ""};
+    tried.push_back(why);
+  } else {
+    tried.push_back("no cgroup v1 pids hierarchy mounted");
+  }
+  if (::geteuid() != 0) return {"RLIMIT_NPROC", "", ""};
+  std::string error =
+      "--max-threads needs a writable pids cgroup when faultline runs as root "
+      "(RLIMIT_NPROC does not bind root), and none was found: ";
+  for (std::size_t i = 0; i < tried.size(); ++i) error += (i ? "; " : "") + tried[i];
+  support.error = error;
+  return support;
+}
+
+// The run's own pids cgroup: made before fork, joined by the child before exec, removed after
+// the reap. Whatever is still in it then (a grandchild that left the process group) is killed
+// first: a cgroup with tasks cannot be removed.
+class PidsCgroup {
+ public:
+  PidsCgroup() = default;
+  PidsCgroup(const PidsCgroup&) = delete;
+  PidsCgroup& operator=(const PidsCgroup&) = delete;
+  ~PidsCgroup() { remove(); }
+
+  // Returns "" or why it failed.
+  std::string create(const std::string& parent, std::uint64_t max_tasks) {
+    static std::atomic<std::uint64_t> counter{0};
+    const std::string dir = parent + "/faultline-" + std::to_string(::getpid()) + "-" +
+                            std::to_string(counter.fetch_add(1));
+    if (::mkdir(dir.c_str(), 0755) != 0) {
+      return "cannot create the run's cgroup " + dir + ": " + error_text(errno);
+    }
+    dir_ = dir;
+    if (!write_text(dir + "/pids.max", std::to_string(max_tasks))) {
+      return "cannot write " + dir + "/pids.max: " + error_text(errno);
+    }
+    return "";
+  }
+  std::string procs() const { return dir_ + "/cgroup.procs"; }
+
+ private:
+  void remove() {
+    if (dir_.empty()) return;
+    constexpr auto kGiveUp = std::chrono::seconds(5);
+    const auto until = Clock::now() + kGiveUp;
+    while (::rmdir(dir_.c_str()) != 0 && errno == EBUSY && Clock::now() < until) {
+      std::istringstream pids(read_text(procs()));
+      for (pid_t pid = 0; pids >> pid;) ::kill(pid, SIGKILL);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // killed tasks are reaped
+    }
+    dir_.clear();
+  }
+
+  std::string dir_;
+};
+
 RunResult not_started(RunResult result, int err, std::string message, Clock::time_point start) {
   result.started = false;
   result.start_errno = err;
@@ -417,6 +582,11 @@ int reap(pid_t pid, rusage& usage) {
 }
 
 }  // namespace
+
+const ThreadLimitSupport& thread_limit_support() {
+  static const ThreadLimitSupport support = probe_thread_limit_support();
+  return support;
+}
 
 RunResult run_process(const RunRequest& request) {
   const auto start = Clock::now();
@@ -451,6 +621,21 @@ RunResult run_process(const RunRequest& request) {
   }
   if (request.limits.processes) {
     add_limit(plan, RLIMIT_NPROC, "RLIMIT_NPROC", *request.limits.processes);
+  }
+  PidsCgroup cgroup;  // declared before the fork: removed after the reap, on every path
+  if (request.limits.threads) {
+    const ThreadLimitSupport& support = thread_limit_support();
+    if (support.mechanism == "RLIMIT_NPROC") {
+      add_limit(plan, RLIMIT_NPROC, "RLIMIT_NPROC", *request.limits.threads);
+    } else if (support.mechanism.empty()) {
+      return not_started(result, EPERM, support.error, start);
+    } else if (auto error = cgroup.create(support.parent, *request.limits.threads);
+               !error.empty()) {
+      return not_started(result, errno, error, start);
+    } else {
+      plan.cgroup_procs = cgroup.procs();
+    }
+    result.threads_enforced_by = support.mechanism;
   }
   add_limit(plan, RLIMIT_CORE, "RLIMIT_CORE", request.limits.core_bytes);
   if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
@@ -511,6 +696,9 @@ RunResult run_process(const RunRequest& request) {
     switch (failure.stage) {
       case ChildFailure::kStdio:
         what = "cannot set up stdio for '" + plan.program + "'";
+        break;
+      case ChildFailure::kCgroup:
+        what = "cannot move '" + plan.program + "' into " + plan.cgroup_procs;
         break;
       case ChildFailure::kLimit: {
         const auto& limit = plan.limits.at(static_cast<std::size_t>(failure.limit_index));

@@ -33,8 +33,21 @@ struct RunLimits {
   // RLIMIT_NPROC counts every process and thread of the real user id, not only the child's, and
   // does not bind root.
   std::optional<std::uint64_t> processes;
+  // Tasks (threads and processes together) the run may have at once: pids.max of a cgroup made
+  // for the run, or RLIMIT_NPROC where no pids cgroup is writable and the driver is not root (see
+  // thread_limit_support()). The child itself counts as one.
+  std::optional<std::uint64_t> threads;
   std::uint64_t core_bytes = 0;  // RLIMIT_CORE: no core files by default
 };
+
+// How RunLimits::threads is enforced on this machine, probed once per driver.
+struct ThreadLimitSupport {
+  // "cgroup2 pids.max", "cgroup1 pids.max", "RLIMIT_NPROC", or "" when none works.
+  std::string mechanism;
+  std::string parent;  // the cgroup folder per-run cgroups are made in (cgroup mechanisms)
+  std::string error;   // why nothing works, naming what was tried, when mechanism is ""
+};
+const ThreadLimitSupport& thread_limit_support();
 
 struct RunRequest {
   // argv[0] is the program: a path, or a bare name looked up in PATH (the PATH of `env` if it sets
@@ -73,6 +86,8 @@ struct RunResult {
   // Peak RSS of the child (wait4's ru_maxrss). Linux counts the image the child had between fork
   // and exec, which is a copy of the driver's: this is never below the driver's RSS at the fork.
   std::uint64_t max_rss_bytes = 0;
+  // How limits.threads was enforced (ThreadLimitSupport::mechanism), "" when it was not set.
+  std::string threads_enforced_by;
   CapturedStream out;
   CapturedStream err;
 };

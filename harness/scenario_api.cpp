@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "harness/fault_spec.h"
+#include "harness/resource_tally.h"
 
 namespace faultline {
 namespace {
@@ -358,7 +359,21 @@ int scenario_main(int argc, char** argv, const ScenarioSpec& spec,
     Params params = resolve_params(spec, overrides);
     Reporter reporter(report_path);
     Context ctx{spec, variant, seed, std::move(params), reporter, faults, perturb, nemesis};
-    return body(ctx);
+    int rc = 1;
+    try {
+      rc = body(ctx);
+    } catch (const std::system_error& e) {
+      // A thread that could not start (std::thread throws EAGAIN) or an fd that could not be
+      // opened ends the body: that is the run's symptom, reported as resource_exhausted.
+      const int err = e.code().value();
+      const bool thread = err == EAGAIN;
+      if (!thread && !ResourceTally::is_fd_exhaustion(err)) throw;
+      resource_tally().note(e, thread ? "std::thread" : e.what(), thread);
+      std::cerr << spec.id << ": stopped: " << e.what() << "\n";
+    }
+    // Checked on every run (count 0: nothing ran out).
+    resource_tally().report(reporter);
+    return rc;
   } catch (const std::invalid_argument& e) {
     return fail(e.what());
   } catch (const std::logic_error& e) {

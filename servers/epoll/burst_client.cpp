@@ -12,6 +12,7 @@
 #include <random>
 #include <thread>
 
+#include "harness/resource_tally.h"
 #include "servers/epoll/frame.h"
 
 namespace faultline::epoll {
@@ -117,6 +118,7 @@ int start_connect(const sockaddr_in& addr, int& err) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     err = errno;
+    resource_tally().note_fd(err, "socket");
     return -1;
   }
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
@@ -208,6 +210,14 @@ void run_share(const BurstOptions& o, int burst, int thread, BurstCounts& counts
     c.alive = false;
   };
   for (int m = 0; m < o.frames; ++m) {
+    // Out of fds (here or in the server): the server cannot serve every connection, and waiting
+    // io_timeout_ms per frame on each would only turn the symptom into a hang.
+    if (resource_tally().exhausted()) {
+      for (auto& c : conns) {
+        if (c.alive) give_up(c, Io::kError, o.frames - m);
+      }
+      break;
+    }
     for (auto& c : conns) {
       if (!c.alive) continue;
       c.request.resize(static_cast<std::size_t>(size_dist(rng)));
@@ -299,11 +309,16 @@ BurstResult run_bursts(const BurstOptions& options) {
     std::latch start(o.threads);
     std::vector<std::thread> threads;
     for (int t = 0; t < o.threads; ++t) {
-      threads.emplace_back([&, t] {
+      const bool started = start_thread(threads, [&, t] {
         start.arrive_and_wait();  // the burst's connections go out together
         run_share(o, b, t, counts[static_cast<std::size_t>(t)],
                   histograms[static_cast<std::size_t>(t)]);
       });
+      if (!started) {
+        // The thread limit refused one: release those waiting for it, and run no more bursts.
+        for (int missing = t; missing < o.threads; ++missing) start.count_down();
+        break;
+      }
     }
     for (auto& t : threads) t.join();
     BurstCounts burst;
@@ -314,6 +329,7 @@ BurstResult run_bursts(const BurstOptions& options) {
     result.per_burst.push_back(burst);
     result.total.add(burst);
     if (o.after_burst) o.after_burst(b);
+    if (resource_tally().exhausted()) break;  // the next burst would fail the same way
     if (b + 1 < o.bursts && o.gap_ms > 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(o.gap_ms));
     }

@@ -1,5 +1,6 @@
 #include "servers/epoll/reactor.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -12,6 +13,7 @@
 #include <cerrno>
 #include <system_error>
 
+#include "harness/resource_tally.h"
 #include "servers/epoll/frame.h"
 
 namespace faultline::epoll {
@@ -56,12 +58,19 @@ Reactor::Reactor(int listener_fd, ReactorOptions options)
   listener_inode_ = inode_of(listener_fd_);
   last_seen_inode_ = listener_inode_;
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-  if (epoll_fd_ < 0) fail("epoll_create1");
+  if (epoll_fd_ < 0) {
+    resource_tally().note_fd(errno, "epoll_create1");
+    fail("epoll_create1");
+  }
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0) {
+    resource_tally().note_fd(errno, "eventfd");
     ::close(epoll_fd_);
     fail("eventfd");
   }
+  // Held so that accept4 failing with EMFILE can still take the connection off the backlog and
+  // close it (see on_accept); -1 when even this one could not be had (it is retried there).
+  reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.fd = wake_fd_;
@@ -76,6 +85,7 @@ Reactor::~Reactor() {
   connections_.clear();
   ::close(wake_fd_);
   ::close(epoll_fd_);
+  if (reserve_fd_ >= 0) ::close(reserve_fd_);
   // owned_listener_ (if any) closes the listening socket after this body: the reactor has
   // stopped polling it by then.
 }
@@ -96,6 +106,13 @@ void Reactor::loop() {
   while (!stopping_.load()) {
     const int n = ::epoll_wait(epoll_fd_, events.data(), kMaxEvents, options_.tick_ms);
     if (n < 0 && errno != EINTR) break;
+    if (paused_listener_) {  // left out of the set for this wait by shed_connection()
+      paused_listener_ = false;
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.fd = listener_fd_;
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listener_fd_, &ev);
+    }
     for (int i = 0; i < n; ++i) {
       const int fd = events[i].data.fd;
       if (fd == wake_fd_) continue;  // stopping_ is checked by the loop
@@ -120,6 +137,10 @@ void Reactor::on_accept() {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
       stats_.accept_errors.fetch_add(1);
+      if (resource_tally().note_fd(errno, "accept4")) {
+        shed_connection();
+        return;
+      }
       check_listener(errno);
       return;
     }
@@ -143,6 +164,27 @@ void Reactor::on_accept() {
     connections_.emplace(fd, std::move(c));
     open_.fetch_add(1);
   }
+}
+
+// Out of fds, the pending connection stays in the backlog and the level-triggered listener stays
+// readable: the loop would spin on accept4 while the client waits for a reply that never comes.
+// The reserve fd is given up to accept that connection and close it at once (the client sees
+// the close), then taken back; without a reserve the listener is left out of the epoll set for
+// a tick instead, so the loop sleeps rather than spins.
+void Reactor::shed_connection() {
+  if (reserve_fd_ >= 0) {
+    ::close(reserve_fd_);
+    const int fd = ::accept4(listener_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) {
+      ::close(fd);
+      stats_.shed.fetch_add(1);
+    }
+    reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    return;
+  }
+  reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listener_fd_, nullptr);
+  paused_listener_ = true;
 }
 
 void Reactor::check_listener(int accept_errno) {

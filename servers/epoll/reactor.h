@@ -39,6 +39,8 @@ struct ReactorStats {
   std::atomic<std::uint64_t> protocol_errors{0};  // a prefix of 0 or above kMaxFrameBytes
   std::atomic<std::uint64_t> resets{0};           // ECONNRESET / EPIPE / EPOLLERR on a connection
   std::atomic<std::uint64_t> accept_errors{0};    // accept4 failures other than EAGAIN
+  // Connections accepted and closed at once because the process was out of fds (EMFILE).
+  std::atomic<std::uint64_t> shed{0};
   // The listener's fd number no longer names a socket (EBADF): the listener was closed under it.
   std::atomic<std::uint64_t> listener_gone{0};
   // The listener's fd number names a socket that is not this listener (accept4 failed with
@@ -73,6 +75,7 @@ class Reactor {
   void loop();
   void on_accept();
   void check_listener(int accept_errno);
+  void shed_connection();
   void on_connection(int fd, std::uint32_t events);
   // Reads what the socket has (bounded by the input buffer), parses whole frames into replies.
   // Returns false when the connection must be closed.
@@ -89,7 +92,9 @@ class Reactor {
   ReactorOptions options_;
   std::unique_ptr<Listener> owned_listener_;
   int epoll_fd_ = -1;
-  int wake_fd_ = -1;  // eventfd: stop() writes it
+  int wake_fd_ = -1;              // eventfd: stop() writes it
+  int reserve_fd_ = -1;           // /dev/null, given up to shed a connection when out of fds
+  bool paused_listener_ = false;  // out of the epoll set until the end of this turn
   std::atomic<bool> stopping_{false};
   std::atomic<std::size_t> open_{0};
   ReactorStats stats_;

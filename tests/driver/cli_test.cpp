@@ -313,10 +313,16 @@ TEST_F(CliTest, ReplayRunsTheRecordAgainAndComparesTheVerdict) {
 }
 
 TEST_F(CliTest, SweepAxesSetAFaultsStrength) {
-  Outcome o = faultline({"sweep", "toy", "--out", out_.string(), "--variant", "fixed", "--set",
-                         "action=clean", "--fault", "latency:jitter=2", "--grid",
-                         "fault.latency.ms=1,5", "--grid", "fault.udp-loss.p=0.5", "--grid",
-                         "perturb.probability=0,0.5", "--jobs", "2"});
+  Outcome o = faultline({"sweep",     "toy",
+                         "--out",     out_.string(),
+                         "--variant", "fixed",
+                         "--set",     "action=clean",
+                         "--fault",   "latency:jitter=2",
+                         "--grid",    "fault.latency.ms=1,5",
+                         "--grid",    "fault.udp-loss.p=0.5",
+                         "--perturb", "max-us=10",
+                         "--grid",    "perturb.probability=0,0.5",
+                         "--jobs",    "2"});
   ASSERT_EQ(o.code, 0) << o.out << o.err;
   std::multiset<std::string> seen;
   for (const auto& r : read_records(out_)) {
@@ -326,10 +332,10 @@ TEST_F(CliTest, SweepAxesSetAFaultsStrength) {
     EXPECT_EQ(r["metrics"]["faults_given"]["value"], 2);
     seen.insert(r["faults"][0]["spec"].get<std::string>() + " " + r["perturb"].get<std::string>());
   }
-  EXPECT_EQ(seen,
-            (std::multiset<std::string>{
-                "latency:jitter=2,ms=1 probability=0", "latency:jitter=2,ms=1 probability=0.5",
-                "latency:jitter=2,ms=5 probability=0", "latency:jitter=2,ms=5 probability=0.5"}));
+  EXPECT_EQ(seen, (std::multiset<std::string>{"latency:jitter=2,ms=1 max-us=10,probability=0",
+                                              "latency:jitter=2,ms=1 max-us=10,probability=0.5",
+                                              "latency:jitter=2,ms=5 max-us=10,probability=0",
+                                              "latency:jitter=2,ms=5 max-us=10,probability=0.5"}));
   o = faultline({"sweep", "toy", "--out", out_.string(), "--grid", "fault.latency=1,2"});
   EXPECT_EQ(o.code, 2);
   EXPECT_NE(o.err.find("name a fault's parameter as fault.KIND.KEY"), std::string::npos) << o.err;
@@ -344,6 +350,103 @@ TEST_F(CliTest, ReplayOfAnUnknownIdIsUsageError) {
   o = faultline({"replay", "x", "--results", (root_ / "missing.jsonl").string()});
   EXPECT_EQ(o.code, 2);
   EXPECT_NE(o.err.find("does not exist"), std::string::npos) << o.err;
+}
+
+// The symptom of a given kind in a record, or null.
+nlohmann::json symptom_of(const nlohmann::json& record, const std::string& kind) {
+  for (const auto& s : record["symptoms"]) {
+    if (s["kind"] == kind) return s;
+  }
+  return nullptr;
+}
+
+TEST_F(CliTest, MaxFdsReachesTheChildAndRunningOutIsASymptom) {
+  // Without a limit, 200 fds open and the run is clean: the symptom below comes from the limit.
+  Outcome o = faultline(run_args({"--variant", "fixed", "--set", "action=open-fds"}));
+  ASSERT_EQ(o.code, 0) << o.out << o.err;
+  auto clean = read_records(out_).at(0);
+  EXPECT_EQ(clean["metrics"]["fds_opened"]["value"], 200.0);
+  EXPECT_FALSE(clean["limits"].contains("open_files"));
+  EXPECT_EQ(clean["verdict"], "passed");
+
+  o = faultline(run_args({"--variant", "fixed", "--set", "action=open-fds", "--max-fds", "24"}));
+  EXPECT_EQ(o.code, 1) << o.out << o.err;  // a fixed variant that failed missed its expectation
+  auto r = read_records(out_).at(1);
+  EXPECT_EQ(r["limits"]["open_files"], 24);
+  EXPECT_EQ(r["metrics"]["nofile_soft"]["value"], 24.0);
+  EXPECT_LT(r["metrics"]["fds_opened"]["value"].get<double>(), 24.0);
+  EXPECT_EQ(r["verdict"], "failed");
+  auto s = symptom_of(r, "resource_exhausted");
+  ASSERT_FALSE(s.is_null()) << r.dump();
+  EXPECT_EQ(s["count"], 1);
+  EXPECT_NE(s["summary"].get<std::string>().find("open(/dev/null): EMFILE (Too many open files)"),
+            std::string::npos)
+      << s["summary"];
+  EXPECT_NE(s["summary"].get<std::string>().find("RLIMIT_NOFILE 24"), std::string::npos)
+      << s["summary"];
+}
+
+TEST_F(CliTest, MaxThreadsIsEnforcedByAPidsCgroupAndRecorded) {
+  const ThreadLimitSupport& support = thread_limit_support();
+  if (support.mechanism.rfind("cgroup", 0) != 0) {
+    GTEST_SKIP() << "no writable pids cgroup here: "
+                 << (support.error.empty() ? support.mechanism : support.error);
+  }
+  Outcome o = faultline(run_args({"--variant", "fixed", "--set", "action=start-threads", "--set",
+                                  "count=40", "--max-threads", "8"}));
+  EXPECT_EQ(o.code, 1) << o.out << o.err;
+  auto r = read_records(out_).at(0);
+  EXPECT_EQ(r["limits"]["threads"], 8);
+  EXPECT_EQ(r["limits"]["threads_enforced_by"], support.mechanism);
+  // The main thread is one of the 8 tasks.
+  EXPECT_LE(r["metrics"]["threads_started"]["value"].get<double>(), 7.0);
+  EXPECT_EQ(r["verdict"], "failed");
+  auto s = symptom_of(r, "resource_exhausted");
+  ASSERT_FALSE(s.is_null()) << r.dump();
+  EXPECT_NE(s["summary"].get<std::string>().find("std::thread: EAGAIN"), std::string::npos)
+      << s["summary"];
+  EXPECT_NE(s["summary"].get<std::string>().find("pids.max 8"), std::string::npos) << s["summary"];
+
+  // The same 40 threads start without the limit.
+  o = faultline(
+      run_args({"--variant", "fixed", "--set", "action=start-threads", "--set", "count=40"}));
+  EXPECT_EQ(o.code, 0) << o.out << o.err;
+  auto unlimited = read_records(out_).at(1);
+  EXPECT_EQ(unlimited["metrics"]["threads_started"]["value"], 40.0);
+  EXPECT_FALSE(unlimited["limits"].contains("threads"));
+}
+
+// The runner itself: the child runs inside the run's cgroup, and the cgroup is removed after the
+// reap even when the child left a grandchild behind in another process group.
+TEST_F(CliTest, RunnerRemovesTheRunsPidsCgroup) {
+  const ThreadLimitSupport& support = thread_limit_support();
+  if (support.mechanism.rfind("cgroup", 0) != 0) {
+    GTEST_SKIP() << "no writable pids cgroup here: "
+                 << (support.error.empty() ? support.mechanism : support.error);
+  }
+  RunRequest request;
+  request.argv = {"/bin/sh", "-c", "cat /proc/self/cgroup; setsid sleep 30 & echo started"};
+  request.limits.threads = 16;
+  request.timeout = std::chrono::seconds(20);
+  RunResult r = run_process(request);
+  ASSERT_TRUE(r.started) << r.start_error;
+  EXPECT_EQ(r.threads_enforced_by, support.mechanism);
+  const std::string own = "faultline-" + std::to_string(::getpid()) + "-";
+  EXPECT_NE(r.out.text.find(own), std::string::npos) << r.out.text;
+  EXPECT_LT(r.duration, std::chrono::seconds(10));  // the setsid'd sleep did not hold the run
+  for (const auto& entry : fs::directory_iterator(support.parent)) {
+    EXPECT_NE(entry.path().filename().string().rfind(own, 0), 0u) << entry.path();
+  }
+}
+
+TEST_F(CliTest, MaxThreadsThatCannotBeEnforcedIsRefused) {
+  if (!thread_limit_support().mechanism.empty()) {
+    GTEST_SKIP() << "this machine can enforce --max-threads (" << thread_limit_support().mechanism
+                 << ")";
+  }
+  Outcome o = faultline(run_args({"--variant", "fixed", "--max-threads", "8"}));
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("--max-threads needs a writable pids cgroup"), std::string::npos) << o.err;
 }
 
 }  // namespace

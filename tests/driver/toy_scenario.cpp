@@ -1,11 +1,20 @@
 // A scenario whose behaviour is chosen by its parameters, so driver tests can make it pass,
 // report an observation, crash, hang or skip `done` on purpose.
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <mutex>
 #include <thread>
+#include <vector>
 
+#include "harness/resource_tally.h"
 #include "harness/scenario_api.h"
 
 namespace {
@@ -18,8 +27,17 @@ const faultline::ScenarioSpec kSpec{
     .params = {{.name = "action",
                 .type = faultline::ParamType::kString,
                 .default_value = "observe",
-                .help = "observe, clean, segv, abort, hang, no-done or exit3",
-                .choices = {"observe", "clean", "segv", "abort", "hang", "no-done", "exit3"}},
+                .help = "observe, clean, segv, abort, hang, no-done, exit3, open-fds (open up to "
+                        "`count` fds, stop at the first EMFILE) or start-threads (start up to "
+                        "`count` threads, stop at the first refusal)",
+                .choices = {"observe", "clean", "segv", "abort", "hang", "no-done", "exit3",
+                            "open-fds", "start-threads"}},
+               {.name = "count",
+                .type = faultline::ParamType::kInt,
+                .default_value = "200",
+                .help = "fds or threads to ask for (open-fds, start-threads)",
+                .min = 1,
+                .max = 100000},
                {.name = "sleep-ms",
                 .type = faultline::ParamType::kInt,
                 .default_value = "0",
@@ -30,6 +48,48 @@ const faultline::ScenarioSpec kSpec{
     // was given instead of acting on it.
     .faults = {"tcp", "udp", "process"},
 };
+
+// Opens /dev/null until `count` are open or the fd limit refuses one; reports what it got and
+// the RLIMIT_NOFILE it saw, so a test can tell that --max-fds reached the child.
+void open_fds(faultline::Context& ctx, std::int64_t count) {
+  std::vector<int> fds;
+  while (static_cast<std::int64_t>(fds.size()) < count) {
+    const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      faultline::resource_tally().note_fd(errno, "open(/dev/null)");
+      break;
+    }
+    fds.push_back(fd);
+  }
+  rlimit files{};
+  ::getrlimit(RLIMIT_NOFILE, &files);
+  ctx.report.metric("fds_opened", static_cast<double>(fds.size()));
+  ctx.report.metric("nofile_soft", static_cast<double>(files.rlim_cur));
+  for (int fd : fds) ::close(fd);
+}
+
+// Starts threads that wait for a release until `count` run or one is refused, then joins them.
+void start_threads(faultline::Context& ctx, std::int64_t count) {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool release = false;
+  std::vector<std::thread> threads;
+  while (static_cast<std::int64_t>(threads.size()) < count) {
+    if (!faultline::start_thread(threads, [&] {
+          std::unique_lock lock(mutex);
+          cv.wait(lock, [&] { return release; });
+        })) {
+      break;
+    }
+  }
+  ctx.report.metric("threads_started", static_cast<double>(threads.size()));
+  {
+    std::lock_guard lock(mutex);
+    release = true;
+  }
+  cv.notify_all();
+  for (auto& t : threads) t.join();
+}
 
 int run(faultline::Context& ctx) {
   std::this_thread::sleep_for(std::chrono::milliseconds(ctx.params.integer("sleep-ms")));
@@ -48,6 +108,8 @@ int run(faultline::Context& ctx) {
   if (action == "abort") std::abort();
   if (action == "hang") std::this_thread::sleep_for(std::chrono::hours(1));
   if (action == "exit3") return 3;
+  if (action == "open-fds") open_fds(ctx, ctx.params.integer("count"));
+  if (action == "start-threads") start_threads(ctx, ctx.params.integer("count"));
   if (action != "no-done") ctx.report.done();
   return 0;
 }
