@@ -34,6 +34,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -45,6 +46,7 @@
 #include "harness/histogram.h"
 #include "harness/nemesis/scenario_server.h"
 #include "harness/perturb/scenario.h"
+#include "harness/resource_tally.h"
 #include "harness/scenario_api.h"
 #include "servers/rpc/client.h"
 #include "servers/rpc/ledger_service.h"
@@ -176,6 +178,10 @@ int run(Context& ctx) {
       std::shared_ptr<Client> client;
       try {
         client = Client::dial(client_io, route.port());
+      } catch (const boost::system::system_error& e) {
+        // Out of fds (Asio's no_descriptors is EMFILE) is the run's symptom.
+        faultline::resource_tally().note_fd(e.code().value(), "socket/connect (Client::dial)");
+        return;
       } catch (const std::exception&) {
         return;  // no history: the audit counts no operation for this client
       }

@@ -31,6 +31,7 @@
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/system/system_error.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -43,6 +44,7 @@
 #include "harness/histogram.h"
 #include "harness/nemesis/scenario_server.h"
 #include "harness/perturb/scenario.h"
+#include "harness/resource_tally.h"
 #include "harness/scenario_api.h"
 #include "servers/rpc/client.h"
 #include "servers/rpc/messages.h"
@@ -204,6 +206,11 @@ void do_rpc(Shared& sh, std::size_t id, CallerResult& out) {
   std::shared_ptr<Client>& client = out.client;
   try {
     client = Client::dial(sh.client_io, sh.port);
+  } catch (const boost::system::system_error& e) {
+    // Out of fds (Asio's no_descriptors is EMFILE) is the run's symptom, not a failed call.
+    faultline::resource_tally().note_fd(e.code().value(), "socket/connect (Client::dial)");
+    out.kind = CallerResult::kFailed;
+    return;
   } catch (const std::exception&) {
     out.kind = CallerResult::kFailed;
     return;
@@ -311,7 +318,9 @@ int run(Context& ctx) {
   boost::asio::io_context client_io;
   auto work = boost::asio::make_work_guard(client_io);
   std::vector<std::thread> io_threads;
-  for (int i = 0; i < client_threads; ++i) io_threads.emplace_back([&] { client_io.run(); });
+  for (int i = 0; i < client_threads; ++i) {
+    if (!faultline::start_thread(io_threads, [&] { client_io.run(); })) break;
+  }
 
   Shared sh{client_io,
             ctx.seed,
@@ -334,12 +343,16 @@ int run(Context& ctx) {
   caller_threads.reserve(callers);
   auto t_spawn = Clock::now();
   for (std::size_t i = 0; i < callers; ++i) {
-    caller_threads.emplace_back([&, i] {
+    const bool started = faultline::start_thread(caller_threads, [&, i] {
       start_gate.wait();
       do_rpc(sh, i, results[i]);
       finished.count_down();
       release.wait();
     });
+    if (!started) {  // the thread limit: the callers that never started count as finished
+      for (std::size_t missing = i; missing < callers; ++missing) finished.count_down();
+      break;
+    }
   }
   auto t_start = Clock::now();
   ctx.report.metric("spawn_ms",
