@@ -157,7 +157,7 @@ void check_injection(const ScenarioSpec& spec, const Injection& injection) {
           "(its fault families: {})",
           spec.id, families));
     }
-    if (auto error = check_nemesis(text)) throw UsageError(fmt::format("--nemesis: {}", *error));
+    if (auto error = check_nemesis(text)) throw UsageError(*error);
   }
 }
 
