@@ -213,6 +213,12 @@ int run(Context& ctx) {
             // BUG: a timeout is read as "it did not happen" and retried blindly.
             // FIX: a timeout is an unknown outcome; the key makes the retry safe.
             outcome.view = fixed ? ClientView::kUnknown : ClientView::kFailed;
+          } else if (r.outcome == CallOutcome::kClosed) {
+            ++tally.replies_other;
+            // FIX: a connection that ended after the request went out is an unknown outcome
+            // too (the server may have committed it), not a failure. Found with --fault
+            // reset_peer and --nemesis kill (docs/faults.md).
+            outcome.view = fixed ? ClientView::kUnknown : ClientView::kFailed;
           } else {
             ++tally.replies_other;
             outcome.view = ClientView::kFailed;
