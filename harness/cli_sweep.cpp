@@ -131,11 +131,29 @@ std::string render_sweep_table(const std::vector<RunPlan>& plans,
   std::vector<Row> rows;
   for (const auto& p : plans) {
     if (p.repeat_index != 0) continue;
-    rows.push_back(
-        {sanitizer_name(p.sanitizer), p.variant, params_text(nlohmann::json(p.params)), {}});
+    std::string label = params_text(nlohmann::json(p.params));
+    const Injection& inj = p.injection;
+    if (!inj.faults.empty()) label += fmt::format(" @fault={}", fmt::join(inj.faults, ";"));
+    if (!inj.perturb.empty()) label += " @perturb=" + inj.perturb;
+    if (!inj.nemesis.empty()) label += fmt::format(" @nemesis={}", fmt::join(inj.nemesis, ";"));
+    rows.push_back({sanitizer_name(p.sanitizer), p.variant, label, {}});
   }
   for (const auto& r : records) {
-    Row key{r["sanitizer"], r["variant"], params_text(r["params"]), {}};
+    std::string label = params_text(r["params"]);
+    std::string faults;
+    for (const auto& f : r.value("faults", nlohmann::json::array())) {
+      faults += (faults.empty() ? "" : ";") + f.value("spec", "");
+    }
+    if (!faults.empty()) label += " @fault=" + faults;
+    if (r.contains("perturb") && r["perturb"].is_string()) {
+      label += " @perturb=" + r["perturb"].get<std::string>();
+    }
+    std::string nemesis;
+    for (const auto& n : r.value("nemesis", nlohmann::json::array())) {
+      if (n.is_string()) nemesis += (nemesis.empty() ? "" : ";") + n.get<std::string>();
+    }
+    if (!nemesis.empty()) label += " @nemesis=" + nemesis;
+    Row key{r["sanitizer"], r["variant"], label, {}};
     auto it = std::find_if(rows.begin(), rows.end(), [&](const Row& row) {
       return row.sanitizer == key.sanitizer && row.variant == key.variant &&
              row.params == key.params;

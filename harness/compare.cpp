@@ -34,6 +34,24 @@ GroupKey group_key_of(const nlohmann::json& r) {
   for (const auto& [k, v] : r.at("params").items()) {
     key.params[k] = v.is_string() ? v.get<std::string>() : v.dump();
   }
+  // Runs under different faults are different experiments: the injected faults are part of the
+  // key, shown like parameters (records without them match records of older versions).
+  auto specs = [](const nlohmann::json& list) {
+    std::string out;
+    if (!list.is_array()) return out;
+    for (const auto& f : list) {
+      const std::string text = f.is_object()   ? f.value("spec", "")
+                               : f.is_string() ? f.get<std::string>()
+                                               : "";
+      out += (out.empty() ? "" : ";") + text;
+    }
+    return out;
+  };
+  if (auto f = specs(r.value("faults", nlohmann::json::array())); !f.empty())
+    key.params["@fault"] = f;
+  if (r.contains("perturb") && r["perturb"].is_string()) key.params["@perturb"] = r["perturb"];
+  if (auto n = specs(r.value("nemesis", nlohmann::json::array())); !n.empty())
+    key.params["@nemesis"] = n;
   return key;
 }
 

@@ -75,7 +75,7 @@ TEST_F(CliTest, UnknownScenarioSuggestsTheNearName) {
 TEST_F(CliTest, BadParametersAreRejectedBeforeAnyRun) {
   Outcome o = faultline(run_args({"--set", "speed=3"}));
   EXPECT_EQ(o.code, 2);
-  EXPECT_NE(o.err.find("toy has no parameter 'speed': its parameters are action, sleep-ms"),
+  EXPECT_NE(o.err.find("toy has no parameter 'speed': its parameters are action, count, sleep-ms"),
             std::string::npos)
       << o.err;
   o = faultline(run_args({"--set", "sleep-ms=-5"}));
@@ -324,6 +324,15 @@ TEST_F(CliTest, SweepAxesSetAFaultsStrength) {
                          "--grid",    "perturb.probability=0,0.5",
                          "--jobs",    "2"});
   ASSERT_EQ(o.code, 0) << o.out << o.err;
+  // One row per point of the table, faults included (not one row for all four).
+  EXPECT_NE(o.out.find("@fault=latency:jitter=2,ms=5;udp-loss:p=0.5 @perturb=max-us=10,"
+                       "probability=0.5"),
+            std::string::npos)
+      << o.out;
+  EXPECT_NE(o.out.find("@fault=latency:jitter=2,ms=1;udp-loss:p=0.5 @perturb=max-us=10,"
+                       "probability=0 "),
+            std::string::npos)
+      << o.out;
   std::multiset<std::string> seen;
   for (const auto& r : read_records(out_)) {
     ASSERT_EQ(r["faults"].size(), 2u) << r["faults"];
