@@ -40,7 +40,10 @@ void BM_ParseReports(benchmark::State& state) {
   state.counters["symptoms"] = static_cast<double>(symptoms);
   state.counters["MiB"] = static_cast<double>(text.size()) / (1 << 20);
 }
-BENCHMARK(BM_ParseReports)->RangeMultiplier(4)->Range(1 << 10, 1 << 18)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ParseReports)
+    ->RangeMultiplier(4)
+    ->Range(1 << 10, 1 << 18)
+    ->Unit(benchmark::kMillisecond);
 
 void BM_ParseOneTsanReport(benchmark::State& state) {
   const std::string text = load("tsan_data_race.gcc.txt");
