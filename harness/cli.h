@@ -53,6 +53,8 @@ void check_run_options(const RunOptions& options);
 void check_injection(const ScenarioSpec& spec, const Injection& injection);
 Catalog make_catalog(const RunOptions& options);
 RunSettings make_settings(const Catalog& catalog, Sanitizer sanitizer, const RunOptions& options);
+// Time limit and resource limits only, for a command that is not a faultline scenario (exec).
+RunSettings external_settings(const RunOptions& options);
 std::uint64_t base_seed(const RunOptions& options);
 
 // The variants named by --variant: "all", one name, or a comma-separated list.

@@ -173,17 +173,23 @@ Catalog make_catalog(const RunOptions& o) {
   return Catalog(root);
 }
 
-RunSettings make_settings(const Catalog& catalog, Sanitizer sanitizer, const RunOptions& o) {
+RunSettings external_settings(const RunOptions& o) {
   RunSettings settings;
   settings.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(o.timeout_s * 1000));
   if (o.max_fds) settings.limits.open_files = o.max_fds;
   if (o.max_memory_mb) settings.limits.address_space_bytes = o.max_memory_mb << 20;
   if (o.max_procs) settings.limits.processes = o.max_procs;
   if (o.max_threads) settings.limits.threads = o.max_threads;
+  settings.build = {{"preset", "external"}};
+  settings.host = host_info();
+  return settings;
+}
+
+RunSettings make_settings(const Catalog& catalog, Sanitizer sanitizer, const RunOptions& o) {
+  RunSettings settings = external_settings(o);
   settings.build = catalog.build_info(sanitizer);
   settings.build["preset"] = preset_of(sanitizer);
   settings.build["build_dir"] = catalog.preset_dir(sanitizer).string();
-  settings.host = host_info();
   return settings;
 }
 

@@ -49,14 +49,7 @@ int exec(const Args& args) {
   if (options.out.empty()) options.out = "results/exec-" + name + ".jsonl";
 
   ResultsWriter writer(options.out);
-  RunSettings settings;
-  settings.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(options.timeout_s * 1000));
-  if (options.max_fds) settings.limits.open_files = options.max_fds;
-  if (options.max_memory_mb) settings.limits.address_space_bytes = options.max_memory_mb << 20;
-  if (options.max_procs) settings.limits.processes = options.max_procs;
-  if (options.max_threads) settings.limits.threads = options.max_threads;
-  settings.build = {{"preset", "external"}};
-  settings.host = host_info();
+  RunSettings settings = external_settings(options);
 
   std::uint64_t seed = base_seed(options);
   std::string quoted;

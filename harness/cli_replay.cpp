@@ -162,14 +162,7 @@ int replay(const Args& args) {
     plan.argv = rec["command"].get<std::vector<std::string>>();
     plan.scenario_protocol = false;
     plan.replay = rec.value("replay", "");
-    settings.timeout =
-        std::chrono::milliseconds(static_cast<std::int64_t>(options.timeout_s * 1000));
-    if (options.max_fds) settings.limits.open_files = options.max_fds;
-    if (options.max_memory_mb) settings.limits.address_space_bytes = options.max_memory_mb << 20;
-    if (options.max_procs) settings.limits.processes = options.max_procs;
-    if (options.max_threads) settings.limits.threads = options.max_threads;
-    settings.build = {{"preset", "external"}};
-    settings.host = host_info();
+    settings = external_settings(options);
   } else {
     Catalog catalog = make_catalog(options);
     ScenarioSpec spec = catalog.spec(scenario, sanitizer);
