@@ -34,12 +34,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <numeric>
 #include <random>
 #include <thread>
 
 #include "harness/fault/route.h"
 #include "harness/perturb/scenario.h"
+#include "harness/resource_tally.h"
 #include "harness/scenario_api.h"
 #include "harness/thread_sampler.h"
 #include "servers/broadcast/broadcast_server.h"
@@ -125,6 +127,11 @@ class Clients {
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     for (int i = 0; i < count; ++i) {
       const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (fd < 0) {
+        // Out of fds (--max-fds): the run's symptom; open no more.
+        faultline::resource_tally().note_fd(errno, "socket (broadcast-leak user)");
+        break;
+      }
       if (rcvbuf > 0) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
       if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
         ::close(fd);
@@ -221,14 +228,16 @@ int run(Context& ctx) {
 
   // The caller: one UDP request at a time, waiting (bounded) for the server's answer.
   const int baseline = sampler.sample_now();
+  if (baseline < 0) faultline::resource_tally().note_fd(errno, "opendir /proc/self/task");
   const int udp = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (udp < 0) faultline::resource_tally().note_fd(errno, "socket (broadcast-leak caller)");
   sockaddr_in to{};
   to.sin_family = AF_INET;
   to.sin_port = htons(udp_route.port());
   to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   std::uint64_t answered_ok = 0, answered_timeout = 0, unanswered = 0;
   const int reply_wait_ms = static_cast<int>(p.integer("deadline-ms")) + 2000;
-  for (int i = 0; i < p.integer("broadcasts"); ++i) {
+  for (int i = 0; i < p.integer("broadcasts") && !faultline::resource_tally().exhausted(); ++i) {
     const std::string request = fmt::format("broadcast {} to all users", i + 1);
     ::sendto(udp, request.data(), request.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
     pollfd pfd{udp, POLLIN, 0};
@@ -240,7 +249,7 @@ int run(Context& ctx) {
     }
     std::this_thread::sleep_for(milliseconds(p.integer("interval-ms")));
   }
-  ::close(udp);
+  if (udp >= 0) ::close(udp);
   std::this_thread::sleep_for(milliseconds(p.integer("grace-ms")));
   const int final_count = sampler.sample_now();
   const int peak = sampler.peak();
