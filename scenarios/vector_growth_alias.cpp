@@ -62,6 +62,7 @@
 #include "harness/fault/route.h"
 #include "harness/histogram.h"
 #include "harness/perturb/scenario.h"
+#include "harness/resource_tally.h"
 #include "harness/scenario_api.h"
 
 namespace {
@@ -380,7 +381,12 @@ class Server {
   void accept() {
     acceptor_.async_accept(
         asio::make_strand(io_), [this](boost::system::error_code ec, tcp::socket socket) {
-          if (ec) return;
+          if (ec) {
+            // Out of fds (--max-fds): count it; the clients then wait for a server that will
+            // not answer, and the run reports resource_exhausted instead of a quiet pass.
+            faultline::resource_tally().note_fd(ec.value(), "accept (vector-growth-alias)");
+            return;
+          }
           boost::system::error_code ignored;
           socket.set_option(asio::socket_base::send_buffer_size(sndbuf_), ignored);
           socket.set_option(tcp::no_delay(true), ignored);
@@ -417,7 +423,10 @@ void run_client(const faultline::fault::Route& route, std::size_t frames, std::s
                 int rcvbuf, std::chrono::milliseconds stall, std::chrono::microseconds read_delay,
                 Clock::time_point deadline, ClientResult& out) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return;
+  if (fd < 0) {
+    faultline::resource_tally().note_fd(errno, "socket (vector-growth-alias client)");
+    return;
+  }
   ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   timeval tv{0, 100'000};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
