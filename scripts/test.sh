@@ -5,11 +5,17 @@
 #   FAULTLINE_SKIP_CLANG=1  skip the clang 14 portability build
 set -euo pipefail
 cd "$(dirname "$0")/.."
+elapsed() { printf '%d:%02d' $((SECONDS / 60)) $((SECONDS % 60)); }
 bash scripts/setup.sh
+echo "== set-up done ($(elapsed))"
 presets=(release tsan asan)
 [ "${FAULTLINE_SKIP_CLANG:-0}" = 1 ] || presets+=(clang)
-bash scripts/build.sh "${presets[@]}"
+for preset in "${presets[@]}"; do
+  bash scripts/build.sh "${preset}"
+  echo "== ${preset} built ($(elapsed))"
+done
 echo "== unit tests"
 ctest --preset release -LE repro -j "$(nproc)"
-echo "== reproduction checks"
+echo "== reproduction checks ($(elapsed))"
 ctest --preset release -L repro
+echo "== all tests passed ($(elapsed))"
