@@ -49,6 +49,7 @@
 
 #include "harness/histogram.h"
 #include "harness/perturb/scenario.h"
+#include "harness/resource_tally.h"
 #include "harness/scenario_api.h"
 
 namespace {
@@ -163,7 +164,10 @@ class CatchAllPool {
                std::chrono::steady_clock::time_point deadline)
       : queue_cap_(queue_cap), deadline_(deadline) {
     latency_.resize(threads);
-    for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this, i] { work(i); });
+    // Under --max-threads a refused start is counted (resource_exhausted) and no more start.
+    for (std::size_t i = 0; i < threads; ++i) {
+      if (!faultline::start_thread(threads_, [this, i] { work(i); })) break;
+    }
   }
   ~CatchAllPool() {
     close();

@@ -43,6 +43,7 @@
 
 #include "harness/histogram.h"
 #include "harness/perturb/scenario.h"
+#include "harness/resource_tally.h"
 #include "harness/scenario_api.h"
 
 namespace {
@@ -252,7 +253,10 @@ int run(faultline::Context& ctx) {
 
   std::vector<std::thread> threads;
   threads.reserve(workers);
-  for (std::size_t w = 0; w < workers; ++w) threads.emplace_back(serve, w);
+  // Under --max-threads a refused start is counted (resource_exhausted) and no more start.
+  for (std::size_t w = 0; w < workers; ++w) {
+    if (!faultline::start_thread(threads, [&serve, w] { serve(w); })) break;
+  }
   start.store(true, std::memory_order_release);
   for (auto& t : threads) t.join();
   const double elapsed =

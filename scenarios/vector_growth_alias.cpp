@@ -508,7 +508,9 @@ int run_async(faultline::Context& ctx) {
   ctx.report.note(fmt::format("server listening on 127.0.0.1:{}", port));
   server.start();
   std::vector<std::thread> io_pool;
-  for (std::size_t i = 0; i < io_threads; ++i) io_pool.emplace_back([&io] { io.run(); });
+  for (std::size_t i = 0; i < io_threads; ++i) {
+    if (!faultline::start_thread(io_pool, [&io] { io.run(); })) break;
+  }
 
   // With --fault (TCP), the clients dial the fault proxy in front of the server.
   // The proxy's sockets get the clients' buffer size, so the server's socket still fills up.
@@ -516,8 +518,11 @@ int run_async(faultline::Context& ctx) {
   std::vector<ClientResult> results(connections);
   std::vector<std::thread> clients;
   for (std::size_t c = 0; c < connections; ++c) {
-    clients.emplace_back(run_client, std::cref(route), frames, frame_bytes, rcvbuf, stall,
-                         read_delay, deadline, std::ref(results[c]));
+    if (!faultline::start_thread(clients, [&, c] {
+          run_client(route, frames, frame_bytes, rcvbuf, stall, read_delay, deadline, results[c]);
+        })) {
+      break;
+    }
   }
 
   // The publisher: the application's event source, posting frames to each connection's strand
