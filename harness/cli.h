@@ -26,6 +26,7 @@ int compare(const Args& args);
 int export_results(const Args& args);  // `export` is a C++ keyword
 int replay(const Args& args);
 int proxy(const Args& args);
+int score(const Args& args);
 
 // Set by SIGINT/SIGTERM. A second Ctrl-C kills the driver at once (its children die with it).
 extern std::atomic<bool> g_stop;
@@ -68,6 +69,8 @@ std::vector<RunPlan> plan_scenario_runs(const Catalog& catalog, const ScenarioSp
                                         std::uint64_t repeat, std::uint64_t seed, double timeout_s,
                                         const Injection& injection = {});
 
+// The judge's outcome and reason of a run, with its symptoms where they are not the incident.
+std::string run_line_detail(const nlohmann::json& record);
 // Prints a one-line result per run as it ends (for run/exec).
 void print_run_line(const nlohmann::json& record, std::size_t done, std::size_t total);
 

@@ -9,6 +9,7 @@
 #include "harness/cli.h"
 #include "harness/fault/faults.h"
 #include "harness/fault_spec.h"
+#include "harness/judge.h"
 #include "harness/nemesis/nemesis.h"
 #include "harness/perturb/perturb.h"
 #include "harness/summary.h"
@@ -241,6 +242,7 @@ std::vector<RunPlan> plan_scenario_runs(const Catalog& catalog, const ScenarioSp
       plan.repeat_index = i;
       plan.argv = prefix;
       plan.argv.push_back(catalog.binary(spec.id, sanitizer).string());
+      plan.expectation = resolve_expectation(spec, variant, sanitizer_name(sanitizer));
       for (const auto& a :
            {std::string("--variant"), variant, std::string("--seed"), std::to_string(plan.seed)}) {
         plan.argv.push_back(a);
@@ -270,19 +272,27 @@ std::vector<RunPlan> plan_scenario_runs(const Catalog& catalog, const ScenarioSp
   return plans;
 }
 
-void print_run_line(const nlohmann::json& r, std::size_t done, std::size_t total) {
+std::string run_line_detail(const nlohmann::json& r) {
+  const Judgement j = judge_record(r);
   std::string symptoms;
   for (const auto& s : r["symptoms"]) {
     if (!symptoms.empty()) symptoms += ", ";
     symptoms +=
         fmt::format("{} x{}", s["kind"].get<std::string>(), s["count"].get<std::uint64_t>());
   }
-  std::string detail = r["verdict"] == "failed" ? symptoms : r["verdict_reason"].get<std::string>();
-  std::cout << fmt::format("[{}/{}] {} {} #{} seed {}: {} in {:.2f}s ({})\n", done, total,
+  std::string text = fmt::format("{} ({})", outcome_name(j.outcome), j.reason);
+  if (!symptoms.empty() && j.outcome != Outcome::kReproduced && j.outcome != Outcome::kFixFailed) {
+    text += "; symptoms: " + symptoms;
+  }
+  return text;
+}
+
+void print_run_line(const nlohmann::json& r, std::size_t done, std::size_t total) {
+  std::cout << fmt::format("[{}/{}] {} {} #{} seed {}: {} in {:.2f}s\n", done, total,
                            r["scenario"].get<std::string>(), r["variant"].get<std::string>(),
                            r["repeat_index"].get<std::uint64_t>() + 1,
-                           r["seed"].get<std::uint64_t>(), r["verdict"].get<std::string>(),
-                           r["duration_s"].get<double>(), detail)
+                           r["seed"].get<std::uint64_t>(), run_line_detail(r),
+                           r["duration_s"].get<double>())
             << std::flush;
 }
 

@@ -2,6 +2,7 @@
 // difference is more than noise (docs/compare.md).
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <iostream>
 #include <set>
 
@@ -20,13 +21,19 @@ int compare(const Args& args) {
   std::vector<std::string> higher_better;
   std::string fail_on_arg;
   std::string format;
+  std::string by_arg;
   po::options_description desc(
-      "usage: faultline compare A B [options]\n\n"
-      "Matches the runs of results files A and B by scenario, variant, sanitizer and parameters,\n"
-      "then tests each group: reproduction rate (Fisher's exact test, 95% Wilson intervals) and\n"
-      "every metric (medians, Mann-Whitney U). Exit codes: 0 nothing of the --fail-on kind, 1 a\n"
-      "significant regression (or change, with --fail-on any), 2 bad input. See "
-      "docs/compare.md.\n\noptions");
+      "usage: faultline compare A B [options]\n"
+      "       faultline compare FILE... --by AXIS [options]\n\n"
+      "Matches the runs of results files A and B by their experiment key (scenario, variant,\n"
+      "sanitizer, parameters, faults, perturbation, nemesis, limits), then tests each group: the\n"
+      "incident rate as the judge counts it (Fisher's exact test, 95% Wilson intervals) and every\n"
+      "metric (medians, Mann-Whitney U). With --by, the runs of every file given are pooled and\n"
+      "each value of the axis is compared with the first one seen: --by variant puts buggy\n"
+      "beside fixed, --by perturb a baseline beside perturbed runs. A comparison that matches\n"
+      "nothing is an error, never a pass. Exit codes: 0 nothing of the --fail-on kind, 1 a\n"
+      "significant regression (or change, with --fail-on any), 2 bad input or nothing to\n"
+      "compare. See docs/compare.md.\n\noptions");
   desc.add_options()("help,h", "this text")("alpha", po::value(&alpha)->default_value(0.05),
                                             "significance level of every test")(
       "metric", po::value(&metrics)->composing(), "compare only this metric (repeatable)")(
@@ -34,7 +41,10 @@ int compare(const Args& args) {
       "a metric for which higher is better (repeatable; see docs/compare.md for the default)")(
       "fail-on", po::value(&fail_on_arg)->default_value("regression"),
       "what makes the exit code 1: regression, any (significant change) or none")(
-      "format", po::value(&format)->default_value("table"), "table, json, csv or markdown");
+      "format", po::value(&format)->default_value("table"), "table, json, csv or markdown")(
+      "by", po::value(&by_arg)->default_value("file"),
+      "the axis to compare along: file (A against B), variant, sanitizer, param=NAME, fault, "
+      "perturb, nemesis or limits");
   po::options_description hidden;
   hidden.add_options()("files", po::value(&files)->composing());
   po::options_description all;
@@ -47,9 +57,24 @@ int compare(const Args& args) {
     std::cout << desc;
     return kExitOk;
   }
-  if (files.size() != 2) {
+  const CompareBy by = parse_compare_by(by_arg);
+  if (by.axis == Axis::kFile && files.size() != 2) {
     throw UsageError(fmt::format(
-        "compare: give exactly two results files, A (before) and B (after), not {}", files.size()));
+        "compare: give exactly two results files, A (before) and B (after), not {} (or compare "
+        "inside files with --by variant, --by perturb, ...)",
+        files.size()));
+  }
+  if (by.axis != Axis::kFile && files.empty()) {
+    throw UsageError(fmt::format("compare --by {}: give at least one results file", by.text()));
+  }
+  if (by.axis == Axis::kFile) {
+    std::error_code ec;
+    if (files[0] == files[1] || std::filesystem::equivalent(files[0], files[1], ec)) {
+      throw UsageError(fmt::format(
+          "compare: A and B are the same file ({}): a file against itself shows no change by "
+          "construction; give another B, or compare inside it with --by variant",
+          files[0]));
+    }
   }
   if (!(alpha > 0 && alpha < 1)) {
     throw UsageError(
@@ -63,7 +88,22 @@ int compare(const Args& args) {
 
   std::vector<std::string> warnings;
   auto a = read_records(files[0], &warnings);
-  auto b = read_records(files[1], &warnings);
+  std::vector<nlohmann::json> b;
+  for (std::size_t i = 1; i < files.size(); ++i) {
+    auto more = read_records(files[i], &warnings);
+    b.insert(b.end(), more.begin(), more.end());
+  }
+  if (by.axis == Axis::kParam) {
+    bool any = false;
+    for (const auto* side : {&a, &b}) {
+      for (const auto& r : *side) any = any || r["params"].contains(by.param);
+    }
+    if (!any) {
+      throw UsageError(fmt::format(
+          "--by param={}: no record has that parameter (faultline list shows a scenario's)",
+          by.param));
+    }
+  }
   if (!metrics.empty()) {
     std::set<std::string> seen;
     for (const auto* side : {&a, &b}) {
@@ -84,8 +124,14 @@ int compare(const Args& args) {
   options.alpha = alpha;
   options.metrics = metrics;
   options.higher_is_better = higher_better;
-  ComparisonReport report = compare_records(a, b, options, files[0], files[1]);
+  options.by = by;
+  const std::string name_b = files.size() == 2  ? files[1]
+                             : files.size() > 2 ? fmt::format("{} more files", files.size() - 1)
+                                                : "";
+  ComparisonReport report = compare_records(a, b, options, files[0], name_b);
+  if (std::string why = vacuous_reason(report); !why.empty()) throw UsageError("compare: " + why);
   warnings.insert(warnings.end(), report.warnings.begin(), report.warnings.end());
+  for (const auto& w : power_warnings(report)) warnings.push_back(w);
   for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";
 
   if (format == "json") {

@@ -89,6 +89,8 @@ int list(const Args& args) {
       std::cout << fmt::format("    {:<20} {:<7} default {:<9} {}\n", p.name, type_word(p.type),
                                p.default_value, p.help);
     }
+    if (!spec.expectations.empty()) std::cout << "  expectations:\n";
+    for (const auto& e : spec.expectations) std::cout << "    " << e.text() << "\n";
     std::cout << "\n";
   }
   if (vm.count("json")) std::cout << out.dump(2) << "\n";

@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "harness/cli.h"
+#include "harness/judge.h"
 #include "harness/results_file.h"
 #include "harness/summary.h"
 
@@ -162,6 +163,7 @@ int replay(const Args& args) {
     plan.argv = rec["command"].get<std::vector<std::string>>();
     plan.scenario_protocol = false;
     plan.replay = rec.value("replay", "");
+    plan.expectation = expectation_of_record(rec);
     settings = external_settings(options);
   } else {
     Catalog catalog = make_catalog(options);
@@ -194,7 +196,9 @@ int replay(const Args& args) {
 
   if (out.empty()) out = found.file.string();
   ResultsWriter writer(out);
-  const std::string was_verdict = rec["verdict"].get<std::string>();
+  // Both runs are judged against the recorded run's expectation, by the one judge.
+  const Expectation expectation = expectation_of_record(rec);
+  const std::string was_verdict(outcome_name(judge(facts_of(rec), expectation).outcome));
   std::cout << fmt::format("replaying {} from {}: {} {} under {}, seed {} (was {}: {})\n",
                            rec["run_id"].get<std::string>(), found.file.string(), scenario, variant,
                            options.sanitizer, seed, was_verdict, symptom_kinds(rec))
@@ -206,13 +210,14 @@ int replay(const Args& args) {
     return kExitInterrupted;
   }
   const nlohmann::json& now = outcome.records.front();
-  const std::string verdict = now["verdict"].get<std::string>();
+  const Judgement judged = judge(facts_of(now), expectation);
+  const std::string verdict(outcome_name(judged.outcome));
   std::cout << fmt::format("replay {} -> {}: verdict {} (recorded {}), symptoms {} (recorded {})\n",
                            rec["run_id"].get<std::string>(), now["run_id"].get<std::string>(),
                            verdict, was_verdict, symptom_kinds(now), symptom_kinds(rec));
   std::cout << fmt::format("record appended to {}\n", out);
   if (verdict == "unknown") {
-    std::cout << "replay ended unknown: " << now.value("verdict_reason", "") << "\n";
+    std::cout << "replay ended unknown: " << judged.reason << "\n";
     return kExitUnknownRuns;
   }
   if (verdict != was_verdict) {

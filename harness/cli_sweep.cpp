@@ -10,7 +10,9 @@
 #include <thread>
 
 #include "harness/cli.h"
+#include "harness/experiment_key.h"
 #include "harness/fault_spec.h"
+#include "harness/judge.h"
 #include "harness/summary.h"
 #include "harness/sweep.h"
 
@@ -27,15 +29,6 @@ std::string quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return out + "'";
-}
-
-std::string params_text(const nlohmann::json& params) {
-  std::string out;
-  for (const auto& [k, v] : params.items()) {
-    if (!out.empty()) out += ',';
-    out += k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
-  }
-  return out.empty() ? "-" : out;
 }
 
 // Shows how far the sweep is. On a terminal one line is redrawn in place (also once a second,
@@ -60,28 +53,18 @@ class Progress {
   void on_record(const nlohmann::json& r) {
     std::lock_guard lock(mutex_);
     ++done_;
-    const std::string verdict = r["verdict"];
-    if (verdict == "failed") ++failed_;
-    if (verdict == "unknown") ++unknown_;
+    const Outcome outcome = judge_record(r).outcome;
+    if (is_hit(outcome)) ++failed_;
+    if (!is_decided(outcome)) ++unknown_;
     if (terminal_) {
       draw_locked();
       return;
     }
-    std::string detail = r["verdict_reason"].get<std::string>();
-    if (verdict == "failed") {
-      detail.clear();
-      for (const auto& s : r["symptoms"]) {
-        if (!detail.empty()) detail += ", ";
-        detail +=
-            fmt::format("{} x{}", s["kind"].get<std::string>(), s["count"].get<std::uint64_t>());
-      }
-    }
-    std::cout << fmt::format("{} | {} {} {} {} #{} seed {}: {} in {:.2f}s ({})\n",
+    std::cout << fmt::format("{} | {} #{} seed {}: {} in {:.2f}s\n",
                              progress_text(done_, total_, failed_, unknown_, elapsed()),
-                             r["scenario"].get<std::string>(), r["variant"].get<std::string>(),
-                             r["sanitizer"].get<std::string>(), params_text(r["params"]),
-                             r["repeat_index"].get<std::uint64_t>(), r["seed"].get<std::uint64_t>(),
-                             verdict, r["duration_s"].get<double>(), detail)
+                             experiment_key_of(r).label(), r["repeat_index"].get<std::uint64_t>(),
+                             r["seed"].get<std::uint64_t>(), run_line_detail(r),
+                             r["duration_s"].get<double>())
               << std::flush;
   }
 
@@ -120,63 +103,34 @@ class Progress {
   std::size_t done_ = 0, failed_ = 0, unknown_ = 0;
 };
 
-// One row per sanitizer x point x variant, in the order of the plan (not of completion, which
-// parallel runs shuffle).
-std::string render_sweep_table(const std::vector<RunPlan>& plans,
+// One row per experiment (sanitizer x point x variant), in the order of the plan (not of
+// completion, which parallel runs shuffle), each judged as the run summary judges it.
+std::string render_sweep_table(const std::vector<RunPlan>& plans, const RunLimits& limits,
                                const std::vector<nlohmann::json>& records) {
-  struct Row {
-    std::string sanitizer, variant, params;
-    std::vector<nlohmann::json> records;
-  };
-  std::vector<Row> rows;
+  std::vector<ExperimentKey> order;
   for (const auto& p : plans) {
-    if (p.repeat_index != 0) continue;
-    std::string label = params_text(nlohmann::json(p.params));
-    const Injection& inj = p.injection;
-    if (!inj.faults.empty()) label += fmt::format(" @fault={}", fmt::join(inj.faults, ";"));
-    if (!inj.perturb.empty()) label += " @perturb=" + inj.perturb;
-    if (!inj.nemesis.empty()) label += fmt::format(" @nemesis={}", fmt::join(inj.nemesis, ";"));
-    rows.push_back({sanitizer_name(p.sanitizer), p.variant, label, {}});
+    ExperimentKey k = experiment_key(p, limits);
+    if (std::find(order.begin(), order.end(), k) == order.end()) order.push_back(std::move(k));
   }
-  for (const auto& r : records) {
-    std::string label = params_text(r["params"]);
-    std::string faults;
-    for (const auto& f : r.value("faults", nlohmann::json::array())) {
-      faults += (faults.empty() ? "" : ";") + f.value("spec", "");
-    }
-    if (!faults.empty()) label += " @fault=" + faults;
-    if (r.contains("perturb") && r["perturb"].is_string()) {
-      label += " @perturb=" + r["perturb"].get<std::string>();
-    }
-    std::string nemesis;
-    for (const auto& n : r.value("nemesis", nlohmann::json::array())) {
-      if (n.is_string()) nemesis += (nemesis.empty() ? "" : ";") + n.get<std::string>();
-    }
-    if (!nemesis.empty()) label += " @nemesis=" + nemesis;
-    Row key{r["sanitizer"], r["variant"], label, {}};
-    auto it = std::find_if(rows.begin(), rows.end(), [&](const Row& row) {
-      return row.sanitizer == key.sanitizer && row.variant == key.variant &&
-             row.params == key.params;
-    });
-    if (it == rows.end()) {
-      rows.push_back(std::move(key));
-      it = rows.end() - 1;
-    }
-    it->records.push_back(r);
-  }
-  std::erase_if(rows, [](const Row& row) { return row.records.empty(); });
+  auto groups = summarise(records);
+  std::stable_sort(groups.begin(), groups.end(), [&](const GroupSummary& a, const GroupSummary& b) {
+    auto pos = [&](const ExperimentKey& k) {
+      return std::find(order.begin(), order.end(), k) - order.begin();
+    };
+    return pos(a.key) < pos(b.key);
+  });
   std::size_t params_width = 6;
-  for (const auto& row : rows) params_width = std::max(params_width, row.params.size());
+  auto label = [](const GroupSummary& g) { return g.key.params_text() + g.key.injection_text(); };
+  for (const auto& g : groups) params_width = std::max(params_width, label(g).size());
   std::string out =
-      fmt::format("{:<6} {:<12} {:<{}} {:>10} {:>12} {:>7} {:>8}\n", "san", "variant", "params",
-                  params_width, "reproduced", "95% interval", "unknown", "median");
-  for (const auto& row : rows) {
-    auto g = summarise(row.records).front();
-    out += fmt::format("{:<6} {:<12} {:<{}} {:>10} {:>12} {:>7} {:>7.2f}s\n", row.sanitizer,
-                       row.variant, row.params, params_width,
-                       fmt::format("{}/{}", g.failed, g.failed + g.passed),
-                       fmt::format("[{:.0f}%,{:.0f}%]", 100 * g.rate.low, 100 * g.rate.high),
-                       g.unknown, g.median_duration_s);
+      fmt::format("{:<6} {:<12} {:<{}} {:>10} {:>12} {:>7} {:>8}  {}\n", "san", "variant", "params",
+                  params_width, "incident", "95% interval", "unknown", "median", "verdict");
+  for (const auto& g : groups) {
+    out +=
+        fmt::format("{:<6} {:<12} {:<{}} {:>10} {:>12} {:>7} {:>7.2f}s  {}\n", g.key.sanitizer,
+                    g.key.variant, label(g), params_width, fmt::format("{}/{}", g.hits, g.decided),
+                    fmt::format("[{:.0f}%,{:.0f}%]", 100 * g.rate.low, 100 * g.rate.high),
+                    g.unknown, g.median_duration_s, group_status_name(g.status));
   }
   return out;
 }
@@ -367,6 +321,7 @@ int sweep(const Args& args) {
     }
     builds.push_back(std::move(b));
   }
+  const RunLimits limits = external_settings(options).limits;
   auto plan_all = [&](std::uint64_t seed) {
     std::vector<RunPlan> plans;
     for (const auto& b : builds) {
@@ -374,14 +329,14 @@ int sweep(const Args& args) {
         auto more = plan_scenario_runs(catalog, b.spec, b.variants, b.sanitizer, params,
                                        options.repeat, seed, options.timeout_s, injection);
         for (auto& p : more) {
-          if (in_shard(run_key(p), shard)) plans.push_back(std::move(p));
+          if (in_shard(run_key(p, limits), shard)) plans.push_back(std::move(p));
         }
       }
     }
     return plans;
   };
   std::set<std::string> shard_keys;
-  for (const auto& p : plan_all(0)) shard_keys.insert(run_key(p));
+  for (const auto& p : plan_all(0)) shard_keys.insert(run_key(p, limits));
 
   if (options.out.empty()) {
     options.out = shard.count > 1 ? fmt::format("results/{}-sweep-shard{}of{}.jsonl", id,
@@ -438,7 +393,7 @@ int sweep(const Args& args) {
 
   std::vector<RunPlan> plans;
   for (auto& p : plan_all(seed)) {
-    if (!resume || !state.done_keys.count(run_key(p))) plans.push_back(std::move(p));
+    if (!resume || !state.done_keys.count(run_key(p, limits))) plans.push_back(std::move(p));
   }
   order_for_sweep(plans);
   const std::size_t whole = shard_keys.size();
@@ -486,7 +441,7 @@ int sweep(const Args& args) {
   }
   records.insert(records.end(), outcome.records.begin(), outcome.records.end());
 
-  if (!records.empty()) std::cout << "\n" << render_sweep_table(plan_all(seed), records);
+  if (!records.empty()) std::cout << "\n" << render_sweep_table(plan_all(seed), limits, records);
   std::cout << fmt::format("{} new record{} appended to {}\n", outcome.records.size(),
                            outcome.records.size() == 1 ? "" : "s", options.out);
   if (writer.repaired_bytes() > 0) {

@@ -10,24 +10,28 @@
 #include <string>
 #include <vector>
 
+#include "harness/expectation.h"
+#include "harness/experiment_key.h"
 #include "harness/stats.h"
 
 namespace faultline {
 
-// Runs are matched across files by everything that defines the experiment, never by the repeat
-// index: repeat 3 of A and repeat 3 of B are not related.
-struct GroupKey {
-  std::string scenario;
-  std::string variant;
-  std::string sanitizer;
-  std::map<std::string, std::string> params;
-
-  std::string params_text() const;  // "k=v,k=v", or "-" for none
-  std::string label() const;        // "scenario variant sanitizer k=v,k=v"
-  auto operator<=>(const GroupKey&) const = default;
+// What the two sides of a comparison are. kFile: file A against file B, runs matched by their
+// whole ExperimentKey. Any other axis: the runs of every file given, pooled, matched by the key
+// without that axis, and each value of the axis compared with the first one seen (benchstat's
+// -col): --by variant puts buggy beside fixed, --by perturb a baseline beside perturbed runs.
+enum class Axis { kFile, kVariant, kSanitizer, kParam, kFault, kPerturb, kNemesis, kLimits };
+struct CompareBy {
+  Axis axis = Axis::kFile;
+  std::string param;         // kParam: the parameter's name
+  std::string text() const;  // "file", "variant", "param=NAME", ...
 };
+CompareBy parse_compare_by(const std::string& text);  // throws UsageError
 
-GroupKey group_key_of(const nlohmann::json& record);
+// The value of the axis in a record ("" for a fault, perturbation or nemesis that is off), and
+// the record's key with that axis left out.
+std::string axis_value(const CompareBy& by, const nlohmann::json& record);
+ExperimentKey key_without(const CompareBy& by, const nlohmann::json& record);
 
 enum class FailOn { kRegression, kAny, kNone };
 FailOn parse_fail_on(const std::string& text);  // throws UsageError
@@ -41,17 +45,22 @@ Better metric_better(const std::string& name, const std::vector<std::string>& hi
 
 struct CompareOptions {
   double alpha = 0.05;
+  CompareBy by;
   std::vector<std::string> metrics;           // empty: every metric found
   std::vector<std::string> higher_is_better;  // metric names, on top of metric_better's words
 };
 
+// The incident rate: runs that showed the incident (is_hit) over decided runs, by the judge.
 struct RateComparison {
-  std::uint64_t failed_a = 0, decided_a = 0, unknown_a = 0;
+  std::uint64_t failed_a = 0, decided_a = 0, unknown_a = 0;  // failed: runs with the incident
   std::uint64_t failed_b = 0, decided_b = 0, unknown_b = 0;
   Interval interval_a, interval_b;  // 95 % Wilson
   double p_value = 1;               // Fisher's exact test, two-sided
   bool significant = false;         // p < alpha
-  bool regression = false;          // see docs/compare.md
+  // See docs/compare.md: only when both sides have the same expectation (an incident expected
+  // and seen less often, or a clean expectation and the incident more often).
+  bool regression = false;
+  Expect expect = Expect::kNone;  // the expectation both sides share (kNone when they differ)
   double rate_a() const;
   double rate_b() const;
 };
@@ -70,19 +79,22 @@ struct MetricComparison {
 };
 
 struct GroupComparison {
-  GroupKey key;
+  ExperimentKey key;             // kFile: the whole key; otherwise the key without the axis
+  std::string value_a, value_b;  // the axis values compared (kFile: the file names)
   std::size_t runs_a = 0, runs_b = 0;
   RateComparison rate;
   std::vector<MetricComparison> metrics;  // by name
 };
 
 struct LoneGroup {
-  GroupKey key;
+  ExperimentKey key;
+  std::string value;  // kFile: the file; otherwise the only value of the axis it has
   std::size_t runs = 0;
 };
 
 struct ComparisonReport {
-  std::string name_a, name_b;  // the files, as given
+  std::string name_a, name_b;  // the files, as given (name_b empty for one file with --by)
+  CompareBy by;
   std::size_t runs_a = 0, runs_b = 0;
   double alpha = 0.05;
   std::vector<GroupComparison> groups;  // sorted by key
@@ -95,11 +107,20 @@ struct ComparisonReport {
 };
 
 // Groups both sides, then tests every group found in both. Records must have passed
-// check_record() (read_records does that).
+// check_record() (read_records does that). With options.by other than kFile, `a` and `b` are
+// pooled and compared along the axis.
 ComparisonReport compare_records(const std::vector<nlohmann::json>& a,
                                  const std::vector<nlohmann::json>& b,
                                  const CompareOptions& options, const std::string& name_a = "A",
                                  const std::string& name_b = "B");
+
+// Why the report compares nothing, as one line naming the keys on each side and the nearest
+// pair with the fields in which they differ (and the --by that would compare them); "" when at
+// least one group was compared.
+std::string vacuous_reason(const ComparisonReport& report);
+
+// Warnings for tests that cannot reach alpha at these sample sizes, whatever the data.
+std::vector<std::string> power_warnings(const ComparisonReport& report);
 
 // 1 when the report holds a finding of the kind asked for, else 0. `any` counts every
 // significant change in either direction and every group present in one file only.

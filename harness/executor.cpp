@@ -12,7 +12,10 @@
 #include <fstream>
 #include <random>
 
+#include "harness/experiment_key.h"
 #include "harness/fault_spec.h"
+#include "harness/judge.h"
+#include "harness/results_file.h"
 
 namespace faultline {
 namespace fs = std::filesystem;
@@ -53,21 +56,6 @@ std::string top_function(const Symptom& s) {
 }
 
 }  // namespace
-
-std::string run_key(const RunPlan& plan) {
-  std::string params;
-  for (const auto& [k, v] : plan.params) {
-    if (!params.empty()) params += ',';
-    params += k + "=" + v;
-  }
-  std::string injected;
-  const Injection& inj = plan.injection;
-  if (!inj.faults.empty()) injected += fmt::format("|faults={}", fmt::join(inj.faults, ";"));
-  if (!inj.perturb.empty()) injected += fmt::format("|perturb={}", inj.perturb);
-  if (!inj.nemesis.empty()) injected += fmt::format("|nemesis={}", fmt::join(inj.nemesis, ";"));
-  return fmt::format("{}|{}|{}|{}{}|r{}", plan.scenario, plan.variant,
-                     sanitizer_name(plan.sanitizer), params, injected, plan.repeat_index);
-}
 
 ScenarioReport read_scenario_report(const std::string& path) {
   ScenarioReport report;
@@ -167,37 +155,28 @@ std::vector<Symptom> collect_symptoms(const RunResult& result, const ScenarioRep
   return merged;
 }
 
-Verdict decide_verdict(const RunResult& result, const std::vector<Symptom>& symptoms,
-                       const ScenarioReport& report, bool scenario_protocol) {
-  if (!symptoms.empty()) {
-    std::vector<std::string> kinds;
-    for (const auto& s : symptoms) {
-      if (std::find(kinds.begin(), kinds.end(), s.kind) == kinds.end()) kinds.push_back(s.kind);
-    }
-    return {"failed", fmt::format("observed {}", fmt::join(kinds, ", "))};
-  }
-  if (!result.started) return {"unknown", "did not start: " + result.start_error};
-  if (result.cancelled) return {"unknown", "stopped by the user before it finished"};
+std::optional<std::string> run_broken(const RunResult& result, const std::vector<Symptom>& symptoms,
+                                      const ScenarioReport& report, bool scenario_protocol) {
+  if (!result.started) return "did not start: " + result.start_error;
+  if (result.cancelled) return "stopped by the user before it finished";
   if (result.err.text.find("ThreadSanitizer: unexpected memory mapping") != std::string::npos) {
-    return {"unknown",
-            "TSan could not map its shadow memory (kernel vm.mmap_rnd_bits above 28): run the "
-            "child without ASLR, e.g. setarch $(uname -m) -R"};
+    return "TSan could not map its shadow memory (kernel vm.mmap_rnd_bits above 28): run the "
+           "child without ASLR, e.g. setarch $(uname -m) -R";
   }
   if (result.timed_out) {
-    return {"unknown", "timed out with no symptom observed (raise --timeout if the run is slow)"};
+    return "timed out before it finished (raise --timeout if the run is slow)";
   }
-  if (result.signal) {
-    return {"unknown", fmt::format("killed by {}", signal_name(*result.signal))};
-  }
+  if (!symptoms.empty()) return std::nullopt;
+  if (result.signal) return fmt::format("killed by {}", signal_name(*result.signal));
   if (result.exit_code && *result.exit_code != 0) {
-    return {"unknown", fmt::format("exited with code {} and no recognised report (see the record's "
-                                   "stderr_tail)",
-                                   *result.exit_code)};
+    return fmt::format(
+        "exited with code {} and no recognised report (see the record's stderr_tail)",
+        *result.exit_code);
   }
   if (scenario_protocol && !report.done) {
-    return {"unknown", "the scenario exited 0 without reporting that it completed (no done event)"};
+    return "the scenario exited 0 without reporting that it completed (no done event)";
   }
-  return {"passed", "completed with no symptom"};
+  return std::nullopt;
 }
 
 std::vector<std::pair<std::string, std::string>> sanitizer_env(Sanitizer sanitizer) {
@@ -266,12 +245,13 @@ nlohmann::json execute_run(const RunPlan& plan, const RunSettings& settings,
   if (cancelled) *cancelled = result.cancelled;
 
   std::vector<Symptom> symptoms = collect_symptoms(result, report);
-  Verdict verdict = decide_verdict(result, symptoms, report, plan.scenario_protocol);
+  const std::optional<std::string> broken =
+      run_broken(result, symptoms, report, plan.scenario_protocol);
 
   nlohmann::json record;
-  record["schema_version"] = 1;
+  record["schema_version"] = kRecordSchemaVersion;
   record["run_id"] = run_id;
-  record["key"] = run_key(plan);
+  record["key"] = run_key(plan, settings.limits);
   record["scenario"] = plan.scenario;
   record["variant"] = plan.variant;
   record["sanitizer"] = sanitizer_name(plan.sanitizer);
@@ -349,8 +329,11 @@ nlohmann::json execute_run(const RunPlan& plan, const RunSettings& settings,
   record["notes"] = report.notes;
   record["timeline"] = report.timeline;
   record["report_channel"] = {{"done", report.done}, {"bad_lines", report.bad_lines}};
-  record["verdict"] = verdict.value;
-  record["verdict_reason"] = verdict.reason;
+  record["expectation"] = expectation_to_json(plan.expectation);
+  record["completion"] = {{"ok", !broken.has_value()}, {"reason", broken.value_or("")}};
+  const Judgement judgement = judge_record(record);
+  record["verdict"] = outcome_name(judgement.outcome);
+  record["verdict_reason"] = judgement.reason;
   return record;
 }
 

@@ -7,11 +7,13 @@
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "harness/catalog.h"
+#include "harness/expectation.h"
 #include "harness/report_parser.h"
 #include "harness/runner.h"
 
@@ -37,6 +39,7 @@ struct RunPlan {
   std::vector<std::string> argv;  // the child's full command line
   std::string replay;             // the faultline command line that replays this run
   bool scenario_protocol = true;  // a faultline scenario: a completed run reports `done`
+  Expectation expectation;        // what the run is judged against (harness/judge.h)
 };
 
 struct RunSettings {
@@ -47,11 +50,6 @@ struct RunSettings {
   nlohmann::json build = nlohmann::json::object();       // provenance (build_info.json)
   nlohmann::json host = nlohmann::json::object();
 };
-
-// The deterministic identity of a run, for --resume and matching across files:
-// scenario|variant|sanitizer|k=v,k=v|r<repeat>, with |faults=...|perturb=...|nemesis=... before
-// the repeat when faults were injected.
-std::string run_key(const RunPlan& plan);
 
 // What the scenario wrote to its report channel.
 struct ScenarioReport {
@@ -65,15 +63,12 @@ struct ScenarioReport {
 };
 ScenarioReport read_scenario_report(const std::string& path);
 
-struct Verdict {
-  std::string value;   // failed, passed or unknown
-  std::string reason;  // one line: why
-};
-
-// failed: at least one symptom. unknown: no symptom, but the run broke (did not start, timed
-// out, was cancelled, exited non-zero, or a scenario ended without `done`). passed: otherwise.
-Verdict decide_verdict(const RunResult& result, const std::vector<Symptom>& symptoms,
-                       const ScenarioReport& report, bool scenario_protocol);
+// Why a run did not complete, or nothing when it did. A run with no symptom is broken when it
+// did not start, was cancelled, timed out, was killed, exited non-zero, or (a scenario) ended
+// without `done`. A run that timed out is broken even with symptoms; otherwise a symptom
+// explains a non-zero exit (TSan's 66, a crash) and the run counts as complete.
+std::optional<std::string> run_broken(const RunResult& result, const std::vector<Symptom>& symptoms,
+                                      const ScenarioReport& report, bool scenario_protocol);
 
 // Symptoms of a run: sanitizer and runtime reports from its output, a death by signal the
 // driver did not cause, and the scenario's observations with a count above zero. Repeated

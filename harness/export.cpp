@@ -1,10 +1,13 @@
 #include "harness/export.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
+#include <ctime>
 #include <map>
 #include <set>
 
+#include "harness/experiment_key.h"
 #include "harness/summary.h"
 
 namespace faultline {
@@ -51,8 +54,8 @@ std::string export_csv(const std::vector<nlohmann::json>& records) {
     for (const auto& [k, v] : r["metrics"].items()) metrics.insert(k);
   }
   std::vector<std::string> header = {
-      "key",  "run_id",  "scenario",       "variant",    "sanitizer",    "repeat_index",
-      "seed", "verdict", "verdict_reason", "duration_s", "symptom_kinds"};
+      "key",  "run_id",  "scenario",       "variant",     "sanitizer",  "repeat_index",
+      "seed", "verdict", "verdict_reason", "expectation", "duration_s", "symptom_kinds"};
   for (const auto& p : params) header.push_back("param." + p);
   for (const auto& m : metrics) header.push_back("metric." + m);
 
@@ -66,15 +69,17 @@ std::string export_csv(const std::vector<nlohmann::json>& records) {
   };
   emit(header);
   for (const auto& r : records) {
-    std::vector<std::string> row = {r["key"].get<std::string>(),
+    const Judgement j = judge_record(r);
+    std::vector<std::string> row = {run_key_of(r),
                                     r["run_id"].get<std::string>(),
                                     r["scenario"].get<std::string>(),
                                     r["variant"].get<std::string>(),
                                     r["sanitizer"].get<std::string>(),
                                     r["repeat_index"].dump(),
                                     r["seed"].dump(),
-                                    r["verdict"].get<std::string>(),
-                                    r["verdict_reason"].get<std::string>(),
+                                    std::string(outcome_name(j.outcome)),
+                                    j.reason,
+                                    expectation_of_record(r).text(),
                                     fmt::format("{}", r["duration_s"].get<double>()),
                                     symptom_kinds(r)};
     for (const auto& p : params)
@@ -120,82 +125,131 @@ std::string xml_escape(std::string_view text) {
   return out;
 }
 
+namespace {
+
+// The body of a testcase that missed: what was expected, what the runs did, and the example
+// run's report text with its top frames, so a CI page shows the evidence.
+std::string failure_body(const GroupSummary& g) {
+  std::string body = fmt::format("key: {}\nexpected: {}\nverdict: {}\n", g.key.label(),
+                                 g.expectation.text(), group_verdict_text(g));
+  std::vector<std::string> counts;
+  for (const auto& [outcome, n] : g.outcomes) {
+    counts.push_back(fmt::format("{} {}", outcome_name(outcome), n));
+  }
+  body += fmt::format("runs: {} ({})\n", g.runs, fmt::join(counts, ", "));
+  for (const auto& reason : g.unknown_reasons) body += "unknown: " + reason + "\n";
+  if (!g.example) return body;
+  const nlohmann::json& r = *g.example;
+  const Judgement j = judge_record(r);
+  body += fmt::format("example run: {} seed {} -> {} ({})\nreplay: {}\n", r.value("run_id", "?"),
+                      r["seed"].dump(), outcome_name(j.outcome), j.reason, r.value("replay", ""));
+  for (const auto& s : r["symptoms"]) {
+    body += fmt::format("\nsymptom {} ({}): {}\n", s.value("kind", ""), s.value("source", ""),
+                        s.value("summary", ""));
+    std::size_t shown = 0;
+    for (const auto& f : s.value("frames", nlohmann::json::array())) {
+      if (shown++ == 5) break;
+      body +=
+          fmt::format("  #{} {} {}\n", shown - 1, f.value("function", ""), f.value("location", ""));
+    }
+    std::string report = s.value("report", "");
+    if (report.size() > 4000) report = report.substr(0, 4000) + "\n[report cut]\n";
+    if (!report.empty()) body += report + (report.back() == '\n' ? "" : "\n");
+  }
+  return body;
+}
+
+std::string iso_now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return buf;
+}
+
+}  // namespace
+
 std::string export_junit(const std::vector<nlohmann::json>& records,
                          const std::string& suite_name) {
+  const auto groups = summarise(records);
   struct Case {
-    std::string name;
+    std::string classname, name, kind, message, body, out;
     double time = 0;
-    std::string kind;  // "", "failure" or "error"
-    std::string message;
-    std::string body;
   };
   std::vector<std::string> order;
   std::map<std::string, std::vector<Case>> suites;
-  std::size_t failures = 0;
-  std::size_t errors = 0;
+  std::size_t failures = 0, errors = 0, skipped = 0;
   double total_time = 0;
-  for (const auto& r : records) {
-    const std::string variant = r["variant"].get<std::string>();
-    const std::string classname = fmt::format("{}.{}.{}", r["scenario"].get<std::string>(), variant,
-                                              r["sanitizer"].get<std::string>());
+  for (const auto& g : groups) {
+    const std::string classname =
+        fmt::format("{}.{}.{}", g.key.scenario, g.key.variant, g.key.sanitizer);
     if (!suites.count(classname)) order.push_back(classname);
     Case c;
-    std::string params;
-    for (const auto& [k, v] : r["params"].items()) {
-      if (!params.empty()) params += ',';
-      params += k + "=" + as_text(v);
-    }
-    c.name = fmt::format("{} #{}", params.empty() ? "-" : params, r["repeat_index"].dump());
-    c.time = r["duration_s"].get<double>();
+    c.classname = classname;
+    c.name = g.key.params_text() + g.key.injection_text();
+    c.time = g.median_duration_s * static_cast<double>(g.runs);
     total_time += c.time;
-    const std::string verdict = r["verdict"].get<std::string>();
-    const std::string kinds = symptom_kinds(r);
-    const Expectation expectation = expectation_of(variant);
-    if (verdict == "unknown") {
-      c.kind = "error";
-      c.message = "unknown: " + r["verdict_reason"].get<std::string>();
-    } else if (expectation == Expectation::kReproduce && verdict == "passed") {
-      c.kind = "failure";
-      c.message = "the buggy variant did not reproduce the incident";
-    } else if (expectation == Expectation::kClean && verdict == "failed") {
-      c.kind = "failure";
-      c.message = "the fixed variant showed the incident: " + kinds;
-    }
-    if (!c.kind.empty()) {
-      (c.kind == "error" ? errors : failures)++;
-      c.body = fmt::format("key: {}\nseed: {}\nverdict: {} ({})\nsymptoms: {}\nreplay: {}\n",
-                           r["key"].get<std::string>(), r["seed"].dump(), verdict,
-                           r["verdict_reason"].get<std::string>(), kinds.empty() ? "-" : kinds,
-                           r["replay"].get<std::string>());
+    c.out = fmt::format("expected: {}\n{}: {}\n", g.expectation.text(), group_status_name(g.status),
+                        group_verdict_text(g));
+    switch (g.status) {
+      case GroupStatus::kMet:
+        break;
+      case GroupStatus::kMissed:
+        c.kind = "failure";
+        ++failures;
+        c.message = group_verdict_text(g);
+        c.body = failure_body(g);
+        break;
+      case GroupStatus::kUnknown:
+        c.kind = "error";
+        ++errors;
+        c.message = group_verdict_text(g);
+        c.body = failure_body(g);
+        break;
+      case GroupStatus::kNotJudged:
+        c.kind = "skipped";
+        ++skipped;
+        c.message = group_verdict_text(g);
+        break;
     }
     suites[classname].push_back(std::move(c));
   }
 
+  const std::string timestamp = iso_now();
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  std::size_t tests = 0;
+  for (const auto& [name, cases] : suites) tests += cases.size();
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   out += fmt::format(
-      "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3f}\">\n",
-      xml_escape(suite_name), records.size(), failures, errors, total_time);
+      "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" "
+      "time=\"{:.3f}\" timestamp=\"{}\">\n",
+      xml_escape(suite_name), tests, failures, errors, skipped, total_time, timestamp);
   for (const auto& classname : order) {
     const auto& cases = suites[classname];
-    std::size_t f = 0, e = 0;
+    std::size_t f = 0, e = 0, sk = 0;
     double t = 0;
     for (const auto& c : cases) {
       f += c.kind == "failure";
       e += c.kind == "error";
+      sk += c.kind == "skipped";
       t += c.time;
     }
     out += fmt::format(
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3f}\">\n",
-        xml_escape(classname), cases.size(), f, e, t);
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" "
+        "time=\"{:.3f}\" timestamp=\"{}\" hostname=\"{}\">\n",
+        xml_escape(classname), cases.size(), f, e, sk, t, timestamp, xml_escape(host));
     for (const auto& c : cases) {
-      out += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\"",
+      out += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\">\n",
                          xml_escape(classname), xml_escape(c.name), c.time);
-      if (c.kind.empty()) {
-        out += "/>\n";
-        continue;
+      if (c.kind == "skipped") {
+        out += fmt::format("      <skipped message=\"{}\"/>\n", xml_escape(c.message));
+      } else if (!c.kind.empty()) {
+        out += fmt::format("      <{} message=\"{}\">{}</{}>\n", c.kind, xml_escape(c.message),
+                           xml_escape(c.body), c.kind);
       }
-      out += fmt::format(">\n      <{} message=\"{}\">{}</{}>\n    </testcase>\n", c.kind,
-                         xml_escape(c.message), xml_escape(c.body), c.kind);
+      out += fmt::format("      <system-out>{}</system-out>\n    </testcase>\n", xml_escape(c.out));
     }
     out += "  </testsuite>\n";
   }

@@ -26,6 +26,8 @@ const Command kCommands[] = {
     {"compare", faultline::cli::compare, "compare two results files with statistical tests"},
     {"export", faultline::cli::export_results, "write a results file as CSV or JUnit XML"},
     {"replay", faultline::cli::replay, "run a recorded run again exactly and compare verdicts"},
+    {"score", faultline::cli::score,
+     "the detector matrix: TP/FN/FP/TN of every build per incident"},
     {"proxy", faultline::cli::proxy, "forward TCP or UDP to a server through network faults"},
 };
 

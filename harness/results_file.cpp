@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "harness/catalog.h"
+#include "harness/judge.h"
 
 namespace faultline {
 namespace fs = std::filesystem;
@@ -87,9 +88,16 @@ std::string check_record(const nlohmann::json& r) {
   if (!r.is_object()) return "the line is JSON but not an object";
   if (!r.contains("schema_version")) return "missing field 'schema_version'";
   if (!r["schema_version"].is_number_integer()) return "'schema_version' is not a whole number";
-  if (r["schema_version"].get<int>() != kRecordSchemaVersion) {
-    return fmt::format("schema version {} is not the version this faultline reads ({})",
-                       r["schema_version"].dump(), kRecordSchemaVersion);
+  const auto version = r["schema_version"].get<long long>();
+  if (version > kRecordSchemaVersion) {
+    return fmt::format(
+        "schema version {} is newer than this faultline reads ({} at most): use the faultline "
+        "that wrote the file, or a newer one",
+        version, kRecordSchemaVersion);
+  }
+  if (version < kOldestRecordSchemaVersion) {
+    return fmt::format("schema version {} is not one this faultline reads ({} to {})", version,
+                       kOldestRecordSchemaVersion, kRecordSchemaVersion);
   }
   struct Field {
     const char* name;
@@ -113,8 +121,29 @@ std::string check_record(const nlohmann::json& r) {
     if (!ok) return fmt::format("field '{}' has the wrong type ({})", f.name, v.type_name());
   }
   const std::string verdict = r["verdict"];
-  if (verdict != "failed" && verdict != "passed" && verdict != "unknown") {
-    return fmt::format("verdict '{}' is not failed, passed or unknown", verdict);
+  if (version == 1) {
+    if (verdict != "failed" && verdict != "passed" && verdict != "unknown") {
+      return fmt::format("verdict '{}' is not failed, passed or unknown (schema 1)", verdict);
+    }
+    return "";
+  }
+  if (!parse_outcome(verdict)) {
+    return fmt::format(
+        "verdict '{}' is not one of reproduced, not_reproduced, fix_failed, clean, unexpected, "
+        "observed, unknown",
+        verdict);
+  }
+  if (!r.contains("expectation") || !r["expectation"].is_object()) {
+    return "missing field 'expectation' (an object)";
+  }
+  try {
+    (void)expectation_from_json(r["expectation"]);
+  } catch (const std::invalid_argument& e) {
+    return fmt::format("field 'expectation': {}", e.what());
+  }
+  if (!r.contains("completion") || !r["completion"].is_object() ||
+      !r["completion"].contains("ok") || !r["completion"]["ok"].is_boolean()) {
+    return "missing field 'completion' (an object with a boolean 'ok')";
   }
   return "";
 }

@@ -13,7 +13,10 @@
 
 namespace faultline {
 
-inline constexpr int kRecordSchemaVersion = 1;
+// 2: records carry their expectation, completion and the judge's verdict (docs/record-schema.md).
+// Schema 1 records (verdict failed/passed/unknown, no expectation) are still read.
+inline constexpr int kRecordSchemaVersion = 2;
+inline constexpr int kOldestRecordSchemaVersion = 1;
 
 class ResultsWriter {
  public:

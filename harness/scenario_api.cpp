@@ -97,6 +97,8 @@ void print_help(const ScenarioSpec& spec, std::string_view argv0) {
   std::cout << fmt::format(
       "fault families: {}\n",
       spec.faults.empty() ? std::string("none") : fmt::format("{}", fmt::join(spec.faults, ", ")));
+  std::cout << "expectations:\n";
+  for (const auto& e : spec.expectations) std::cout << "  " << e.text() << "\n";
 }
 
 }  // namespace
@@ -113,9 +115,17 @@ nlohmann::json spec_to_json(const ScenarioSpec& spec) {
     if (!p.choices.empty()) j["choices"] = p.choices;
     params.push_back(std::move(j));
   }
-  return {{"id", spec.id},         {"seed", spec.seed},         {"title", spec.title},
-          {"oracle", spec.oracle}, {"variants", spec.variants}, {"params", params},
-          {"faults", spec.faults}};
+  nlohmann::json expectations = nlohmann::json::array();
+  for (const auto& e : spec.expectations) expectations.push_back(expectation_to_json(e));
+  return {{"id", spec.id},
+          {"seed", spec.seed},
+          {"title", spec.title},
+          {"oracle", spec.oracle},
+          {"variants", spec.variants},
+          {"params", params},
+          {"faults", spec.faults},
+          {"expectations", expectations},
+          {"observes", spec.observes}};
 }
 
 ScenarioSpec spec_from_json(const nlohmann::json& json) {
@@ -138,8 +148,18 @@ ScenarioSpec spec_from_json(const nlohmann::json& json) {
       spec.params.push_back(std::move(p));
     }
     if (json.contains("faults")) spec.faults = json["faults"].get<std::vector<std::string>>();
+    if (json.contains("observes")) {
+      spec.observes = json["observes"].get<std::vector<std::string>>();
+    }
+    if (json.contains("expectations")) {
+      for (const auto& e : json["expectations"]) {
+        spec.expectations.push_back(expectation_from_json(e));
+      }
+    }
     return spec;
   } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(fmt::format("malformed scenario description: {}", e.what()));
+  } catch (const std::invalid_argument& e) {
     throw std::runtime_error(fmt::format("malformed scenario description: {}", e.what()));
   }
 }
@@ -292,6 +312,11 @@ int scenario_main(int argc, char** argv, const ScenarioSpec& spec,
     std::cerr << spec.id << ": " << message << "\n";
     return 2;
   };
+  // A spec whose expectations cannot be judged is the scenario's own mistake: say so at once.
+  if (auto problems = check_expectations(spec); !problems.empty()) {
+    return fail(fmt::format("internal error: its spec's expectations are wrong: {}",
+                            fmt::join(problems, "; ")));
+  }
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     auto value = [&](std::string_view flag) -> std::optional<std::string> {

@@ -21,6 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include "harness/expectation.h"
+
 namespace faultline {
 
 enum class ParamType { kInt, kDouble, kBool, kString };
@@ -46,6 +48,11 @@ struct ScenarioSpec {
   // clients through the fault proxy), "process" (its server can run as a process the nemesis
   // pauses, kills and restarts). Empty: the driver refuses --fault and --nemesis for it.
   std::vector<std::string> faults = {};
+  // What each variant shows in each build (harness/expectation.h): the incident, clean, or
+  // nothing judged. Every variant has a row for every build, directly or through "*".
+  std::vector<Expectation> expectations = {};
+  // Symptom kinds of the scenario's own observations, beyond known_symptom_kinds().
+  std::vector<std::string> observes = {};
 };
 
 nlohmann::json spec_to_json(const ScenarioSpec& spec);

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <tuple>
 
+#include "harness/experiment_key.h"
+
 namespace faultline {
 
 namespace {
@@ -197,7 +199,7 @@ ResumeState scan_for_resume(const std::vector<nlohmann::json>& existing,
                             const std::set<std::string>& sweep_keys) {
   ResumeState state;
   for (const auto& r : existing) {
-    const std::string key = r.value("key", "");
+    const std::string key = run_key_of(r);
     if (!sweep_keys.count(key)) {
       ++state.records_outside_sweep;
       continue;

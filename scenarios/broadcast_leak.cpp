@@ -113,6 +113,12 @@ const ScenarioSpec kSpec{
              .max = 60000},
         },
     .faults = {"tcp", "udp"},
+    .expectations =
+        {
+            faultline::expect_incident("buggy", "*", {{"thread_leak"}}, {"broadcasts_timed_out>0"}),
+            // The window: a broadcast passed its deadline with a worker still pushing.
+            faultline::expect_clean("fixed", "*", {"broadcasts_timed_out>0"}),
+        },
 };
 
 // The users: one thread drives every client connection; slow ones read a little per turn.

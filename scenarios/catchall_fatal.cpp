@@ -107,6 +107,23 @@ const faultline::ScenarioSpec kSpec{
          100,
          600'000,
          {}},
+    },
+    {},
+    {
+        faultline::expect_incident(
+            "buggy", "none", {{"crash"}, {"heap_corruption"}, {"double_free"}, {"stuck_worker"}}),
+        faultline::expect_incident(
+            "buggy", "tsan", {{"data_race"}, {"crash"}, {"heap_use_after_free"}, {"stuck_worker"}}),
+        faultline::expect_incident("buggy", "asan",
+                                   {{"heap_use_after_free"},
+                                    {"heap_buffer_overflow"},
+                                    {"double_free"},
+                                    {"undefined_behavior"},
+                                    {"crash"}}),
+        faultline::expect_clean("fixed", "*", {},
+                                "every task writes the shared store from every worker at once: "
+                                "the concurrent writes are the workload itself, not a rarer "
+                                "window a metric could mark"),
     }};
 
 // The shared store the tasks write. Its lock is the only difference between the variants.

@@ -107,7 +107,14 @@ const faultline::ScenarioSpec kSpec{
         {"client-threads", faultline::ParamType::kInt, "2", "client io_context threads", 1, 64, {}},
         faultline::nemesis::server_param(),
     },
-    {"tcp", "process"}};
+    {"tcp", "process"},
+    {
+        // The ledger audit is the oracle in every build.
+        faultline::expect_incident("buggy", "*", {{"duplicate_commit"}, {"inconsistent_outcome"}},
+                                   {"client_timeouts>0"}),
+        // The window: a client's deadline passed while its operation was in flight.
+        faultline::expect_clean("fixed", "*", {"client_timeouts>0"}),
+    }};
 
 struct ClientTally {
   std::uint64_t replies_ok = 0, replies_deadline_exceeded = 0, replies_other = 0;

@@ -99,6 +99,16 @@ const ScenarioSpec kSpec{
              .max = 60000},
         },
     .faults = {"tcp"},
+    .expectations =
+        {
+            faultline::expect_incident("buggy", "tsan",
+                                       {{"conn_refused"}, {"fd_reuse"}, {"data_race"}},
+                                       {"reclaim_cycles>0"}),
+            faultline::expect_incident("buggy", "*", {{"conn_refused"}, {"fd_reuse"}},
+                                       {"reclaim_cycles>0"}),
+            // The window: a collection cycle ran while the client's bursts were connecting.
+            faultline::expect_clean("fixed", "*", {"reclaim_cycles>0"}),
+        },
 };
 
 int run(Context& ctx) {
@@ -134,10 +144,14 @@ int run(Context& ctx) {
   o.io_timeout_ms = static_cast<int>(ctx.params.integer("io-timeout-ms"));
   o.seed = ctx.seed;
   const auto reclaim_after = static_cast<int>(ctx.params.integer("reclaim-after-burst"));
+  int reclaim_cycles = 0;  // collections started during the load (the window, in both variants)
   o.after_burst = [&](int burst) {
     // The program's load made garbage: a collection cycle runs soon, concurrently with the
     // next burst (both variants request it; only what was handed to the reclaimer differs).
-    if (burst + 1 == reclaim_after) reclaimer.collect();
+    if (burst + 1 == reclaim_after) {
+      reclaimer.collect();
+      ++reclaim_cycles;
+    }
   };
   const epoll::BurstResult result = epoll::run_bursts(o);
   reclaimer.wait_idle(1000);
@@ -166,6 +180,7 @@ int run(Context& ctx) {
   ctx.report.metric("server_frames_echoed", static_cast<double>(s.frames_echoed.load()));
   ctx.report.metric("server_listener_gone", static_cast<double>(s.listener_gone.load()));
   ctx.report.metric("reclaimer_finalized", static_cast<double>(reclaimer.finalized()));
+  ctx.report.metric("reclaim_cycles", reclaim_cycles);
 
   ctx.report.observation("conn_refused", t.refused + t.reset, per_burst);
   ctx.report.observation(

@@ -126,7 +126,28 @@ const faultline::ScenarioSpec kSpec{
          {}},
         faultline::nemesis::server_param(),
     },
-    {"process", "tcp"}};
+    {"process", "tcp"},
+    {
+        faultline::expect_incident("buggy", "tsan", {{"data_race", "decode_divide_reply"}},
+                                   {"decoded_after_timeout>0"}),
+        faultline::expect_nothing("buggy", "asan",
+                                  "the reply is a heap object the caller still owns: nothing is "
+                                  "freed, so ASan has nothing to see (buggy-stack is for ASan)"),
+        faultline::expect_nothing("buggy", "none",
+                                  "no detector: only TSan sees the late write into the reply",
+                                  {{"corrupt_output"}}),
+        faultline::expect_incident("buggy-stack", "asan",
+                                   {{"stack_use_after_return", "decode_divide_reply"}},
+                                   {"decoded_after_timeout>0"}),
+        faultline::expect_nothing("buggy-stack", "tsan",
+                                  "buggy-stack is made for ASan; TSan would see the race",
+                                  {{"data_race", "decode_divide_reply"}}),
+        faultline::expect_nothing("buggy-stack", "none",
+                                  "no detector sees a write into a dead stack frame",
+                                  {{"corrupt_output"}, {"crash"}}),
+        // The window: a reply arrived after its caller had timed out and was dropped undecoded.
+        faultline::expect_clean("fixed", "*", {"late_replies_dropped>0"}),
+    }};
 
 enum class Mode { kBuggy, kFixed, kBuggyStack };
 

@@ -93,6 +93,17 @@ const faultline::ScenarioSpec kSpec{
          100,
          600'000,
          {}},
+    },
+    {},
+    {
+        faultline::expect_incident("buggy", "tsan", {{"data_race"}, {"corrupt_output"}}),
+        faultline::expect_incident("buggy", "asan",
+                                   {{"corrupt_output"}, {"heap_use_after_free"}, {"crash"}}),
+        faultline::expect_incident("buggy", "none", {{"corrupt_output"}, {"crash"}}),
+        faultline::expect_clean("fixed", "*", {},
+                                "every request writes the shared map and then serialises it, on "
+                                "every worker at once: the overlap is the workload itself, not a "
+                                "rarer window a metric could mark"),
     }};
 
 using FilterMap = std::unordered_map<std::string, std::string>;

@@ -175,7 +175,21 @@ const faultline::ScenarioSpec kSpec{
          600'000,
          {}},
     },
-    {"tcp"}};  // mode async only: mode reference has no network and refuses --fault
+    {"tcp"},  // mode async only: mode reference has no network and refuses --fault
+    {
+        faultline::expect_incident("buggy", "none", {{"lost_write"}, {"corrupt_frame"}},
+                                   {"appends_past_capacity>0", "front_moved_during_write>0"}),
+        faultline::expect_incident(
+            "buggy", "tsan",
+            {{"heap_use_after_free"}, {"lost_write"}, {"corrupt_frame"}, {"data_race"}},
+            {"appends_past_capacity>0", "front_moved_during_write>0"}),
+        faultline::expect_incident("buggy", "asan", {{"heap_use_after_free"}},
+                                   {"appends_past_capacity>0", "front_moved_during_write>0"}),
+        // The window: a batch outgrew its room (reference), or the write queue grew while a
+        // write was in flight (async).
+        faultline::expect_clean("fixed", "*",
+                                {"appends_past_capacity>0", "front_moved_during_write>0"}),
+    }};
 
 // ---- mode reference -------------------------------------------------------------------------
 

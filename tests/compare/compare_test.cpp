@@ -10,9 +10,12 @@
 #include <fstream>
 #include <map>
 
+#include "harness/experiment_key.h"
 #include "harness/export.h"
+#include "harness/judge.h"
 #include "harness/results_file.h"
 #include "harness/stats.h"
+#include "harness/summary.h"
 
 namespace faultline {
 namespace {
@@ -262,9 +265,9 @@ std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
 }
 
 TEST_F(Samples, CsvReadsBackToTheSameValues) {
-  // A reason with a comma, quotes and a newline must survive too.
+  // A value with a comma, quotes and a newline must survive too.
   auto records = after;
-  records[0]["verdict_reason"] = "odd, \"quoted\"\nreason";
+  records[0]["params"]["level"] = "odd, \"quoted\"\nlevel";
   auto rows = parse_csv(export_csv(records));
   ASSERT_EQ(rows.size(), records.size() + 1);
   const auto& header = rows[0];
@@ -277,9 +280,11 @@ TEST_F(Samples, CsvReadsBackToTheSameValues) {
     const auto& r = records[i];
     const auto& row = rows[i + 1];
     ASSERT_EQ(row.size(), header.size());
-    EXPECT_EQ(row[column("key")], r["key"].get<std::string>());
-    EXPECT_EQ(row[column("verdict")], r["verdict"].get<std::string>());
-    EXPECT_EQ(row[column("verdict_reason")], r["verdict_reason"].get<std::string>());
+    const Judgement j = judge_record(r);
+    EXPECT_EQ(row[column("key")], run_key_of(r));
+    EXPECT_EQ(row[column("verdict")], outcome_name(j.outcome));
+    EXPECT_EQ(row[column("verdict_reason")], j.reason);
+    EXPECT_EQ(row[column("expectation")], expectation_of_record(r).text());
     EXPECT_EQ(std::stod(row[column("duration_s")]), r["duration_s"].get<double>());
     EXPECT_EQ(row[column("param.level")], r["params"]["level"].get<std::string>());
     EXPECT_EQ(row[column("symptom_kinds")], r["symptoms"].empty() ? "" : "probe_race");
@@ -306,21 +311,51 @@ TEST_F(Samples, JunitIsWellFormedAndCountsFailures) {
   const std::string xml = export_junit(records, "samples");
   const auto path = std::filesystem::temp_directory_path() / "faultline_junit_test.xml";
   std::ofstream(path) << xml;
-  // Failures: buggy runs that passed (A: 1, B: 9) and fixed runs that failed (B: 6). Errors: the
-  // one unknown run. Python's parser checks the document is well-formed XML.
+  // One testcase per experiment, judged over every run of it in both files: the renamed run
+  // is an experiment of its own (met), so 7. One failure: fixed level=50, which showed the
+  // incident in 6 runs; its body carries the example run's symptom. No errors: the one unknown
+  // run is in an experiment whose other runs decided it. Python's parser checks the document
+  // is well-formed XML.
   const std::string check =
       "python3 -c \"import sys, xml.etree.ElementTree as ET; r = ET.parse(sys.argv[1]).getroot(); "
       "cases = r.findall('.//testcase'); "
-      "assert len(cases) == " +
-      std::to_string(records.size()) +
-      ", len(cases); "
-      "assert len(r.findall('.//testcase/failure')) == 16; "
-      "assert len(r.findall('.//testcase/error')) == 1; "
-      "assert r.get('failures') == '16' and r.get('errors') == '1'; "
+      "assert len(cases) == 7, len(cases); "
+      "f = r.findall('.//testcase/failure'); "
+      "assert len(f) == 1 and 'SHOWED the incident in 6 of 20' in f[0].get('message'), f; "
+      "assert 'symptom probe_race' in f[0].text and 'replay: faultline run' in f[0].text; "
+      "assert len(r.findall('.//testcase/error')) == 0; "
+      "assert r.get('failures') == '1' and r.get('errors') == '0'; "
+      "assert all(c.find('system-out') is not None for c in cases); "
+      "assert all(s.get('hostname') and s.get('timestamp') for s in r.findall('testsuite')); "
       "assert any('<50>' in c.get('name') for c in cases)\" " +
       path.string();
   EXPECT_EQ(std::system(check.c_str()), 0) << xml.substr(0, 2000);
   std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace faultline
+
+namespace faultline {
+namespace {
+
+TEST(OldRecords, SchemaOneFilesAreStillReadAndCompared) {
+  // before.jsonl as schema 1 wrote it: verdict failed/passed/unknown, no expectation.
+  auto old = read_records(kData + "/schema1_before.jsonl");
+  ASSERT_EQ(old.size(), 32u);
+  EXPECT_EQ(old[0]["schema_version"], 1);
+  // Nothing says what the incident is: not judged, every symptom counted as schema 1 did.
+  for (const auto& g : summarise(old)) EXPECT_EQ(g.status, GroupStatus::kNotJudged);
+  // Compared with the same runs in schema 2, every experiment matches and the rates agree.
+  auto now = read_records(kData + "/before.jsonl");
+  ComparisonReport r = compare_records(old, now, {}, "old", "new");
+  EXPECT_EQ(r.groups.size(), 5u);
+  EXPECT_TRUE(r.only_in_a.empty());
+  EXPECT_TRUE(r.only_in_b.empty());
+  for (const auto& g : r.groups) {
+    EXPECT_EQ(g.rate.failed_a, g.rate.failed_b) << g.key.label();
+    EXPECT_FALSE(g.rate.regression);  // the expectations differ: no direction to call worse
+  }
 }
 
 }  // namespace

@@ -133,12 +133,15 @@ TEST_F(CliTest, RunRecordsEveryRunAndMeetsExpectations) {
               std::string::npos);
     EXPECT_TRUE(r["host"].contains("cores"));
     if (r["variant"] == "buggy") {
-      EXPECT_EQ(r["verdict"], "failed");
+      EXPECT_EQ(r["verdict"], "reproduced");
+      EXPECT_EQ(r["expectation"]["expect"], "incident");
       ASSERT_EQ(r["symptoms"].size(), 1u);
       EXPECT_EQ(r["symptoms"][0]["kind"], "toy_symptom");
       EXPECT_EQ(r["symptoms"][0]["count"], 3);
     } else {
-      EXPECT_EQ(r["verdict"], "passed");
+      EXPECT_EQ(r["verdict"], "clean");
+      EXPECT_EQ(r["expectation"]["expect"], "clean");
+      EXPECT_TRUE(r["completion"]["ok"].get<bool>());
       EXPECT_EQ(r["observations"][0]["count"], 0);
     }
   }
@@ -154,7 +157,7 @@ TEST_F(CliTest, CrashIsRecordedWithItsSignal) {
   Outcome o = faultline(run_args({"--variant", "fixed", "--set", "action=segv"}));
   EXPECT_EQ(o.code, 1) << o.out;  // a fixed variant that crashed missed its expectation
   auto r = read_records(out_).at(0);
-  EXPECT_EQ(r["verdict"], "failed");
+  EXPECT_EQ(r["verdict"], "unexpected");  // a crash is not the toy's incident
   EXPECT_EQ(r["exit"]["signal"], "SIGSEGV");
   EXPECT_EQ(r["symptoms"][0]["kind"], "crash");
 }
@@ -207,12 +210,15 @@ TEST_F(CliTest, CtrlCKeepsFinishedRunsAndSaysSo) {
 }
 
 TEST_F(CliTest, ExecRunsAnyCommandWithTheSameRecords) {
-  Outcome o = faultline({"exec", "--name", "shell", "--variant", "buggy", "--repeat", "2", "--out",
-                         out_.string(), "--", "sh", "-c", "kill -ABRT $$"},
-                        false);
+  Outcome o =
+      faultline({"exec", "--name", "shell", "--variant", "buggy", "--repeat", "2", "--expect",
+                 "crash", "--out", out_.string(), "--", "sh", "-c", "kill -ABRT $$"},
+                false);
   EXPECT_EQ(o.code, 0) << o.out << o.err;
   auto records = read_records(out_);
   ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0]["verdict"], "reproduced");
+  EXPECT_EQ(records[0]["expectation"]["source"], "--expect");
   EXPECT_EQ(records[0]["scenario"], "shell");
   EXPECT_EQ(records[0]["exit"]["signal"], "SIGABRT");
 
@@ -300,8 +306,9 @@ TEST_F(CliTest, ReplayRunsTheRecordAgainAndComparesTheVerdict) {
   EXPECT_EQ(again["metrics"]["seed_seen"]["value"], 41);
 
   // A recorded run whose verdict the replay does not get back is reported, exit 1: here the
-  // record is edited to say it passed.
-  first["verdict"] = "passed";
+  // record is edited to say it saw no symptom.
+  first["symptoms"] = nlohmann::json::array();
+  first["verdict"] = "not_reproduced";
   first["run_id"] = "edited-run";
   {
     std::ofstream f(out_, std::ios::app);
@@ -310,6 +317,54 @@ TEST_F(CliTest, ReplayRunsTheRecordAgainAndComparesTheVerdict) {
   o = faultline({"replay", "edited-run", "--results", out_.string()});
   EXPECT_EQ(o.code, 1) << o.out << o.err;
   EXPECT_NE(o.out.find("verdict differs"), std::string::npos) << o.out;
+}
+
+TEST_F(CliTest, ExecIsJudgedByItsExpectOnly) {
+  // A variant named buggy sets no expectation: without --expect nothing is judged.
+  Outcome o =
+      faultline({"exec", "--variant", "buggy", "--out", out_.string(), "--", "true"}, false);
+  EXPECT_EQ(o.code, 0) << o.out;
+  EXPECT_NE(o.out.find("not judged"), std::string::npos) << o.out;
+  // A crash is not a data race: the expectation is missed, and the crash is shown.
+  o = faultline(
+      {"exec", "--expect", "data_race", "--out", out_.string(), "--", "sh", "-c", "kill -SEGV $$"},
+      false);
+  EXPECT_EQ(o.code, 1) << o.out;
+  EXPECT_EQ(read_records(out_).back()["verdict"], "unexpected");
+  // A program that prints text shaped like a TSan report and exits 0 is judged on what was
+  // parsed: with a frame the report does not have, it is not the incident.
+  o = faultline({"exec", "--expect", "data_race:decode_divide_reply", "--out", out_.string(), "--",
+                 "sh", "-c",
+                 "printf 'WARNING: ThreadSanitizer: data race (pid=1)\\n  Write of size 4 at 0x1 "
+                 "by thread T1:\\n    #0 other() a.cpp:1\\n' >&2"},
+                false);
+  EXPECT_EQ(o.code, 1) << o.out;
+  EXPECT_EQ(read_records(out_).back()["verdict"], "unexpected") << o.out;
+  o = faultline({"exec", "--expect", "clean", "--out", out_.string(), "--", "true"}, false);
+  EXPECT_EQ(o.code, 0) << o.out;
+  EXPECT_EQ(read_records(out_).back()["verdict"], "clean");
+  // Bad expectations: exit 2, one line, nothing written.
+  const auto before = read_records(out_).size();
+  o = faultline({"exec", "--expect", "data_rcae", "--out", out_.string(), "--", "true"}, false);
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("did you mean data_race"), std::string::npos) << o.err;
+  o = faultline({"exec", "--expect", "clean", "--expect", "crash", "--", "true"}, false);
+  EXPECT_EQ(o.code, 2);
+  o = faultline({"exec", "--expect", "crash", "--reach", "n=1", "--", "true"}, false);
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("=="), std::string::npos) << o.err;
+  EXPECT_EQ(read_records(out_).size(), before);
+}
+
+TEST_F(CliTest, RunningOutOfFdsIsNeverAReproduction) {
+  // The buggy variant asked to open more fds than its limit allows and to report no symptom
+  // of its own: the run only ran out of fds, so it proves nothing (exit 3), not a reproduction.
+  Outcome o = faultline(run_args({"--variant", "buggy", "--set", "action=open-fds", "--set",
+                                  "count=500", "--max-fds", "32", "--repeat", "2"}));
+  EXPECT_EQ(o.code, 3) << o.out << o.err;
+  EXPECT_NE(o.out.find("proved nothing"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("ran out of a resource"), std::string::npos) << o.out;
+  for (const auto& r : read_records(out_)) EXPECT_EQ(r["verdict"], "unknown");
 }
 
 TEST_F(CliTest, SweepAxesSetAFaultsStrength) {
@@ -376,15 +431,16 @@ TEST_F(CliTest, MaxFdsReachesTheChildAndRunningOutIsASymptom) {
   auto clean = read_records(out_).at(0);
   EXPECT_EQ(clean["metrics"]["fds_opened"]["value"], 200.0);
   EXPECT_FALSE(clean["limits"].contains("open_files"));
-  EXPECT_EQ(clean["verdict"], "passed");
+  EXPECT_EQ(clean["verdict"], "clean");
 
   o = faultline(run_args({"--variant", "fixed", "--set", "action=open-fds", "--max-fds", "24"}));
-  EXPECT_EQ(o.code, 1) << o.out << o.err;  // a fixed variant that failed missed its expectation
+  // Running out is the run's symptom, but it proves nothing about the incident: unknown, exit 3.
+  EXPECT_EQ(o.code, 3) << o.out << o.err;
   auto r = read_records(out_).at(1);
   EXPECT_EQ(r["limits"]["open_files"], 24);
   EXPECT_EQ(r["metrics"]["nofile_soft"]["value"], 24.0);
   EXPECT_LT(r["metrics"]["fds_opened"]["value"].get<double>(), 24.0);
-  EXPECT_EQ(r["verdict"], "failed");
+  EXPECT_EQ(r["verdict"], "unknown");
   auto s = symptom_of(r, "resource_exhausted");
   ASSERT_FALSE(s.is_null()) << r.dump();
   EXPECT_EQ(s["count"], 1);
@@ -403,13 +459,13 @@ TEST_F(CliTest, MaxThreadsIsEnforcedByAPidsCgroupAndRecorded) {
   }
   Outcome o = faultline(run_args({"--variant", "fixed", "--set", "action=start-threads", "--set",
                                   "count=40", "--max-threads", "8"}));
-  EXPECT_EQ(o.code, 1) << o.out << o.err;
+  EXPECT_EQ(o.code, 3) << o.out << o.err;  // ran out of threads: proves nothing
   auto r = read_records(out_).at(0);
   EXPECT_EQ(r["limits"]["threads"], 8);
   EXPECT_EQ(r["limits"]["threads_enforced_by"], support.mechanism);
   // The main thread is one of the 8 tasks.
   EXPECT_LE(r["metrics"]["threads_started"]["value"].get<double>(), 7.0);
-  EXPECT_EQ(r["verdict"], "failed");
+  EXPECT_EQ(r["verdict"], "unknown");
   auto s = symptom_of(r, "resource_exhausted");
   ASSERT_FALSE(s.is_null()) << r.dump();
   EXPECT_NE(s["summary"].get<std::string>().find("std::thread: EAGAIN"), std::string::npos)

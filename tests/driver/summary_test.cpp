@@ -5,14 +5,24 @@
 namespace faultline {
 namespace {
 
-nlohmann::json rec(const std::string& variant, int repeat, const std::string& verdict,
-                   const std::string& kind = "") {
+// A schema-2 record of scenario s under TSan: symptoms by kind, and whether it completed.
+nlohmann::json rec(const std::string& variant, int repeat, const std::string& kind = "",
+                   bool complete = true) {
   nlohmann::json symptoms = nlohmann::json::array();
-  if (!kind.empty()) symptoms.push_back({{"kind", kind}});
-  return {{"scenario", "s"},      {"variant", variant},
-          {"sanitizer", "tsan"},  {"repeat_index", repeat},
-          {"verdict", verdict},   {"verdict_reason", "why " + verdict},
-          {"symptoms", symptoms}, {"duration_s", 1.0 + repeat}};
+  if (!kind.empty()) symptoms.push_back({{"kind", kind}, {"summary", kind + " seen"}});
+  Expectation e = variant == "buggy" ? expect_incident("buggy", "tsan", {{"data_race"}})
+                                     : expect_clean("fixed", "tsan", {}, "test");
+  if (variant == "fixed") e.incident = {{"data_race"}};
+  return {{"scenario", "s"},
+          {"variant", variant},
+          {"sanitizer", "tsan"},
+          {"params", nlohmann::json::object()},
+          {"repeat_index", repeat},
+          {"symptoms", symptoms},
+          {"metrics", nlohmann::json::object()},
+          {"expectation", expectation_to_json(e)},
+          {"completion", {{"ok", complete}, {"reason", complete ? "" : "timed out"}}},
+          {"duration_s", 1.0 + repeat}};
 }
 
 TEST(Wilson, MatchesWorkedValues) {
@@ -32,44 +42,83 @@ TEST(Wilson, MatchesWorkedValues) {
   EXPECT_EQ(nothing.high, 1.0);
 }
 
-TEST(Summary, CountsRatesAndFirstFailurePerVariant) {
-  std::vector<nlohmann::json> records = {rec("buggy", 2, "failed", "data_race"),
-                                         rec("buggy", 0, "passed"),
-                                         rec("buggy", 1, "failed", "data_race"),
-                                         rec("fixed", 0, "passed"), rec("fixed", 1, "unknown")};
+TEST(Summary, CountsRatesAndFirstHitPerExperiment) {
+  std::vector<nlohmann::json> records = {rec("buggy", 2, "data_race"), rec("buggy", 0),
+                                         rec("buggy", 1, "data_race"), rec("fixed", 0),
+                                         rec("fixed", 1, "", false)};
   auto groups = summarise(records);
   ASSERT_EQ(groups.size(), 2u);
   const auto& buggy = groups[0];
-  EXPECT_EQ(buggy.variant, "buggy");
-  EXPECT_EQ(buggy.failed, 2u);
-  EXPECT_EQ(buggy.passed, 1u);
-  ASSERT_TRUE(buggy.first_failure.has_value());
-  EXPECT_EQ(*buggy.first_failure, 2u);  // repeat order, not completion order
+  EXPECT_EQ(buggy.key.variant, "buggy");
+  EXPECT_EQ(buggy.hits, 2u);
+  EXPECT_EQ(buggy.decided, 3u);
+  EXPECT_EQ(buggy.count(Outcome::kNotReproduced), 1u);
+  ASSERT_TRUE(buggy.first_hit.has_value());
+  EXPECT_EQ(*buggy.first_hit, 2u);                  // repeat order, not completion order
+  EXPECT_DOUBLE_EQ(*buggy.first_hit_s, 1.0 + 2.0);  // runs 0 and 1 took 1 s and 2 s
   EXPECT_EQ(buggy.symptom_runs.at("data_race"), 2u);
   EXPECT_DOUBLE_EQ(buggy.median_duration_s, 2.0);
-  EXPECT_TRUE(buggy.expectation_met);
+  EXPECT_EQ(buggy.status, GroupStatus::kMet);
   const auto& fixed = groups[1];
   EXPECT_EQ(fixed.unknown, 1u);
-  EXPECT_TRUE(fixed.expectation_met);
+  EXPECT_EQ(fixed.status, GroupStatus::kMet);
   EXPECT_EQ(exit_code_for(groups), kExitUnknownRuns);
   std::string text = render_summary(groups);
   EXPECT_NE(text.find("2/3"), std::string::npos) << text;
-  EXPECT_NE(text.find("unknown: why unknown"), std::string::npos) << text;
+  EXPECT_NE(text.find("unknown: timed out"), std::string::npos) << text;
+  EXPECT_NE(text.find("expected: buggy@tsan: incident data_race"), std::string::npos) << text;
 }
 
 TEST(Summary, ExitCodeSaysWhichExpectationWasMissed) {
-  EXPECT_EQ(exit_code_for(summarise({rec("buggy", 0, "failed", "x"), rec("fixed", 0, "passed")})),
-            kExitOk);
-  EXPECT_EQ(exit_code_for(summarise({rec("buggy", 0, "passed"), rec("fixed", 0, "passed")})),
+  EXPECT_EQ(exit_code_for(summarise({rec("buggy", 0, "data_race"), rec("fixed", 0)})), kExitOk);
+  EXPECT_EQ(exit_code_for(summarise({rec("buggy", 0), rec("fixed", 0)})), kExitExpectationMissed);
+  EXPECT_EQ(exit_code_for(summarise({rec("buggy", 0, "data_race"), rec("fixed", 0, "data_race")})),
             kExitExpectationMissed);
-  EXPECT_EQ(
-      exit_code_for(summarise({rec("buggy", 0, "failed", "x"), rec("fixed", 0, "failed", "y")})),
-      kExitExpectationMissed);
   // A missed expectation outranks unknown runs.
-  EXPECT_EQ(exit_code_for(summarise({rec("buggy", 0, "passed"), rec("fixed", 0, "unknown")})),
+  EXPECT_EQ(exit_code_for(summarise({rec("buggy", 0), rec("fixed", 0, "", false)})),
             kExitExpectationMissed);
-  EXPECT_EQ(expectation_of("buggy-stack"), Expectation::kReproduce);
-  EXPECT_EQ(expectation_of("other"), Expectation::kNone);
+}
+
+TEST(Summary, AnUnrelatedSymptomIsNeverAReproduction) {
+  auto groups = summarise({rec("buggy", 0, "crash"), rec("buggy", 1, "crash")});
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].hits, 0u);
+  EXPECT_EQ(groups[0].count(Outcome::kUnexpected), 2u);
+  EXPECT_EQ(groups[0].status, GroupStatus::kMissed);
+  EXPECT_NE(render_summary(groups).find("did NOT reproduce"), std::string::npos);
+  // In a fixed run, any symptom breaks the clean expectation: the incident's is a failed fix.
+  auto fixed = summarise({rec("fixed", 0, "crash"), rec("fixed", 1, "data_race")});
+  EXPECT_EQ(fixed[0].count(Outcome::kUnexpected), 1u);
+  EXPECT_EQ(fixed[0].count(Outcome::kFixFailed), 1u);
+  EXPECT_EQ(fixed[0].status, GroupStatus::kMissed);
+}
+
+TEST(Summary, ResourceExhaustionProvesNothing) {
+  // Two buggy runs that only ran out of fds: not a reproduction, and not a miss either.
+  auto groups =
+      summarise({rec("buggy", 0, "resource_exhausted"), rec("buggy", 1, "resource_exhausted")});
+  EXPECT_EQ(groups[0].hits, 0u);
+  EXPECT_EQ(groups[0].unknown, 2u);
+  EXPECT_EQ(groups[0].status, GroupStatus::kUnknown);
+  EXPECT_EQ(exit_code_for(groups), kExitUnknownRuns);
+  EXPECT_NE(render_summary(groups).find("ran out of a resource"), std::string::npos);
+}
+
+TEST(Summary, SchemaOneRecordsAreReadButNotJudged) {
+  nlohmann::json old = {{"scenario", "s"},
+                        {"variant", "buggy"},
+                        {"sanitizer", "none"},
+                        {"params", nlohmann::json::object()},
+                        {"repeat_index", 0},
+                        {"symptoms", {{{"kind", "data_race"}}}},
+                        {"metrics", nlohmann::json::object()},
+                        {"verdict", "failed"},
+                        {"verdict_reason", "observed data_race"},
+                        {"duration_s", 1.0}};
+  auto groups = summarise({old});
+  EXPECT_EQ(groups[0].status, GroupStatus::kNotJudged);
+  EXPECT_EQ(groups[0].hits, 1u);  // as schema 1 counted it: any symptom
+  EXPECT_EQ(exit_code_for(groups), kExitOk);
 }
 
 }  // namespace

@@ -47,6 +47,13 @@ const faultline::ScenarioSpec kSpec{
     // Accepts every fault family so the driver's plumbing can be tested; it reports what it
     // was given instead of acting on it.
     .faults = {"tcp", "udp", "process"},
+    .expectations =
+        {
+            faultline::expect_incident("buggy", "*", {{"toy_symptom"}}),
+            faultline::expect_clean("fixed", "*", {}, "a test scenario: it has no race window"),
+            faultline::expect_nothing("other", "*", "a variant of no incident"),
+        },
+    .observes = {"toy_symptom"},
 };
 
 // Opens /dev/null until `count` are open or the fd limit refuses one; reports what it got and

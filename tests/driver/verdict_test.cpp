@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "harness/executor.h"
+#include "harness/experiment_key.h"
 
 namespace faultline {
 namespace {
@@ -23,35 +24,39 @@ ScenarioReport done_report() {
   return report;
 }
 
-TEST(Verdict, CleanCompletedRunPasses) {
-  auto v = decide_verdict(exited(0), {}, done_report(), true);
-  EXPECT_EQ(v.value, "passed");
+TEST(Completion, CleanCompletedRunIsComplete) {
+  EXPECT_FALSE(run_broken(exited(0), {}, done_report(), true).has_value());
 }
 
-TEST(Verdict, AnySymptomFails) {
+TEST(Completion, ASymptomExplainsANonZeroExit) {
   Symptom s;
   s.kind = "data_race";
-  auto v = decide_verdict(exited(66), {s}, done_report(), true);
-  EXPECT_EQ(v.value, "failed");
-  EXPECT_NE(v.reason.find("data_race"), std::string::npos);
+  EXPECT_FALSE(run_broken(exited(66), {s}, done_report(), true).has_value());
 }
 
-TEST(Verdict, BrokenRunsAreUnknownNeverPassed) {
+TEST(Completion, BrokenRunsSayWhy) {
   RunResult timed_out = exited(0);
   timed_out.exit_code.reset();
   timed_out.signal = SIGKILL;
   timed_out.timed_out = true;
-  EXPECT_EQ(decide_verdict(timed_out, {}, done_report(), true).value, "unknown");
+  EXPECT_NE(run_broken(timed_out, {}, done_report(), true).value().find("timed out"),
+            std::string::npos);
+  // A timeout is never a completed run, even with symptoms seen before it.
+  Symptom s;
+  s.kind = "stuck_worker";
+  EXPECT_TRUE(run_broken(timed_out, {s}, done_report(), true).has_value());
 
   RunResult not_started;
   not_started.start_error = "no such file";
-  EXPECT_EQ(decide_verdict(not_started, {}, {}, true).value, "unknown");
+  EXPECT_NE(run_broken(not_started, {}, {}, true).value().find("no such file"), std::string::npos);
 
-  EXPECT_EQ(decide_verdict(exited(3), {}, done_report(), true).value, "unknown");
+  EXPECT_NE(run_broken(exited(3), {}, done_report(), true).value().find("code 3"),
+            std::string::npos);
   // A scenario that exits 0 without `done` did not prove it ran to the end.
-  EXPECT_EQ(decide_verdict(exited(0), {}, ScenarioReport{}, true).value, "unknown");
+  EXPECT_NE(run_broken(exited(0), {}, ScenarioReport{}, true).value().find("no done"),
+            std::string::npos);
   // Any other command has no `done` to give.
-  EXPECT_EQ(decide_verdict(exited(0), {}, ScenarioReport{}, false).value, "passed");
+  EXPECT_FALSE(run_broken(exited(0), {}, ScenarioReport{}, false).has_value());
 }
 
 TEST(Symptoms, SignalTheDriverDidNotSendIsACrash) {
@@ -115,7 +120,15 @@ TEST(RunKey, IsDeterministicAndIncludesEveryParameter) {
   plan.sanitizer = Sanitizer::kTsan;
   plan.params = {{"b", "2"}, {"a", "1"}};
   plan.repeat_index = 4;
-  EXPECT_EQ(run_key(plan), "s|fixed|tsan|a=1,b=2|r4");
+  EXPECT_EQ(run_key(plan, {}), "s|fixed|tsan|a=1,b=2|r4");
+  // Injections and limits are part of the experiment, named after the parameters.
+  plan.injection.perturb = "probability=0.1";
+  RunLimits limits;
+  limits.open_files = 24;
+  EXPECT_EQ(run_key(plan, limits),
+            "s|fixed|tsan|a=1,b=2|perturb=probability=0.1|limits=open_files=24|r4");
+  EXPECT_EQ(experiment_key(plan, limits).label(),
+            "s fixed tsan a=1,b=2 @perturb=probability=0.1 @limits=open_files=24");
 }
 
 TEST(SanitizerEnv, UserOptionsComeLastSoTheyWin) {

@@ -34,6 +34,12 @@ const faultline::ScenarioSpec kSpec{
                 .help = "typical latency reported, in milliseconds",
                 .min = 0,
                 .max = 1e6}},
+    .expectations =
+        {
+            faultline::expect_incident("buggy", "*", {{"probe_race"}}),
+            faultline::expect_clean("fixed", "*", {}, "a test scenario: its race is pretend"),
+        },
+    .observes = {"probe_race"},
 };
 
 // splitmix64: a well-mixed number from the seed, stable across platforms.

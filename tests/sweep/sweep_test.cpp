@@ -9,6 +9,8 @@
 #include <map>
 #include <set>
 
+#include "harness/experiment_key.h"
+
 namespace faultline {
 namespace {
 
@@ -45,9 +47,9 @@ RunPlan plan(std::map<std::string, std::string> params, std::string variant, std
 
 TEST(Keys, AreDeterministicAndIgnoreParameterOrder) {
   RunPlan p = plan({{"timeout-ms", "5"}, {"concurrency", "100"}}, "buggy", 3);
-  EXPECT_EQ(run_key(p), "rpc-timeout-race|buggy|tsan|concurrency=100,timeout-ms=5|r3");
+  EXPECT_EQ(run_key(p, {}), "rpc-timeout-race|buggy|tsan|concurrency=100,timeout-ms=5|r3");
   p.seed = 12345;  // the seed is not part of the identity
-  EXPECT_EQ(run_key(p), "rpc-timeout-race|buggy|tsan|concurrency=100,timeout-ms=5|r3");
+  EXPECT_EQ(run_key(p, {}), "rpc-timeout-race|buggy|tsan|concurrency=100,timeout-ms=5|r3");
 }
 
 // Keys of a whole sweep: points x variants x repeats, the axes in the order given.
@@ -57,7 +59,8 @@ std::vector<std::string> sweep_keys(const std::vector<GridAxis>& grid, std::uint
     std::map<std::string, std::string> params;
     for (const auto& kv : point) params[kv.substr(0, kv.find('='))] = kv.substr(kv.find('=') + 1);
     for (const char* variant : {"buggy", "fixed"}) {
-      for (std::uint64_t r = 0; r < repeat; ++r) keys.push_back(run_key(plan(params, variant, r)));
+      for (std::uint64_t r = 0; r < repeat; ++r)
+        keys.push_back(run_key(plan(params, variant, r), {}));
     }
   }
   return keys;
@@ -159,8 +162,21 @@ TEST(SweepFile, ReadsEveryDirective) {
 }
 
 TEST(Resume, FindsDoneKeysAndTheBaseSeed) {
+  // The key is recomputed from the record's fields (so older records resume too); the stored
+  // one is not read.
   auto record = [](std::string key, std::uint64_t seed, std::uint64_t repeat) {
-    return nlohmann::json{{"key", key}, {"seed", seed}, {"repeat_index", repeat}};
+    std::vector<std::string> f;
+    for (std::size_t pos = 0;;) {
+      std::size_t bar = key.find('|', pos);
+      f.push_back(key.substr(pos, bar == std::string::npos ? bar : bar - pos));
+      if (bar == std::string::npos) break;
+      pos = bar + 1;
+    }
+    nlohmann::json params = nlohmann::json::object();
+    if (!f[3].empty()) params[f[3].substr(0, f[3].find('='))] = f[3].substr(f[3].find('=') + 1);
+    return nlohmann::json{{"key", "stale"},        {"scenario", f[0]}, {"variant", f[1]},
+                          {"sanitizer", f[2]},     {"params", params}, {"seed", seed},
+                          {"repeat_index", repeat}};
   };
   std::set<std::string> sweep = {"s|buggy|none|a=1|r0", "s|buggy|none|a=1|r1",
                                  "s|buggy|none|a=2|r0"};

@@ -2,6 +2,11 @@
 """Turns two real sweeps of the sweep-probe test scenario into before.jsonl and after.jsonl with
 known answers (tests/compare/compare_test.cpp works them out by hand). Kept so the samples can
 be remade; the records keep every field of the real runs, only verdicts and metrics are set.
+The sweeps were recorded in schema 1; to_schema_2 gives each record the probe's expectation, its
+completion and the judge's verdict, as a schema-2 driver writes them (schema1_before.jsonl keeps
+before.jsonl as schema 1 wrote it, to test that old records are still read).
+
+    tests/data/results/edit_samples.py --upgrade tests/data/results/before.jsonl ...
 
     faultline sweep sweep-probe --grid level=50 --set sleep-ms=0 --repeat 10 --seed 100 --out a.jsonl
     faultline sweep sweep-probe --grid level=90 --set sleep-ms=0 --repeat 5 --seed 100 --out a.jsonl
@@ -33,6 +38,34 @@ def set_verdict(r, verdict):
         r["exit"].update({"code": None, "signal": "SIGTERM", "timed_out": True})
         r["report_channel"]["done"] = False
         r["metrics"] = {"latency_p99": {"unit": "ms", "value": 999.0}}
+
+
+def to_schema_2(r):
+    if r["schema_version"] == 2:
+        return r
+    buggy = r["variant"] == "buggy"
+    incident = [{"kind": "probe_race"}]
+    r["schema_version"] = 2
+    r["expectation"] = {
+        "variant": r["variant"], "sanitizer": r["sanitizer"],
+        "expect": "incident" if buggy else "clean", "incident": incident, "reach": [],
+        "why": "" if buggy else "a test scenario: its race is pretend", "source": "spec",
+        "text": f"{r['variant']}@*: incident probe_race" if buggy else
+                "fixed@*: clean  (no reach metric: a test scenario: its race is pretend)"}
+    broken = r["verdict"] == "unknown"
+    r["completion"] = {"ok": not broken, "reason": r["verdict_reason"] if broken else ""}
+    seen = bool(r["symptoms"])
+    if broken:
+        r["verdict"] = "unknown"
+    elif buggy:
+        r["verdict"] = "reproduced" if seen else "not_reproduced"
+        r["verdict_reason"] = "the incident: probe_race" if seen else \
+            "completed without the incident (probe_race)"
+    else:
+        r["verdict"] = "fix_failed" if seen else "clean"
+        r["verdict_reason"] = "expected clean, saw the incident: probe_race" if seen else \
+            "completed with no symptom"
+    return r
 
 
 def metric(r, name, value, unit="ms"):
@@ -89,8 +122,19 @@ def main(path_a, path_b, out_dir):
     for name, records in (("before.jsonl", a), ("after.jsonl", b)):
         with open(f"{out_dir}/{name}", "w") as f:
             for r in records:
+                f.write(json.dumps(to_schema_2(r), sort_keys=True, separators=(",", ":")) + "\n")
+
+
+def upgrade(paths):
+    for path in paths:
+        records = [to_schema_2(json.loads(line)) for line in open(path)]
+        with open(path, "w") as f:
+            for r in records:
                 f.write(json.dumps(r, sort_keys=True, separators=(",", ":")) + "\n")
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    if sys.argv[1] == "--upgrade":
+        upgrade(sys.argv[2:])
+    else:
+        main(*sys.argv[1:4])

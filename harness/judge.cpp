@@ -1,0 +1,273 @@
+#include "harness/judge.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace faultline {
+
+namespace {
+
+constexpr std::string_view kExhausted = "resource_exhausted";
+
+std::string kinds_of(const RunFacts& facts, const std::vector<std::size_t>& which) {
+  std::vector<std::string> kinds;
+  for (std::size_t i : which) {
+    const std::string& k = facts.symptoms[i].kind;
+    if (std::find(kinds.begin(), kinds.end(), k) == kinds.end()) kinds.push_back(k);
+  }
+  return fmt::format("{}", fmt::join(kinds, ", "));
+}
+
+std::string patterns_of(const Expectation& e) {
+  std::vector<std::string> texts;
+  for (const auto& p : e.incident) texts.push_back(p.text());
+  return fmt::format("{}", fmt::join(texts, " | "));
+}
+
+// The first reach condition that holds, or why none does; nothing when there are none.
+std::optional<std::string> unreached(const RunFacts& facts, const Expectation& e) {
+  if (e.reach.empty()) return std::nullopt;
+  std::vector<std::string> seen;
+  for (const auto& text : e.reach) {
+    ReachCondition c;
+    try {
+      c = parse_reach_condition(text);
+    } catch (const std::invalid_argument&) {
+      seen.push_back(text + " (malformed)");
+      continue;
+    }
+    auto it = facts.metrics.find(c.metric);
+    if (it == facts.metrics.end()) {
+      seen.push_back(fmt::format("{} not reported", c.metric));
+      continue;
+    }
+    if (c.holds(it->second)) return std::nullopt;
+    seen.push_back(fmt::format("{} = {}", c.metric, it->second));
+  }
+  return fmt::format("never entered the race window: needs {} ({})", fmt::join(e.reach, " or "),
+                     fmt::join(seen, ", "));
+}
+
+bool frame_line_contains(std::string_view report, std::string_view frame) {
+  std::size_t pos = 0;
+  while (pos < report.size()) {
+    std::size_t nl = report.find('\n', pos);
+    std::string_view line = report.substr(pos, nl == std::string_view::npos ? nl : nl - pos);
+    pos = nl == std::string_view::npos ? report.size() : nl + 1;
+    std::size_t first = line.find_first_not_of(" \t");
+    if (first == std::string_view::npos || line[first] != '#') continue;
+    if (line.find(frame) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
+const nlohmann::json& field(const nlohmann::json& r, const char* name) {
+  static const nlohmann::json kEmpty;
+  auto it = r.find(name);
+  return it == r.end() ? kEmpty : *it;
+}
+
+}  // namespace
+
+std::string_view outcome_name(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kReproduced:
+      return "reproduced";
+    case Outcome::kNotReproduced:
+      return "not_reproduced";
+    case Outcome::kFixFailed:
+      return "fix_failed";
+    case Outcome::kClean:
+      return "clean";
+    case Outcome::kUnexpected:
+      return "unexpected";
+    case Outcome::kObserved:
+      return "observed";
+    case Outcome::kUnknown:
+      return "unknown";
+  }
+  return "unknown";
+}
+
+std::optional<Outcome> parse_outcome(std::string_view name) {
+  for (Outcome o : {Outcome::kReproduced, Outcome::kNotReproduced, Outcome::kFixFailed,
+                    Outcome::kClean, Outcome::kUnexpected, Outcome::kObserved, Outcome::kUnknown}) {
+    if (outcome_name(o) == name) return o;
+  }
+  return std::nullopt;
+}
+
+bool is_hit(Outcome o) {
+  return o == Outcome::kReproduced || o == Outcome::kFixFailed || o == Outcome::kObserved;
+}
+
+bool is_decided(Outcome o) {
+  return o != Outcome::kUnknown;
+}
+
+bool pattern_matches(const SymptomPattern& p, const RunFacts::SymptomFacts& s) {
+  if (p.kind != s.kind) return false;
+  if (p.frame.empty()) return true;
+  for (const auto& f : s.functions) {
+    if (f.find(p.frame) != std::string::npos) return true;
+  }
+  // A race report has two stacks and the parser keeps the first; the frame may be in the other.
+  return frame_line_contains(s.report, p.frame);
+}
+
+Judgement judge(const RunFacts& facts, const Expectation& e) {
+  Judgement j;
+  bool exhausted = false;
+  std::string exhausted_summary;
+  for (std::size_t i = 0; i < facts.symptoms.size(); ++i) {
+    const auto& s = facts.symptoms[i];
+    bool match = std::any_of(e.incident.begin(), e.incident.end(),
+                             [&](const SymptomPattern& p) { return pattern_matches(p, s); });
+    if (match) {
+      j.incident.push_back(i);
+    } else {
+      j.other.push_back(i);
+      if (s.kind == kExhausted && !exhausted) {
+        exhausted = true;
+        exhausted_summary = s.summary;
+      }
+    }
+  }
+  if (!j.incident.empty()) {
+    const std::string seen = kinds_of(facts, j.incident);
+    switch (e.expect) {
+      case Expect::kIncident:
+        return {Outcome::kReproduced, "the incident: " + seen, j.incident, j.other};
+      case Expect::kClean:
+        return {Outcome::kFixFailed, "expected clean, saw the incident: " + seen, j.incident,
+                j.other};
+      case Expect::kNone:
+        return {Outcome::kObserved, "the incident's symptom (not judged here): " + seen, j.incident,
+                j.other};
+    }
+  }
+  if (exhausted) {
+    j.outcome = Outcome::kUnknown;
+    j.reason = fmt::format("ran out of a resource ({}): the run proves nothing about the incident",
+                           exhausted_summary);
+    return j;
+  }
+  if (facts.broken) {
+    j.outcome = Outcome::kUnknown;
+    j.reason = *facts.broken;
+    return j;
+  }
+  if (!j.other.empty()) {
+    const std::string seen = kinds_of(facts, j.other);
+    if (e.expect == Expect::kNone && e.incident.empty()) {
+      // Nothing says what the incident looks like here (a schema-1 record, exec without
+      // --expect): every symptom stands for it, as schema 1 counted them.
+      j.outcome = Outcome::kObserved;
+      j.reason = "observed " + seen + " (nothing expected of this run)";
+    } else {
+      j.outcome = Outcome::kUnexpected;
+      j.reason = e.incident.empty()
+                     ? fmt::format("expected clean, saw {}", seen)
+                     : fmt::format("saw {}, which is not the incident ({})", seen, patterns_of(e));
+    }
+    return j;
+  }
+  if (auto why = unreached(facts, e)) {
+    j.outcome = Outcome::kUnknown;
+    j.reason = *why;
+    return j;
+  }
+  switch (e.expect) {
+    case Expect::kIncident:
+      j.outcome = Outcome::kNotReproduced;
+      j.reason = fmt::format("completed without the incident ({})", patterns_of(e));
+      break;
+    case Expect::kClean:
+      j.outcome = Outcome::kClean;
+      j.reason = e.reach.empty() ? "completed with no symptom"
+                                 : "completed with no symptom, inside the race window";
+      break;
+    case Expect::kNone:
+      j.outcome = Outcome::kClean;
+      j.reason = "completed with no symptom (nothing expected of this run)";
+      break;
+  }
+  return j;
+}
+
+RunFacts facts_of(const nlohmann::json& r) {
+  RunFacts facts;
+  for (const auto& s : field(r, "symptoms")) {
+    RunFacts::SymptomFacts f;
+    f.kind = s.value("kind", "");
+    f.summary = s.value("summary", "");
+    f.report = s.value("report", "");
+    for (const auto& fr : field(s, "frames")) {
+      f.functions.push_back(fr.value("function", ""));
+    }
+    facts.symptoms.push_back(std::move(f));
+  }
+  for (const auto& [name, entry] : field(r, "metrics").items()) {
+    const nlohmann::json* v =
+        entry.is_object() && entry.contains("value") ? &entry["value"] : &entry;
+    if (v->is_number()) facts.metrics[name] = v->get<double>();
+  }
+  if (r.contains("completion") && r["completion"].is_object()) {
+    const auto& c = r["completion"];
+    if (!c.value("ok", true)) facts.broken = c.value("reason", "the run did not complete");
+  } else if (r.value("verdict", "") == "unknown") {
+    facts.broken = r.value("verdict_reason", "the run did not complete");
+  }
+  return facts;
+}
+
+Expectation expectation_of_record(const nlohmann::json& r) {
+  if (r.contains("expectation") && r["expectation"].is_object()) {
+    return expectation_from_json(r["expectation"]);
+  }
+  Expectation none = expect_nothing(r.value("variant", ""), r.value("sanitizer", ""),
+                                    "the record states no expectation (schema 1)");
+  none.source = "none";
+  return none;
+}
+
+Judgement judge_record(const nlohmann::json& r) {
+  return judge(facts_of(r), expectation_of_record(r));
+}
+
+std::string_view group_status_name(GroupStatus status) {
+  switch (status) {
+    case GroupStatus::kMet:
+      return "met";
+    case GroupStatus::kMissed:
+      return "missed";
+    case GroupStatus::kUnknown:
+      return "unknown";
+    case GroupStatus::kNotJudged:
+      return "not_judged";
+  }
+  return "unknown";
+}
+
+GroupStatus group_status(Expect expect, const std::vector<Outcome>& outcomes) {
+  auto count = [&](std::initializer_list<Outcome> which) {
+    return std::count_if(outcomes.begin(), outcomes.end(), [&](Outcome o) {
+      return std::find(which.begin(), which.end(), o) != which.end();
+    });
+  };
+  const auto decided = std::count_if(outcomes.begin(), outcomes.end(), is_decided);
+  switch (expect) {
+    case Expect::kIncident:
+      if (count({Outcome::kReproduced}) > 0) return GroupStatus::kMet;
+      return decided > 0 ? GroupStatus::kMissed : GroupStatus::kUnknown;
+    case Expect::kClean:
+      if (count({Outcome::kFixFailed, Outcome::kUnexpected}) > 0) return GroupStatus::kMissed;
+      return count({Outcome::kClean}) > 0 ? GroupStatus::kMet : GroupStatus::kUnknown;
+    case Expect::kNone:
+      return GroupStatus::kNotJudged;
+  }
+  return GroupStatus::kUnknown;
+}
+
+}  // namespace faultline
