@@ -202,9 +202,10 @@ int sweep(const Args& args) {
       "values), for every variant, sanitizer and repeat, in parallel, appending one record per\n"
       "run to the results file. Repeat 0 of every point runs first, so an early stop has seen\n"
       "them all. --resume skips runs already in the file; --shard I/N runs one slice of N.\n"
-      "Exit codes: 0 expectations met over the whole sweep (a buggy variant reproduced at some\n"
-      "point, no fixed one ever did), 1 missed, 2 bad input, 3 some runs unknown, 130\n"
-      "interrupted. See docs/sweeps.md.\n\noptions");
+      "Every run is judged against its variant's expectation; the table judges every point.\n"
+      "Exit codes: 0 expectations met over the whole sweep (a variant expected to show the\n"
+      "incident showed it at some point, none expected clean ever showed a symptom), 1 missed,\n"
+      "2 bad input, 3 some runs unknown, 130 interrupted. See docs/sweeps.md.\n\noptions");
   desc.add_options()("help,h", "this text")(
       "grid", po::value(&grid_args)->composing(),
       "key=v1,v2,...: a parameter and the values to sweep (repeatable)")(
@@ -460,7 +461,7 @@ int sweep(const Args& args) {
         plans.size() - outcome.records.size() - outcome.dropped_in_flight, again);
     return kExitInterrupted;
   }
-  return records.empty() ? kExitOk : exit_code_for(summarise(records));
+  return records.empty() ? kExitOk : sweep_exit_code(summarise(records));
 }
 
 }  // namespace faultline::cli

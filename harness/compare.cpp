@@ -547,19 +547,32 @@ std::string sides_line(const ComparisonReport& r, const GroupComparison& g) {
 }
 
 std::string closing_line(const ComparisonReport& r) {
+  const std::string lone =
+      r.by.axis == Axis::kFile
+          ? fmt::format("{} only in A, {} only in B", r.only_in_a.size(), r.only_in_b.size())
+          : fmt::format("{} with one value of {} only", r.only_in_a.size(), r.by.text());
   return fmt::format(
-      "{} group{} compared at alpha {}: {} significant change{}, {} regression{}; {} only in A, "
-      "{} only in B",
+      "{} group{} compared at alpha {}: {} significant change{}, {} regression{}; {}",
       r.groups.size(), r.groups.size() == 1 ? "" : "s", r.alpha, r.significant_changes(),
       r.significant_changes() == 1 ? "" : "s", r.regressions(), r.regressions() == 1 ? "" : "s",
-      r.only_in_a.size(), r.only_in_b.size());
+      lone);
+}
+
+// What A and B are: two files, or the values of an axis inside the files given.
+std::string sides_header(const ComparisonReport& r) {
+  if (r.by.axis == Axis::kFile) {
+    return fmt::format("A: {} ({} runs)\nB: {} ({} runs)\n", r.name_a, r.runs_a, r.name_b,
+                       r.runs_b);
+  }
+  return fmt::format("{}{} ({} runs), compared along {}: A is the first value seen, B each other\n",
+                     r.name_a, r.name_b.empty() ? "" : " + " + r.name_b, r.runs_a + r.runs_b,
+                     r.by.text());
 }
 
 }  // namespace
 
 std::string render_compare_table(const ComparisonReport& r) {
-  std::string out =
-      fmt::format("A: {} ({} runs)\nB: {} ({} runs)\n", r.name_a, r.runs_a, r.name_b, r.runs_b);
+  std::string out = sides_header(r);
   out +=
       "incident: runs that showed it/decided runs (by the judge), 95% Wilson interval, +N? "
       "unknown runs (not counted); Fisher's exact test.\nmetrics: median (n) over decided runs, "
@@ -601,8 +614,7 @@ std::string render_compare_markdown(const ComparisonReport& r) {
     for (char c : s) out += c == '|' ? std::string("\\|") : std::string(1, c);
     return out;
   };
-  std::string out = fmt::format("A: `{}` ({} runs), B: `{}` ({} runs), alpha {}\n\n", r.name_a,
-                                r.runs_a, r.name_b, r.runs_b, r.alpha);
+  std::string out = sides_header(r) + fmt::format("alpha {}\n\n", r.alpha);
   out += "| group | measure | A | B | change | test | p | flag |\n";
   out += "|---|---|---|---|---|---|---|---|\n";
   for (const auto& g : r.groups) {

@@ -197,4 +197,31 @@ int exit_code_for(const std::vector<GroupSummary>& groups) {
   return kExitOk;
 }
 
+int sweep_exit_code(const std::vector<GroupSummary>& groups) {
+  struct Pooled {
+    const GroupSummary* first;
+    std::vector<Outcome> outcomes;
+  };
+  std::vector<Pooled> pooled;
+  bool unknown = false;
+  for (const auto& g : groups) {
+    unknown = unknown || g.unknown > 0;
+    auto it = std::find_if(pooled.begin(), pooled.end(), [&](const Pooled& p) {
+      return p.first->key.scenario == g.key.scenario && p.first->key.variant == g.key.variant &&
+             p.first->key.sanitizer == g.key.sanitizer;
+    });
+    if (it == pooled.end()) {
+      pooled.push_back({&g, {}});
+      it = pooled.end() - 1;
+    }
+    for (const auto& [outcome, n] : g.outcomes) it->outcomes.insert(it->outcomes.end(), n, outcome);
+  }
+  for (const auto& p : pooled) {
+    if (group_status(p.first->expectation.expect, p.outcomes) == GroupStatus::kMissed) {
+      return kExitExpectationMissed;
+    }
+  }
+  return unknown ? kExitUnknownRuns : kExitOk;
+}
+
 }  // namespace faultline

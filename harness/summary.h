@@ -59,4 +59,9 @@ std::string render_summary(const std::vector<GroupSummary>& groups);
 
 int exit_code_for(const std::vector<GroupSummary>& groups);
 
+// A sweep's exit code: the points of one variant and build are judged together, so an incident
+// that shows only at some points of the grid (high load, say) is met, and a clean expectation
+// is missed by a symptom at any point. The sweep table still judges every point on its own.
+int sweep_exit_code(const std::vector<GroupSummary>& groups);
+
 }  // namespace faultline

@@ -9,7 +9,7 @@ packages=(
   libboost1.81-dev libboost-program-options1.81-dev
   nlohmann-json3-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-matplotlib parallel procps iproute2
+  python3 python3-matplotlib python3-jsonschema parallel procps iproute2
 )
 
 missing=()

@@ -113,9 +113,8 @@ TEST_F(SweepCli, InterruptedBySigintAndSigkillThenResumedLosesAndRepeatsNothing)
   const std::size_t after_sigkill = lines_in(out);
   EXPECT_LT(after_sigkill, 24u);
 
-  // 3. Resume to the end. Exit 1: every point is an experiment judged on its own, and at
-  // level=0 the buggy probe never reproduces (the table says where).
-  EXPECT_EQ(run(with(kSweep, {"--resume", "--out", out.string()})), 1)
+  // 3. Resume to the end.
+  EXPECT_EQ(run(with(kSweep, {"--resume", "--out", out.string()})), 0)
       << slurp(root_ / "stdout") << slurp(root_ / "stderr");
   EXPECT_NE(slurp(root_ / "stdout").find("resuming: " + std::to_string(after_sigkill)),
             std::string::npos)
@@ -141,9 +140,12 @@ TEST_F(SweepCli, InterruptedBySigintAndSigkillThenResumedLosesAndRepeatsNothing)
   }
 
   // Nothing left: a further resume runs nothing and still reports the whole sweep.
-  EXPECT_EQ(run(with(kSweep, {"--resume", "--out", out.string()})), 1);
+  EXPECT_EQ(run(with(kSweep, {"--resume", "--out", out.string()})), 0);
   EXPECT_NE(slurp(root_ / "stdout").find("nothing left to run"), std::string::npos);
+  // The table judges every point: at level=0 the buggy probe never reproduces, a miss there,
+  // while the sweep as a whole meets the expectation (it reproduced at level=50 and 100).
   EXPECT_NE(slurp(root_ / "stdout").find("level=0,sleep-ms=300"), std::string::npos);
+  EXPECT_NE(slurp(root_ / "stdout").find("missed"), std::string::npos) << slurp(root_ / "stdout");
   EXPECT_EQ(lines_in(out), 24u);
 }
 
@@ -161,7 +163,7 @@ TEST_F(SweepCli, ShardsAreDisjointAndTogetherTheWholeSweep) {
     }
   }
   const fs::path whole = root_ / "whole.jsonl";
-  EXPECT_EQ(run(with(sweep, {"--out", whole.string()})), 1);  // level=0 never reproduces
+  EXPECT_EQ(run(with(sweep, {"--out", whole.string()})), 0);
   std::multiset<std::string> all;
   for (const auto& r : faultline::read_records(whole)) all.insert(r["key"]);
   EXPECT_EQ(all.size(), 36u);
@@ -176,7 +178,7 @@ TEST_F(SweepCli, SweepFileAndCommandLineTogether) {
   // The command line adds an axis and overrides the repeat count.
   EXPECT_EQ(run({"sweep", "--file", file.string(), "--grid", "latency-ms=1,2", "--repeat", "3",
                  "--out", out.string()}),
-            1)  // level=0 never reproduces
+            0)
       << slurp(root_ / "stderr");
   auto records = faultline::read_records(out);
   EXPECT_EQ(records.size(), 2u * 2u * 3u);

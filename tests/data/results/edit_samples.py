@@ -42,9 +42,16 @@ def set_verdict(r, verdict):
 
 def to_schema_2(r):
     if r["schema_version"] == 2:
+        r.setdefault("perturb", None)
+        r.setdefault("nemesis", [])
+        r.setdefault("timeline", [])
         return r
     buggy = r["variant"] == "buggy"
     incident = [{"kind": "probe_race"}]
+    # Fields the sweeps predate, as a driver writes them when nothing was injected.
+    r.setdefault("perturb", None)
+    r.setdefault("nemesis", [])
+    r.setdefault("timeline", [])
     r["schema_version"] = 2
     r["expectation"] = {
         "variant": r["variant"], "sanitizer": r["sanitizer"],
