@@ -117,35 +117,4 @@ nlohmann::json Catalog::build_info(Sanitizer sanitizer) const {
   }
 }
 
-namespace {
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t substitute = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, substitute});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-}  // namespace
-
-std::vector<std::string> near_names(const std::string& name,
-                                    const std::vector<std::string>& candidates) {
-  std::vector<std::pair<std::size_t, std::string>> scored;
-  for (const auto& c : candidates) {
-    std::size_t d = edit_distance(name, c);
-    bool shares_part = !name.empty() && c.find(name) != std::string::npos;
-    if (d <= std::max<std::size_t>(2, name.size() / 3) || shares_part) scored.emplace_back(d, c);
-  }
-  std::sort(scored.begin(), scored.end());
-  std::vector<std::string> out;
-  for (auto& [d, c] : scored) out.push_back(c);
-  if (out.size() > 3) out.resize(3);
-  return out;
-}
-
 }  // namespace faultline

@@ -52,8 +52,4 @@ class Catalog {
   std::filesystem::path build_root_;
 };
 
-// Names from `candidates` within a small edit distance of `name`, closest first.
-std::vector<std::string> near_names(const std::string& name,
-                                    const std::vector<std::string>& candidates);
-
 }  // namespace faultline

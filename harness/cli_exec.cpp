@@ -14,7 +14,8 @@ namespace {
 
 // --expect and --reach as an expectation; throws UsageError naming a bad one.
 Expectation exec_expectation(const std::vector<std::string>& expect,
-                             const std::vector<std::string>& reach, const std::string& variant,
+                             const std::vector<std::string>& reach,
+                             const std::vector<std::string>& observes, const std::string& variant,
                              const std::string& sanitizer) {
   Expectation e;
   e.variant = variant;
@@ -42,7 +43,7 @@ Expectation exec_expectation(const std::vector<std::string>& expect,
       throw UsageError(fmt::format("--expect: {}", ex.what()));
     }
   }
-  if (std::string problem = check_expectation(e, {}); !problem.empty()) {
+  if (std::string problem = check_expectation(e, observes); !problem.empty()) {
     throw UsageError(fmt::format("--expect: {}", problem));
   }
   return e;
@@ -60,6 +61,7 @@ int exec(const Args& args) {
   std::string variant;
   std::vector<std::string> expect;
   std::vector<std::string> reach;
+  std::vector<std::string> observes;
   po::options_description desc(
       "usage: faultline exec [options] -- COMMAND [ARGS...]\n\n"
       "Runs any command with the same runner, report parsers and records as a scenario, so a\n"
@@ -76,7 +78,10 @@ int exec(const Args& args) {
       "KIND[:FRAME] the incident looks like (repeatable: any one of them), or clean")(
       "reach", po::value(&reach)->composing(),
       "METRIC>N: a metric the command reports that shows it entered the race window "
-      "(repeatable: any one); a run with no symptom that meets none is unknown");
+      "(repeatable: any one); a run with no symptom that meets none is unknown")(
+      "observes", po::value(&observes)->composing(),
+      "a symptom kind the command reports itself as an observation (repeatable), so --expect "
+      "may name it");
   add_run_options(desc, options);
   auto vm = parse("exec", own, desc);
   if (vm.count("help")) {
@@ -93,7 +98,8 @@ int exec(const Args& args) {
         "exec: --fault, --perturb and --nemesis need a faultline scenario (they are wired into "
         "its clients and server); a command run by exec gets the seed in $FAULTLINE_SEED");
   }
-  const Expectation expectation = exec_expectation(expect, reach, variant, options.sanitizer);
+  const Expectation expectation =
+      exec_expectation(expect, reach, observes, variant, options.sanitizer);
   Sanitizer sanitizer = parse_sanitizer(options.sanitizer);
   if (name.empty()) name = std::filesystem::path(command.front()).filename().string();
   if (options.out.empty()) options.out = "results/exec-" + name + ".jsonl";
@@ -118,6 +124,7 @@ int exec(const Args& args) {
     std::string flags;
     for (const auto& e : expect) flags += " --expect " + e;
     for (const auto& r : reach) flags += " --reach '" + r + "'";
+    for (const auto& k : observes) flags += " --observes " + k;
     plan.replay = fmt::format(
         "faultline exec --name {} --variant {} --sanitizer {} --seed {} "
         "--timeout {}{} --{}",

@@ -17,28 +17,10 @@ bool is_kind_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 std::string near_kinds(std::string_view kind, const std::vector<std::string>& extra) {
-  std::vector<std::string> near;
-  auto consider = [&](const std::string& k) {
-    if (edit_distance(kind, k) <= std::max<std::size_t>(2, kind.size() / 4)) near.push_back(k);
-  };
-  for (const auto& k : known_symptom_kinds()) consider(k);
-  for (const auto& k : extra) consider(k);
+  std::vector<std::string> kinds = known_symptom_kinds();
+  kinds.insert(kinds.end(), extra.begin(), extra.end());
+  const auto near = near_names(std::string(kind), kinds);
   if (near.empty()) return "see docs/record-schema.md for the symptom kinds";
   return fmt::format("did you mean {}?", fmt::join(near, ", "));
 }

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/executor.h"
+#include "harness/json_field.h"
 
 namespace faultline {
 
@@ -27,13 +28,6 @@ std::map<std::string, std::string> limits_of(const RunLimits& l) {
   if (l.processes) out["processes"] = std::to_string(*l.processes);
   if (l.threads) out["threads"] = std::to_string(*l.threads);
   return out;
-}
-
-// The record's field, or an empty one (no temporary to iterate, which GCC 12 warns about).
-const nlohmann::json& field(const nlohmann::json& r, const char* name) {
-  static const nlohmann::json kEmpty;
-  auto it = r.find(name);
-  return it == r.end() ? kEmpty : *it;
 }
 
 }  // namespace
@@ -83,17 +77,17 @@ ExperimentKey experiment_key_of(const nlohmann::json& r) {
   key.scenario = r.value("scenario", "");
   key.variant = r.value("variant", "");
   key.sanitizer = r.value("sanitizer", "");
-  for (const auto& [k, v] : field(r, "params").items()) {
+  for (const auto& [k, v] : field_or_null(r, "params").items()) {
     key.params[k] = as_text(v);
   }
-  for (const auto& f : field(r, "faults")) {
+  for (const auto& f : field_or_null(r, "faults")) {
     key.faults.push_back(f.is_object() ? f.value("spec", "") : as_text(f));
   }
   if (r.contains("perturb") && r["perturb"].is_string()) key.perturb = r["perturb"];
-  for (const auto& n : field(r, "nemesis")) {
+  for (const auto& n : field_or_null(r, "nemesis")) {
     key.nemesis.push_back(as_text(n));
   }
-  for (const auto& [k, v] : field(r, "limits").items()) {
+  for (const auto& [k, v] : field_or_null(r, "limits").items()) {
     if (k == "timeout_s" || k == "threads_enforced_by") continue;
     key.limits[k] = as_text(v);
   }

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "harness/json_field.h"
+
 namespace faultline {
 
 namespace {
@@ -60,12 +62,6 @@ bool frame_line_contains(std::string_view report, std::string_view frame) {
     if (line.find(frame) != std::string_view::npos) return true;
   }
   return false;
-}
-
-const nlohmann::json& field(const nlohmann::json& r, const char* name) {
-  static const nlohmann::json kEmpty;
-  auto it = r.find(name);
-  return it == r.end() ? kEmpty : *it;
 }
 
 }  // namespace
@@ -198,17 +194,17 @@ Judgement judge(const RunFacts& facts, const Expectation& e) {
 
 RunFacts facts_of(const nlohmann::json& r) {
   RunFacts facts;
-  for (const auto& s : field(r, "symptoms")) {
+  for (const auto& s : field_or_null(r, "symptoms")) {
     RunFacts::SymptomFacts f;
     f.kind = s.value("kind", "");
     f.summary = s.value("summary", "");
     f.report = s.value("report", "");
-    for (const auto& fr : field(s, "frames")) {
+    for (const auto& fr : field_or_null(s, "frames")) {
       f.functions.push_back(fr.value("function", ""));
     }
     facts.symptoms.push_back(std::move(f));
   }
-  for (const auto& [name, entry] : field(r, "metrics").items()) {
+  for (const auto& [name, entry] : field_or_null(r, "metrics").items()) {
     const nlohmann::json* v =
         entry.is_object() && entry.contains("value") ? &entry["value"] : &entry;
     if (v->is_number()) facts.metrics[name] = v->get<double>();

@@ -82,6 +82,11 @@ class Params {
 // user-facing message for an unknown key or a bad value.
 Params resolve_params(const ScenarioSpec& spec, const std::vector<std::string>& overrides);
 
+// Names from `candidates` within a small edit distance of `name` (or containing it), closest
+// first, at most three: for "did you mean" hints.
+std::vector<std::string> near_names(const std::string& name,
+                                    const std::vector<std::string>& candidates);
+
 // The scenario's side of the report channel. Thread-safe: every event is one write(2) with
 // O_APPEND. With no path every call is a no-op, so a binary run by hand works the same.
 class Reporter {

@@ -112,13 +112,17 @@ const faultline::ScenarioSpec kSpec{
     {
         faultline::expect_incident(
             "buggy", "none", {{"crash"}, {"heap_corruption"}, {"double_free"}, {"stuck_worker"}}),
+        // Under a sanitizer the death despite catch (...) is its SEGV report (kind segv), not a
+        // signal: measured once in 20 ASan runs, in std::_Hashtable (docs/score.md).
         faultline::expect_incident(
-            "buggy", "tsan", {{"data_race"}, {"crash"}, {"heap_use_after_free"}, {"stuck_worker"}}),
+            "buggy", "tsan",
+            {{"data_race"}, {"segv"}, {"crash"}, {"heap_use_after_free"}, {"stuck_worker"}}),
         faultline::expect_incident("buggy", "asan",
                                    {{"heap_use_after_free"},
                                     {"heap_buffer_overflow"},
                                     {"double_free"},
                                     {"undefined_behavior"},
+                                    {"segv"},
                                     {"crash"}}),
         faultline::expect_clean("fixed", "*", {},
                                 "every task writes the shared store from every worker at once: "

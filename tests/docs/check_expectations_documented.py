@@ -25,7 +25,8 @@ for spec in specs:
     for e in spec["expectations"]:
         checked += 1
         if e["text"] not in text:
-            problems.append(f"{page} lacks the expectation line: {e['text']}")
+            problems.append(f"{page} lacks the expectation line: {e['text']} "
+                            "(scripts/update-expectation-docs.py rewrites the block)")
     for variant in spec["variants"]:
         for build in ("none", "tsan", "asan"):
             if not any(e["variant"] == variant and e["sanitizer"] in (build, "*")

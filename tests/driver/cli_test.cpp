@@ -10,8 +10,10 @@
 #include <set>
 #include <thread>
 
+#include "harness/export.h"
 #include "harness/results_file.h"
 #include "harness/runner.h"
+#include "harness/summary.h"
 
 namespace faultline {
 namespace {
@@ -64,6 +66,75 @@ TEST_F(CliTest, ListShowsVariantsAndParameters) {
   EXPECT_NE(o.out.find("toy  (seed none)"), std::string::npos) << o.out;
   EXPECT_NE(o.out.find("buggy, fixed, other"), std::string::npos);
   EXPECT_NE(o.out.find("sleep-ms"), std::string::npos);
+}
+
+TEST_F(CliTest, ListShowsExpectations) {
+  Outcome o = faultline({"list"});
+  EXPECT_NE(o.out.find("expectations:\n    buggy@*: incident toy_symptom"), std::string::npos)
+      << o.out;
+  o = faultline({"list", "--json"});
+  auto j = nlohmann::json::parse(o.out);
+  ASSERT_EQ(j[0]["expectations"].size(), 3u);
+  EXPECT_EQ(j[0]["expectations"][1]["expect"], "clean");
+  EXPECT_EQ(j[0]["observes"][0], "toy_symptom");
+}
+
+TEST_F(CliTest, JunitSummaryAndExitCodeAgree) {
+  // Experiments that meet, miss and prove nothing, each its own `run` into one file.
+  const std::vector<std::vector<std::string>> runs = {
+      {"--variant", "buggy", "--repeat", "2"},                           // met
+      {"--variant", "fixed", "--set", "action=clean"},                   // met
+      {"--variant", "fixed", "--set", "action=segv"},                    // missed: unexpected crash
+      {"--variant", "buggy", "--set", "action=clean"},                   // missed: not reproduced
+      {"--variant", "fixed", "--set", "action=hang", "--timeout", "1"},  // unknown
+      {"--variant", "other"}};                                           // not judged
+  std::size_t from = 0;
+  for (const auto& extra : runs) {
+    Outcome o = faultline(run_args(extra));
+    auto all = read_records(out_);
+    std::vector<nlohmann::json> mine(all.begin() + static_cast<long>(from), all.end());
+    from = all.size();
+    // The exit code of each run is the summary's over the same records.
+    EXPECT_EQ(o.code, exit_code_for(summarise(mine))) << o.out;
+  }
+  auto records = read_records(out_);
+  auto groups = summarise(records);
+  const std::string summary = render_summary(groups);
+  std::size_t misses = 0;
+  for (std::size_t at = summary.find("  MISS "); at != std::string::npos;
+       at = summary.find("  MISS ", at + 1)) {
+    ++misses;
+  }
+  EXPECT_EQ(misses, 2u) << summary;
+  const std::string xml = export_junit(records, "toy");
+  EXPECT_NE(xml.find("failures=\"" + std::to_string(misses) + "\" errors=\"1\" skipped=\"1\""),
+            std::string::npos)
+      << xml.substr(0, 300);
+  EXPECT_EQ(exit_code_for(groups), kExitExpectationMissed);
+}
+
+TEST_F(CliTest, ScoreRunsOrReadsTheDetectorMatrix) {
+  const std::string score_out = (root_ / "score.jsonl").string();
+  Outcome o = faultline({"score", "toy", "--sanitizer", "none", "--repeat", "3", "--seed", "5",
+                         "--out", score_out, "--format", "csv"});
+  ASSERT_EQ(o.code, 0) << o.out << o.err;
+  // buggy shows the incident in every run; fixed is clean; `other` has no ground truth.
+  EXPECT_NE(o.out.find("toy,none,3,0,0,3,0,1,1,1,"), std::string::npos) << o.out;
+  EXPECT_EQ(read_records(score_out).size(), 9u);
+  // --resume finds everything done and runs nothing.
+  o = faultline(
+      {"score", "toy", "--sanitizer", "none", "--repeat", "3", "--out", score_out, "--resume"});
+  EXPECT_EQ(o.code, 0) << o.err;
+  EXPECT_NE(o.out.find("0 to run (9 already recorded)"), std::string::npos) << o.out;
+  EXPECT_EQ(read_records(score_out).size(), 9u);
+  o = faultline({"score", "--from", score_out, "--format", "markdown"}, false);
+  EXPECT_EQ(o.code, 0) << o.err;
+  EXPECT_NE(o.out.find("| toy | none | 3 | 0 | 0 | 3 | 0 | 1.00 | 1.00 | 1 |"), std::string::npos)
+      << o.out;
+  EXPECT_EQ(faultline({"score", "--from", score_out, "--format", "yaml"}, false).code, 2);
+  EXPECT_EQ(faultline({"score", "toy", "--from", score_out}, false).code, 2);
+  o = faultline({"score", "toy", "--sanitizer", "tsan"});
+  EXPECT_EQ(o.code, 2);  // no tsan build in this root
 }
 
 TEST_F(CliTest, UnknownScenarioSuggestsTheNearName) {
@@ -354,6 +425,14 @@ TEST_F(CliTest, ExecIsJudgedByItsExpectOnly) {
   EXPECT_EQ(o.code, 2);
   EXPECT_NE(o.err.find("=="), std::string::npos) << o.err;
   EXPECT_EQ(read_records(out_).size(), before);
+  // A kind of the command's own, declared with --observes, can be expected.
+  o = faultline({"exec", "--expect", "lost_update", "--observes", "lost_update", "--out",
+                 out_.string(), "--", "sh", "-c",
+                 "printf '{\"type\":\"observation\",\"kind\":\"lost_update\",\"count\":2}\\n' "
+                 ">>\"$FAULTLINE_REPORT\""},
+                false);
+  EXPECT_EQ(o.code, 0) << o.out << o.err;
+  EXPECT_EQ(read_records(out_).back()["verdict"], "reproduced");
 }
 
 TEST_F(CliTest, RunningOutOfFdsIsNeverAReproduction) {
