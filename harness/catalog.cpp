@@ -94,6 +94,11 @@ ScenarioSpec Catalog::spec(const std::string& id, Sanitizer sanitizer) const {
   // A sanitizer runtime must not turn a description into a failure.
   request.env = {{"TSAN_OPTIONS", "atexit_sleep_ms=0"}, {"ASAN_OPTIONS", "detect_leaks=0"}};
   RunResult result = run_process(request);
+  if (result.started && result.exit_code == 2) {
+    // The scenario refused its own spec (expectations that cannot be judged, say): its words.
+    std::string why = result.err.text.substr(0, result.err.text.find('\n'));
+    throw UsageError(fmt::format("{} cannot be run: {}", id, why));
+  }
   if (!result.started || result.exit_code != 0) {
     throw std::runtime_error(fmt::format("{} --describe failed ({}): {}", request.argv[0],
                                          result.started ? "exit status" : result.start_error,

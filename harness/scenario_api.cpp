@@ -315,8 +315,10 @@ int scenario_main(int argc, char** argv, const ScenarioSpec& spec,
   };
   // A spec whose expectations cannot be judged is the scenario's own mistake: say so at once.
   if (auto problems = check_expectations(spec); !problems.empty()) {
-    return fail(fmt::format("internal error: its spec's expectations are wrong: {}",
-                            fmt::join(problems, "; ")));
+    return fail(
+        fmt::format("its spec's expectations cannot be judged: {} (fix them in the "
+                    "scenario's spec)",
+                    fmt::join(problems, "; ")));
   }
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];

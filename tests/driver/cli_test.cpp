@@ -137,6 +137,17 @@ TEST_F(CliTest, ScoreRunsOrReadsTheDetectorMatrix) {
   EXPECT_EQ(o.code, 2);  // no tsan build in this root
 }
 
+TEST_F(CliTest, AScenarioWithAMisspeltExpectationIsRefused) {
+  fs::copy_file(BAD_SPEC_BIN, root_ / "release" / "scenarios" / "bad-spec");
+  Outcome o = faultline({"run", "bad-spec", "--out", out_.string()});
+  EXPECT_EQ(o.code, 2) << o.out << o.err;
+  EXPECT_NE(o.err.find("unknown symptom kind 'data_rcae': did you mean data_race?"),
+            std::string::npos)
+      << o.err;
+  EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << o.err;  // one line
+  EXPECT_FALSE(fs::exists(out_));                                       // nothing written
+}
+
 TEST_F(CliTest, UnknownScenarioSuggestsTheNearName) {
   Outcome o = faultline({"run", "tyo"});
   EXPECT_EQ(o.code, 2);
