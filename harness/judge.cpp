@@ -112,23 +112,27 @@ bool pattern_matches(const SymptomPattern& p, const RunFacts::SymptomFacts& s) {
   return frame_line_contains(s.report, p.frame);
 }
 
+// A report of a sanitizer or a language runtime: evidence of its own, whatever else the run did.
+bool is_report(const RunFacts::SymptomFacts& s) {
+  return s.source == "tsan" || s.source == "asan" || s.source == "ubsan" || s.source == "lsan" ||
+         s.source == "go";
+}
+
 Judgement judge(const RunFacts& facts, const Expectation& e) {
   Judgement j;
-  bool exhausted = false;
-  std::string exhausted_summary;
+  const auto exhaustion =
+      std::find_if(facts.symptoms.begin(), facts.symptoms.end(),
+                   [](const RunFacts::SymptomFacts& s) { return s.kind == kExhausted; });
+  const bool exhausted = exhaustion != facts.symptoms.end();
   for (std::size_t i = 0; i < facts.symptoms.size(); ++i) {
     const auto& s = facts.symptoms[i];
     bool match = std::any_of(e.incident.begin(), e.incident.end(),
                              [&](const SymptomPattern& p) { return pattern_matches(p, s); });
-    if (match) {
-      j.incident.push_back(i);
-    } else {
-      j.other.push_back(i);
-      if (s.kind == kExhausted && !exhausted) {
-        exhausted = true;
-        exhausted_summary = s.summary;
-      }
-    }
+    // A run that ran out of fds or threads sheds connections and stops early: what its own
+    // oracle or a signal saw then may be the exhaustion's doing. Only a sanitizer's or a
+    // runtime's report still counts as the incident.
+    if (match && exhausted && !is_report(s)) match = false;
+    (match ? j.incident : j.other).push_back(i);
   }
   if (!j.incident.empty()) {
     const std::string seen = kinds_of(facts, j.incident);
@@ -146,7 +150,14 @@ Judgement judge(const RunFacts& facts, const Expectation& e) {
   if (exhausted) {
     j.outcome = Outcome::kUnknown;
     j.reason = fmt::format("ran out of a resource ({}): the run proves nothing about the incident",
-                           exhausted_summary);
+                           exhaustion->summary);
+    std::vector<std::size_t> besides;
+    for (std::size_t i : j.other) {
+      if (facts.symptoms[i].kind != kExhausted) besides.push_back(i);
+    }
+    if (!besides.empty()) {
+      j.reason += fmt::format(" (its {} may come from running out)", kinds_of(facts, besides));
+    }
     return j;
   }
   if (facts.broken) {
@@ -198,6 +209,7 @@ RunFacts facts_of(const nlohmann::json& r) {
     RunFacts::SymptomFacts f;
     f.kind = s.value("kind", "");
     f.summary = s.value("summary", "");
+    f.source = s.value("source", "");
     f.report = s.value("report", "");
     for (const auto& fr : field_or_null(s, "frames")) {
       f.functions.push_back(fr.value("function", ""));

@@ -11,7 +11,9 @@
 //   observed        the incident's symptom in a run that is not judged; where nothing says what
 //                   the incident looks like (schema-1 records, exec without --expect), any symptom
 //   unknown         the run proves nothing: it broke, timed out, ran out of a resource, or never
-//                   entered the window
+//                   entered the window. A run that ran out of a resource counts as the incident
+//                   only through a sanitizer's or a runtime's report, never through its own
+//                   oracle or a signal, which the exhaustion itself may have caused.
 #pragma once
 
 #include <cstdint>
@@ -47,6 +49,7 @@ bool is_decided(Outcome outcome);
 struct RunFacts {
   struct SymptomFacts {
     std::string kind;
+    std::string source;  // tsan, asan, ubsan, lsan, glibc, go, signal, scenario
     std::string summary;
     std::vector<std::string> functions;  // the frames' functions, top first
     std::string report;                  // raw text (its stack lines are searched for a frame)

@@ -13,7 +13,7 @@ namespace {
 
 RunFacts with(std::initializer_list<std::string> kinds) {
   RunFacts f;
-  for (const auto& k : kinds) f.symptoms.push_back({k, k + " seen", {}, ""});
+  for (const auto& k : kinds) f.symptoms.push_back({k, "scenario", k + " seen", {}, ""});
   return f;
 }
 
@@ -43,6 +43,21 @@ TEST(Judge, ResourceExhaustionAndTimeoutsAreNeverAReproduction) {
   RunFacts t = with({"crash"});
   t.broken = "timed out before it finished";
   EXPECT_EQ(judge(t, kRace).outcome, Outcome::kUnknown);
+  // A run that ran out of fds saw its own oracle fire: the exhaustion may have caused it.
+  Expectation refused = expect_incident("buggy", "*", {{"conn_refused"}});
+  RunFacts shed = with({"conn_refused", "resource_exhausted"});
+  j = judge(shed, refused);
+  EXPECT_EQ(j.outcome, Outcome::kUnknown);
+  EXPECT_NE(j.reason.find("its conn_refused may come from running out"), std::string::npos)
+      << j.reason;
+  Expectation fixed = expect_clean("fixed", "*", {}, "test");
+  fixed.incident = {{"conn_refused"}};
+  EXPECT_EQ(judge(shed, fixed).outcome, Outcome::kUnknown);  // not a failed fix either
+  // A sanitizer's report is evidence of its own, exhaustion or not.
+  RunFacts raced = with({"data_race", "resource_exhausted"});
+  raced.symptoms[0].source = "tsan";
+  raced.symptoms[0].functions = {"decode_divide_reply"};
+  EXPECT_EQ(judge(raced, kRace).outcome, Outcome::kReproduced);
   // But a race seen before the time limit is real.
   RunFacts seen = with({"data_race"});
   seen.symptoms[0].functions = {"decode_divide_reply"};
@@ -66,7 +81,7 @@ TEST(Judge, ACleanRunThatNeverEnteredTheWindowIsUnknown) {
   g.metrics["other"] = 2;  // the second condition holds
   EXPECT_EQ(judge(g, clean).outcome, Outcome::kClean);
   EXPECT_EQ(judge(with({"data_race"}), clean).outcome, Outcome::kFixFailed);
-  g.symptoms.push_back({"crash", "killed by SIGSEGV", {}, ""});
+  g.symptoms.push_back({"crash", "signal", "killed by SIGSEGV", {}, ""});
   EXPECT_EQ(judge(g, clean).outcome, Outcome::kUnexpected);
 }
 
