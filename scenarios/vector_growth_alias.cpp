@@ -187,8 +187,7 @@ const faultline::ScenarioSpec kSpec{
                                    {"appends_past_capacity>0", "pushes_during_write>0"}),
         // The window: a batch outgrew its room (reference), or a frame was queued while a
         // write was in flight (async).
-        faultline::expect_clean("fixed", "*",
-                                {"appends_past_capacity>0", "pushes_during_write>0"}),
+        faultline::expect_clean("fixed", "*", {"appends_past_capacity>0", "pushes_during_write>0"}),
     }};
 
 // ---- mode reference -------------------------------------------------------------------------
