@@ -59,6 +59,66 @@ std::vector<nlohmann::json> read_all(const std::vector<std::string>& files) {
   return records;
 }
 
+int score_from_files(const ScoreOptions& so) {
+  if (!so.scenarios.empty() || so.resume) {
+    throw UsageError("score --from reads results files: name no scenario and no --resume");
+  }
+  auto cells = score_records(read_all(so.from));
+  if (cells.empty()) {
+    throw UsageError(
+        "score: no record in those files has an expectation to score against "
+        "(records of schema 1 have none)");
+  }
+  std::cout << render(cells, so.format);
+  return kExitOk;
+}
+
+// The runs still to do: every run of the matrix, minus those --resume finds in --out, whose
+// base seed it reuses.
+struct Campaign {
+  std::vector<RunPlan> plans;
+  ResumeState done;
+  std::uint64_t seed = 0;
+};
+
+Campaign plan_campaign(const Catalog& catalog, const ScoreOptions& so, const RunOptions& options) {
+  Campaign c;
+  std::vector<nlohmann::json> existing;
+  std::error_code ec;
+  if (so.resume && std::filesystem::file_size(options.out, ec) > 0 && !ec) {
+    existing = read_all({options.out});
+  }
+  const RunLimits limits = external_settings(options).limits;
+  std::set<std::string> all_keys;
+  for (const auto& p : plan_matrix(catalog, so, options, 0)) all_keys.insert(run_key(p, limits));
+  c.done = scan_for_resume(existing, all_keys);
+  c.seed = c.done.base_seed ? *c.done.base_seed : base_seed(options);
+  for (auto& p : plan_matrix(catalog, so, options, c.seed)) {
+    if (!c.done.done_keys.count(run_key(p, limits))) c.plans.push_back(std::move(p));
+  }
+  return c;
+}
+
+// Runs the campaign build by build (each run records its own build), appending as runs end.
+// Returns every record of the matrix, those found by --resume included.
+std::vector<nlohmann::json> run_campaign(const Catalog& catalog, const ScoreOptions& so,
+                                         const RunOptions& options, const Campaign& c,
+                                         ResultsWriter& writer) {
+  std::vector<nlohmann::json> records = c.done.records;
+  install_interrupt_handlers();
+  for (auto s : parse_sanitizer_list(so.sanitizers)) {
+    std::vector<RunPlan> group;
+    for (const auto& p : c.plans) {
+      if (p.sanitizer == s) group.push_back(p);
+    }
+    if (group.empty() || g_stop.load()) continue;
+    BatchOutcome part = run_batch(group, make_settings(catalog, s, options), options.jobs, writer,
+                                  &g_stop, print_run_line);
+    records.insert(records.end(), part.records.begin(), part.records.end());
+  }
+  return records;
+}
+
 }  // namespace
 
 int score(const Args& args) {
@@ -96,21 +156,8 @@ int score(const Args& args) {
     throw UsageError(
         fmt::format("--format '{}' is not known: use table, csv or markdown", so.format));
   }
-  if (!so.from.empty()) {
-    if (!so.scenarios.empty() || so.resume) {
-      throw UsageError("score --from reads results files: name no scenario and no --resume");
-    }
-    auto cells = score_records(read_all(so.from));
-    if (cells.empty()) {
-      throw UsageError(
-          "score: no record in those files has an expectation to score against "
-          "(records of schema 1 have none)");
-    }
-    std::cout << render(cells, so.format);
-    return kExitOk;
-  }
+  if (!so.from.empty()) return score_from_files(so);
 
-  if (vm["sanitizer"].defaulted()) options.sanitizer = "none";  // checked per build below
   if (!vm["sanitizer"].defaulted()) so.sanitizers = options.sanitizer;
   if (vm["repeat"].defaulted()) options.repeat = 20;
   if (vm.count("seed")) options.seed = vm["seed"].as<std::uint64_t>();
@@ -130,49 +177,19 @@ int score(const Args& args) {
   if (options.out.empty()) options.out = "results/score.jsonl";
 
   ResultsWriter writer(options.out);
-  std::vector<nlohmann::json> existing;
-  std::error_code ec;
-  if (so.resume && std::filesystem::file_size(options.out, ec) > 0 && !ec) {
-    existing = read_all({options.out});
-  }
-  std::set<std::string> all_keys;
-  for (const auto& p : plan_matrix(catalog, so, options, 0)) {
-    all_keys.insert(run_key(p, external_settings(options).limits));
-  }
-  ResumeState state = scan_for_resume(existing, all_keys);
-  const std::uint64_t seed = state.base_seed ? *state.base_seed : base_seed(options);
-  std::vector<RunPlan> plans;
-  for (auto& p : plan_matrix(catalog, so, options, seed)) {
-    if (!state.done_keys.count(run_key(p, external_settings(options).limits))) {
-      plans.push_back(std::move(p));
-    }
-  }
+  const Campaign campaign = plan_campaign(catalog, so, options);
+  const std::size_t done = campaign.done.done_keys.size();
   std::cout << fmt::format(
                    "score: {} scenario(s) x builds {} x every variant x {} runs; {} to run{}, base "
                    "seed {}, into {}\n",
-                   so.scenarios.size(), so.sanitizers, options.repeat, plans.size(),
-                   state.done_keys.empty()
-                       ? ""
-                       : fmt::format(" ({} already recorded)", state.done_keys.size()),
-                   seed, options.out)
+                   so.scenarios.size(), so.sanitizers, options.repeat, campaign.plans.size(),
+                   done ? fmt::format(" ({} already recorded)", done) : "", campaign.seed,
+                   options.out)
             << std::flush;
-  install_interrupt_handlers();
-  std::vector<nlohmann::json> records = state.records;
-  bool interrupted = false;
-  for (auto s : parse_sanitizer_list(so.sanitizers)) {
-    std::vector<RunPlan> group;
-    for (const auto& p : plans) {
-      if (p.sanitizer == s) group.push_back(p);
-    }
-    if (group.empty() || g_stop.load()) continue;
-    BatchOutcome part = run_batch(group, make_settings(catalog, s, options), options.jobs, writer,
-                                  &g_stop, print_run_line);
-    records.insert(records.end(), part.records.begin(), part.records.end());
-    interrupted = interrupted || part.interrupted;
-  }
+  auto records = run_campaign(catalog, so, options, campaign, writer);
   std::cout << "\n" << render(score_records(records), so.format);
   std::cout << fmt::format("{} records in {}\n", records.size(), options.out);
-  if (interrupted || g_stop.load()) {
+  if (g_stop.load()) {
     std::cout << "interrupted: the matrix above counts the finished runs; continue with --resume\n";
     return kExitInterrupted;
   }

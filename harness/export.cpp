@@ -168,93 +168,101 @@ std::string iso_now() {
   return buf;
 }
 
+// One testcase: an experiment judged over all its runs.
+struct Case {
+  std::string name, kind, message, body, out;  // kind: "", failure, error or skipped
+  double time = 0;
+};
+
+Case case_of(const GroupSummary& g) {
+  Case c;
+  c.name = g.key.params_text() + g.key.injection_text();
+  c.time = g.median_duration_s * static_cast<double>(g.runs);
+  c.out = fmt::format("expected: {}\n{}: {}\n", g.expectation.text(), group_status_name(g.status),
+                      group_verdict_text(g));
+  c.message = group_verdict_text(g);
+  switch (g.status) {
+    case GroupStatus::kMet:
+      c.message.clear();
+      break;
+    case GroupStatus::kMissed:
+      c.kind = "failure";
+      c.body = failure_body(g);
+      break;
+    case GroupStatus::kUnknown:
+      c.kind = "error";
+      c.body = failure_body(g);
+      break;
+    case GroupStatus::kNotJudged:
+      c.kind = "skipped";
+      break;
+  }
+  return c;
+}
+
+struct Counts {
+  std::size_t tests = 0, failures = 0, errors = 0, skipped = 0;
+  double time = 0;
+  explicit Counts(const std::vector<Case>& cases) {
+    for (const auto& c : cases) {
+      ++tests;
+      failures += c.kind == "failure";
+      errors += c.kind == "error";
+      skipped += c.kind == "skipped";
+      time += c.time;
+    }
+  }
+};
+
+std::string testcase_xml(const std::string& classname, const Case& c) {
+  std::string out = fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\">\n",
+                                xml_escape(classname), xml_escape(c.name), c.time);
+  if (c.kind == "skipped") {
+    out += fmt::format("      <skipped message=\"{}\"/>\n", xml_escape(c.message));
+  } else if (!c.kind.empty()) {
+    out += fmt::format("      <{} message=\"{}\">{}</{}>\n", c.kind, xml_escape(c.message),
+                       xml_escape(c.body), c.kind);
+  }
+  return out +
+         fmt::format("      <system-out>{}</system-out>\n    </testcase>\n", xml_escape(c.out));
+}
+
 }  // namespace
 
 std::string export_junit(const std::vector<nlohmann::json>& records,
                          const std::string& suite_name) {
-  const auto groups = summarise(records);
-  struct Case {
-    std::string classname, name, kind, message, body, out;
-    double time = 0;
-  };
-  std::vector<std::string> order;
+  std::vector<std::string> order;  // suites in order of first appearance
   std::map<std::string, std::vector<Case>> suites;
-  std::size_t failures = 0, errors = 0, skipped = 0;
-  double total_time = 0;
-  for (const auto& g : groups) {
+  std::vector<Case> every;
+  for (const auto& g : summarise(records)) {
     const std::string classname =
         fmt::format("{}.{}.{}", g.key.scenario, g.key.variant, g.key.sanitizer);
     if (!suites.count(classname)) order.push_back(classname);
-    Case c;
-    c.classname = classname;
-    c.name = g.key.params_text() + g.key.injection_text();
-    c.time = g.median_duration_s * static_cast<double>(g.runs);
-    total_time += c.time;
-    c.out = fmt::format("expected: {}\n{}: {}\n", g.expectation.text(), group_status_name(g.status),
-                        group_verdict_text(g));
-    switch (g.status) {
-      case GroupStatus::kMet:
-        break;
-      case GroupStatus::kMissed:
-        c.kind = "failure";
-        ++failures;
-        c.message = group_verdict_text(g);
-        c.body = failure_body(g);
-        break;
-      case GroupStatus::kUnknown:
-        c.kind = "error";
-        ++errors;
-        c.message = group_verdict_text(g);
-        c.body = failure_body(g);
-        break;
-      case GroupStatus::kNotJudged:
-        c.kind = "skipped";
-        ++skipped;
-        c.message = group_verdict_text(g);
-        break;
-    }
-    suites[classname].push_back(std::move(c));
+    suites[classname].push_back(case_of(g));
+    every.push_back(suites[classname].back());
   }
-
   const std::string timestamp = iso_now();
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
-  std::size_t tests = 0;
-  for (const auto& [name, cases] : suites) tests += cases.size();
+  const Counts all(every);
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   out += fmt::format(
       "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" "
       "time=\"{:.3f}\" timestamp=\"{}\">\n",
-      xml_escape(suite_name), tests, failures, errors, skipped, total_time, timestamp);
+      xml_escape(suite_name), all.tests, all.failures, all.errors, all.skipped, all.time,
+      timestamp);
   for (const auto& classname : order) {
     const auto& cases = suites[classname];
-    std::size_t f = 0, e = 0, sk = 0;
-    double t = 0;
-    for (const auto& c : cases) {
-      f += c.kind == "failure";
-      e += c.kind == "error";
-      sk += c.kind == "skipped";
-      t += c.time;
-    }
+    const Counts n(cases);
     out += fmt::format(
         "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" "
         "time=\"{:.3f}\" timestamp=\"{}\" hostname=\"{}\">\n",
-        xml_escape(classname), cases.size(), f, e, sk, t, timestamp, xml_escape(host));
-    for (const auto& c : cases) {
-      out += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\">\n",
-                         xml_escape(classname), xml_escape(c.name), c.time);
-      if (c.kind == "skipped") {
-        out += fmt::format("      <skipped message=\"{}\"/>\n", xml_escape(c.message));
-      } else if (!c.kind.empty()) {
-        out += fmt::format("      <{} message=\"{}\">{}</{}>\n", c.kind, xml_escape(c.message),
-                           xml_escape(c.body), c.kind);
-      }
-      out += fmt::format("      <system-out>{}</system-out>\n    </testcase>\n", xml_escape(c.out));
-    }
+        xml_escape(classname), n.tests, n.failures, n.errors, n.skipped, n.time, timestamp,
+        xml_escape(host));
+    for (const auto& c : cases) out += testcase_xml(classname, c);
     out += "  </testsuite>\n";
   }
-  out += "</testsuites>\n";
-  return out;
+  return out + "</testsuites>\n";
 }
 
 }  // namespace faultline
