@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <tuple>
+#include <utility>
 
 #include "harness/json_field.h"
 
@@ -112,11 +114,56 @@ bool pattern_matches(const SymptomPattern& p, const RunFacts::SymptomFacts& s) {
   return frame_line_contains(s.report, p.frame);
 }
 
+namespace {
+
 // A report of a sanitizer or a language runtime: evidence of its own, whatever else the run did.
 bool is_report(const RunFacts::SymptomFacts& s) {
   return s.source == "tsan" || s.source == "asan" || s.source == "ubsan" || s.source == "lsan" ||
          s.source == "go";
 }
+
+// The verdict of a run in which the incident's pattern matched.
+std::pair<Outcome, std::string> seen_verdict(const Expectation& e, const std::string& seen) {
+  switch (e.expect) {
+    case Expect::kIncident:
+      return {Outcome::kReproduced, "the incident: " + seen};
+    case Expect::kClean:
+      return {Outcome::kFixFailed, "expected clean, saw the incident: " + seen};
+    case Expect::kNone:
+      break;
+  }
+  return {Outcome::kObserved, "the incident's symptom (not judged here): " + seen};
+}
+
+// The verdict of a run with symptoms, none of them the incident.
+std::pair<Outcome, std::string> other_verdict(const Expectation& e, const std::string& seen) {
+  if (e.expect == Expect::kNone && e.incident.empty()) {
+    // Nothing says what the incident looks like here (a schema-1 record, exec without
+    // --expect): every symptom stands for it, as schema 1 counted them.
+    return {Outcome::kObserved, "observed " + seen + " (nothing expected of this run)"};
+  }
+  if (e.incident.empty()) return {Outcome::kUnexpected, "expected clean, saw " + seen};
+  return {Outcome::kUnexpected,
+          fmt::format("saw {}, which is not the incident ({})", seen, patterns_of(e))};
+}
+
+// The verdict of a complete run with no symptom that entered the window.
+std::pair<Outcome, std::string> clean_verdict(const Expectation& e) {
+  switch (e.expect) {
+    case Expect::kIncident:
+      return {Outcome::kNotReproduced,
+              fmt::format("completed without the incident ({})", patterns_of(e))};
+    case Expect::kClean:
+      return {Outcome::kClean, e.reach.empty()
+                                   ? "completed with no symptom"
+                                   : "completed with no symptom, inside the race window"};
+    case Expect::kNone:
+      break;
+  }
+  return {Outcome::kClean, "completed with no symptom (nothing expected of this run)"};
+}
+
+}  // namespace
 
 Judgement judge(const RunFacts& facts, const Expectation& e) {
   Judgement j;
@@ -134,20 +181,11 @@ Judgement judge(const RunFacts& facts, const Expectation& e) {
     if (match && exhausted && !is_report(s)) match = false;
     (match ? j.incident : j.other).push_back(i);
   }
+  // In this order: the incident seen wins; then what makes a run prove nothing; then other
+  // symptoms; then a window never entered.
   if (!j.incident.empty()) {
-    const std::string seen = kinds_of(facts, j.incident);
-    switch (e.expect) {
-      case Expect::kIncident:
-        return {Outcome::kReproduced, "the incident: " + seen, j.incident, j.other};
-      case Expect::kClean:
-        return {Outcome::kFixFailed, "expected clean, saw the incident: " + seen, j.incident,
-                j.other};
-      case Expect::kNone:
-        return {Outcome::kObserved, "the incident's symptom (not judged here): " + seen, j.incident,
-                j.other};
-    }
-  }
-  if (exhausted) {
+    std::tie(j.outcome, j.reason) = seen_verdict(e, kinds_of(facts, j.incident));
+  } else if (exhausted) {
     j.outcome = Outcome::kUnknown;
     j.reason = fmt::format("ran out of a resource ({}): the run proves nothing about the incident",
                            exhaustion->summary);
@@ -158,47 +196,16 @@ Judgement judge(const RunFacts& facts, const Expectation& e) {
     if (!besides.empty()) {
       j.reason += fmt::format(" (its {} may come from running out)", kinds_of(facts, besides));
     }
-    return j;
-  }
-  if (facts.broken) {
+  } else if (facts.broken) {
     j.outcome = Outcome::kUnknown;
     j.reason = *facts.broken;
-    return j;
-  }
-  if (!j.other.empty()) {
-    const std::string seen = kinds_of(facts, j.other);
-    if (e.expect == Expect::kNone && e.incident.empty()) {
-      // Nothing says what the incident looks like here (a schema-1 record, exec without
-      // --expect): every symptom stands for it, as schema 1 counted them.
-      j.outcome = Outcome::kObserved;
-      j.reason = "observed " + seen + " (nothing expected of this run)";
-    } else {
-      j.outcome = Outcome::kUnexpected;
-      j.reason = e.incident.empty()
-                     ? fmt::format("expected clean, saw {}", seen)
-                     : fmt::format("saw {}, which is not the incident ({})", seen, patterns_of(e));
-    }
-    return j;
-  }
-  if (auto why = unreached(facts, e)) {
+  } else if (!j.other.empty()) {
+    std::tie(j.outcome, j.reason) = other_verdict(e, kinds_of(facts, j.other));
+  } else if (auto why = unreached(facts, e)) {
     j.outcome = Outcome::kUnknown;
     j.reason = *why;
-    return j;
-  }
-  switch (e.expect) {
-    case Expect::kIncident:
-      j.outcome = Outcome::kNotReproduced;
-      j.reason = fmt::format("completed without the incident ({})", patterns_of(e));
-      break;
-    case Expect::kClean:
-      j.outcome = Outcome::kClean;
-      j.reason = e.reach.empty() ? "completed with no symptom"
-                                 : "completed with no symptom, inside the race window";
-      break;
-    case Expect::kNone:
-      j.outcome = Outcome::kClean;
-      j.reason = "completed with no symptom (nothing expected of this run)";
-      break;
+  } else {
+    std::tie(j.outcome, j.reason) = clean_verdict(e);
   }
   return j;
 }
