@@ -45,6 +45,7 @@ struct GroupSummary {
   GroupStatus status = GroupStatus::kNotJudged;
   std::vector<std::string> unknown_reasons;  // distinct reasons, for the summary
   // For reports: the first run that missed the expectation (or, when none did, the first hit).
+  // Points into the records given to summarise(): valid only while they are.
   const nlohmann::json* example = nullptr;
   std::uint64_t count(Outcome o) const;
 };
