@@ -4,9 +4,24 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <string>
 
 namespace faultline {
+namespace {
+
+// pthread_join returns when the kernel clears the thread's tid, a little before it reaps the
+// task and removes /proc/self/task/TID: wait (bounded) for that, so a count taken after a join
+// does not still include the joined thread.
+void wait_until_reaped(pid_t tid, std::chrono::milliseconds limit) {
+  const std::string path = "/proc/self/task/" + std::to_string(tid);
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (::access(path.c_str(), F_OK) == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+}  // namespace
 
 int count_threads(pid_t pid) {
   const std::string path =
@@ -46,6 +61,10 @@ void ThreadSampler::stop() {
   }
   cv_.notify_all();
   thread_.join();
+  const bool samples_itself = pid_ == 0 || pid_ == ::getpid();
+  if (samples_itself && sampler_tid_ > 0) {
+    wait_until_reaped(sampler_tid_, std::chrono::milliseconds(500));
+  }
   std::lock_guard lock(mutex_);
   record_locked(count_threads(pid_));
 }
@@ -70,6 +89,7 @@ int ThreadSampler::peak() const {
 
 void ThreadSampler::run() {
   std::unique_lock lock(mutex_);
+  sampler_tid_ = ::gettid();
   // Bounded by stop(): each turn waits at most one interval.
   while (!cv_.wait_for(lock, interval_, [&] { return stopping_; })) {
     lock.unlock();

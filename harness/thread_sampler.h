@@ -35,7 +35,9 @@ class ThreadSampler {
   ThreadSampler& operator=(const ThreadSampler&) = delete;
 
   void start();  // takes a first sample at once, then one per interval
-  void stop();   // takes a last sample, joins; idempotent
+  // Joins, then takes a last sample once the sampler's thread has left /proc (bounded: 500 ms);
+  // idempotent.
+  void stop();
 
   // Takes one sample now (from any thread) and records it in the series; returns the count.
   int sample_now();
@@ -54,6 +56,7 @@ class ThreadSampler {
   std::condition_variable cv_;
   bool stopping_ = false;
   std::vector<Sample> samples_;
+  pid_t sampler_tid_ = 0;  // the sampler thread's tid, set by run()
   std::thread thread_;
 };
 

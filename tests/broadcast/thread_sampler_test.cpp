@@ -12,6 +12,19 @@ namespace faultline {
 namespace {
 using namespace std::chrono_literals;
 
+// pthread_join returns once the kernel has cleared the thread's tid, which happens a little
+// before the kernel reaps the task and removes it from /proc/PID/task: poll, bounded, for the
+// count to settle instead of reading it once.
+int count_threads_once_settled(int want, std::chrono::milliseconds limit = 2000ms) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  int n = count_threads();
+  while (n != want && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);
+    n = count_threads();
+  }
+  return n;
+}
+
 TEST(CountThreads, SeesThreadsComeAndGo) {
   const int before = count_threads();
   ASSERT_GE(before, 1);
@@ -22,7 +35,7 @@ TEST(CountThreads, SeesThreadsComeAndGo) {
   EXPECT_EQ(count_threads(::getpid()), before + 3);
   release.count_down();
   for (auto& t : threads) t.join();
-  EXPECT_EQ(count_threads(), before);
+  EXPECT_EQ(count_threads_once_settled(before), before);
 }
 
 TEST(CountThreads, ReportsAMissingProcessAsMinusOne) {
@@ -40,6 +53,7 @@ TEST(ThreadSampler, RecordsASeriesWithItsPeak) {
   std::this_thread::sleep_for(50ms);
   release.count_down();
   for (auto& t : threads) t.join();
+  ASSERT_EQ(count_threads_once_settled(baseline), baseline);
   EXPECT_EQ(sampler.sample_now(), baseline);
   sampler.stop();
   const auto samples = sampler.samples();
