@@ -8,7 +8,7 @@ namespace faultline {
 BatchOutcome run_batch(
     const std::vector<RunPlan>& plans, const RunSettings& settings, int jobs, ResultsWriter& writer,
     const std::atomic<bool>* cancel,
-    const std::function<void(const nlohmann::json&, std::size_t, std::size_t)>& on_record) {
+    const std::function<void(const Record&, std::size_t, std::size_t)>& on_record) {
   BatchOutcome outcome;
   std::mutex mutex;  // guards outcome and next
   std::size_t next = 0;
@@ -23,7 +23,7 @@ BatchOutcome run_batch(
         index = next++;
       }
       bool was_cancelled = false;
-      nlohmann::json record = execute_run(plans[index], settings, cancel, &was_cancelled);
+      Record record = execute_run(plans[index], settings, cancel, &was_cancelled);
       std::lock_guard lock(mutex);
       if (was_cancelled) {
         ++outcome.dropped_in_flight;

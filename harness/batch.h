@@ -4,7 +4,6 @@
 
 #include <atomic>
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "harness/executor.h"
@@ -13,8 +12,8 @@
 namespace faultline {
 
 struct BatchOutcome {
-  std::vector<nlohmann::json> records;  // in completion order
-  std::size_t dropped_in_flight = 0;    // stopped by an interrupt: no record
+  std::vector<Record> records;        // in completion order
+  std::size_t dropped_in_flight = 0;  // stopped by an interrupt: no record
   std::size_t not_started = 0;
   bool interrupted = false;
 };
@@ -23,7 +22,7 @@ struct BatchOutcome {
 // been appended; `done` counts records so far.
 BatchOutcome run_batch(const std::vector<RunPlan>& plans, const RunSettings& settings, int jobs,
                        ResultsWriter& writer, const std::atomic<bool>* cancel,
-                       const std::function<void(const nlohmann::json& record, std::size_t done,
+                       const std::function<void(const Record& record, std::size_t done,
                                                 std::size_t total)>& on_record);
 
 }  // namespace faultline

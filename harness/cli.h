@@ -70,9 +70,9 @@ std::vector<RunPlan> plan_scenario_runs(const Catalog& catalog, const ScenarioSp
                                         const Injection& injection = {});
 
 // The judge's outcome and reason of a run, with its symptoms where they are not the incident.
-std::string run_line_detail(const nlohmann::json& record);
+std::string run_line_detail(const Record& record);
 // Prints a one-line result per run as it ends (for run/exec).
-void print_run_line(const nlohmann::json& record, std::size_t done, std::size_t total);
+void print_run_line(const Record& record, std::size_t done, std::size_t total);
 
 // Prints the summary and what happened to the records; returns the exit code.
 int finish(const BatchOutcome& outcome, const ResultsWriter& writer);

@@ -272,13 +272,12 @@ std::vector<RunPlan> plan_scenario_runs(const Catalog& catalog, const ScenarioSp
   return plans;
 }
 
-std::string run_line_detail(const nlohmann::json& r) {
+std::string run_line_detail(const Record& r) {
   const Judgement j = judge_record(r);
   std::string symptoms;
-  for (const auto& s : r["symptoms"]) {
+  for (const auto& s : r.symptoms) {
     if (!symptoms.empty()) symptoms += ", ";
-    symptoms +=
-        fmt::format("{} x{}", s["kind"].get<std::string>(), s["count"].get<std::uint64_t>());
+    symptoms += fmt::format("{} x{}", s.kind, s.count);
   }
   std::string text = fmt::format("{} ({})", outcome_name(j.outcome), j.reason);
   if (!symptoms.empty() && j.outcome != Outcome::kReproduced && j.outcome != Outcome::kFixFailed) {
@@ -287,12 +286,9 @@ std::string run_line_detail(const nlohmann::json& r) {
   return text;
 }
 
-void print_run_line(const nlohmann::json& r, std::size_t done, std::size_t total) {
-  std::cout << fmt::format("[{}/{}] {} {} #{} seed {}: {} in {:.2f}s\n", done, total,
-                           r["scenario"].get<std::string>(), r["variant"].get<std::string>(),
-                           r["repeat_index"].get<std::uint64_t>() + 1,
-                           r["seed"].get<std::uint64_t>(), run_line_detail(r),
-                           r["duration_s"].get<double>())
+void print_run_line(const Record& r, std::size_t done, std::size_t total) {
+  std::cout << fmt::format("[{}/{}] {} {} #{} seed {}: {} in {:.2f}s\n", done, total, r.scenario,
+                           r.variant, r.repeat_index + 1, r.seed, run_line_detail(r), r.duration_s)
             << std::flush;
 }
 

@@ -88,7 +88,7 @@ int compare(const Args& args) {
 
   std::vector<std::string> warnings;
   auto a = read_records(files[0], &warnings);
-  std::vector<nlohmann::json> b;
+  std::vector<Record> b;
   for (std::size_t i = 1; i < files.size(); ++i) {
     auto more = read_records(files[i], &warnings);
     b.insert(b.end(), more.begin(), more.end());
@@ -96,7 +96,7 @@ int compare(const Args& args) {
   if (by.axis == Axis::kParam) {
     bool any = false;
     for (const auto* side : {&a, &b}) {
-      for (const auto& r : *side) any = any || r["params"].contains(by.param);
+      for (const auto& r : *side) any = any || r.params.count(by.param) > 0;
     }
     if (!any) {
       throw UsageError(fmt::format(
@@ -108,7 +108,7 @@ int compare(const Args& args) {
     std::set<std::string> seen;
     for (const auto* side : {&a, &b}) {
       for (const auto& r : *side) {
-        for (const auto& [name, v] : r["metrics"].items()) seen.insert(name);
+        for (const auto& [name, m] : r.metrics) seen.insert(name);
       }
     }
     for (const auto& m : metrics) {

@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 namespace {
 
 struct Found {
-  nlohmann::json record;
+  Record record;
   fs::path file;
 };
 
@@ -39,7 +39,7 @@ Found find_record(const std::string& id, const std::vector<fs::path>& files) {
   std::vector<Found> matches;
   for (const auto& file : files) {
     for (auto& record : read_records(file)) {
-      const auto& run_id = record["run_id"].get_ref<const std::string&>();
+      const std::string& run_id = record.run_id;
       if (run_id == id) return {std::move(record), file};
       if (run_id.rfind(id, 0) == 0) matches.push_back({std::move(record), file});
     }
@@ -57,26 +57,65 @@ Found find_record(const std::string& id, const std::vector<fs::path>& files) {
       fmt::format("replay: '{}' is the start of {} run ids: give more of it", id, matches.size()));
 }
 
-std::vector<std::string> strings_of(const nlohmann::json& j) {
-  std::vector<std::string> out;
-  if (!j.is_array()) return out;
-  for (const auto& v : j) {
-    if (v.is_string()) {
-      out.push_back(v.get<std::string>());
-    } else if (v.is_object() && v.contains("spec")) {
-      out.push_back(v["spec"].get<std::string>());  // faults are recorded parsed, with the text
-    }
-  }
-  return out;
+std::string symptom_kinds(const Record& record) {
+  const auto kinds = record.symptom_kinds();
+  return kinds.empty() ? "none" : fmt::format("{}", fmt::join(kinds, ", "));
 }
 
-std::string symptom_kinds(const nlohmann::json& record) {
-  std::vector<std::string> kinds;
-  for (const auto& s : record["symptoms"]) {
-    std::string k = s["kind"].get<std::string>();
-    if (std::find(kinds.begin(), kinds.end(), k) == kinds.end()) kinds.push_back(k);
+// The options the recorded run was made with: its build, faults, limits and time limit.
+RunOptions options_of(const Record& rec, const std::string& build_root, double timeout_s) {
+  RunOptions options;
+  options.build_root = build_root;
+  options.sanitizer = rec.sanitizer;
+  options.timeout_s = timeout_s > 0 ? timeout_s : rec.limits.timeout_s;
+  options.max_fds = rec.limits.open_files.value_or(0);
+  options.max_memory_mb = rec.limits.address_space_bytes.value_or(0) >> 20;
+  options.max_procs = rec.limits.processes.value_or(0);
+  options.max_threads = rec.limits.threads.value_or(0);
+  for (const auto& f : rec.faults) options.injection.faults.push_back(f.spec);
+  options.injection.perturb = rec.perturb;
+  options.injection.nemesis = rec.nemesis;
+  check_run_options(options);
+  return options;
+}
+
+// A run of `faultline exec`: the command itself is the whole description.
+RunPlan external_plan(const Record& rec, Sanitizer sanitizer) {
+  RunPlan plan;
+  plan.scenario = rec.scenario;
+  plan.variant = rec.variant;
+  plan.sanitizer = sanitizer;
+  plan.seed = rec.seed;
+  plan.repeat_index = rec.repeat_index;
+  plan.argv = rec.command;
+  plan.scenario_protocol = false;
+  plan.replay = rec.replay;
+  plan.expectation = rec.expectation;
+  return plan;
+}
+
+// A scenario run: planned again from the catalog, with the recorded parameters and seed.
+RunPlan scenario_plan(const Record& rec, const Catalog& catalog, Sanitizer sanitizer,
+                      const RunOptions& options) {
+  ScenarioSpec spec = catalog.spec(rec.scenario, sanitizer);
+  (void)select_variants(spec, rec.variant);
+  check_injection(spec, options.injection);
+  std::vector<std::string> sets;
+  for (const auto& [k, v] : rec.params) sets.push_back(k + "=" + v);
+  Params params;
+  try {
+    params = resolve_params(spec, sets);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(fmt::format(
+        "replay: the recorded parameters no longer fit {}: {} (was the scenario changed since "
+        "the run?)",
+        rec.scenario, e.what()));
   }
-  return kinds.empty() ? "none" : fmt::format("{}", fmt::join(kinds, ", "));
+  auto plans = plan_scenario_runs(catalog, spec, {rec.variant}, sanitizer, params, 1, rec.seed,
+                                  options.timeout_s, options.injection);
+  RunPlan plan = std::move(plans.front());
+  plan.repeat_index = rec.repeat_index;
+  return plan;
 }
 
 }  // namespace
@@ -127,66 +166,19 @@ int replay(const Args& args) {
   }
   if (files.empty()) files = default_results_files();
   Found found = find_record(id, files);
-  const nlohmann::json& rec = found.record;
-
-  RunOptions options;
-  options.build_root = build_root;
-  options.sanitizer = rec["sanitizer"].get<std::string>();
-  const nlohmann::json limits = rec.value("limits", nlohmann::json::object());
-  options.timeout_s = timeout_s > 0 ? timeout_s : limits.value("timeout_s", 60.0);
-  options.max_fds = limits.value("open_files", std::uint64_t{0});
-  options.max_memory_mb = limits.value("address_space_bytes", std::uint64_t{0}) >> 20;
-  options.max_procs = limits.value("processes", std::uint64_t{0});
-  options.max_threads = limits.value("threads", std::uint64_t{0});
-  options.injection.faults = strings_of(rec.value("faults", nlohmann::json::array()));
-  if (rec.contains("perturb") && rec["perturb"].is_string()) {
-    options.injection.perturb = rec["perturb"].get<std::string>();
-  }
-  options.injection.nemesis = strings_of(rec.value("nemesis", nlohmann::json::array()));
-  check_run_options(options);
-  Sanitizer sanitizer = parse_sanitizer(options.sanitizer);
-  const std::uint64_t seed = rec["seed"].get<std::uint64_t>();
-  const std::string scenario = rec["scenario"].get<std::string>();
-  const std::string variant = rec["variant"].get<std::string>();
-  const bool external =
-      rec.value("build", nlohmann::json::object()).value("preset", "") == std::string("external");
-
+  const Record& rec = found.record;
+  const RunOptions options = options_of(rec, build_root, timeout_s);
+  const Sanitizer sanitizer = parse_sanitizer(options.sanitizer);
   RunPlan plan;
   RunSettings settings;
-  if (external) {
-    // A run of `faultline exec`: the command itself is the whole description.
-    plan.scenario = scenario;
-    plan.variant = variant;
-    plan.sanitizer = sanitizer;
-    plan.seed = seed;
-    plan.repeat_index = rec["repeat_index"].get<std::uint64_t>();
-    plan.argv = rec["command"].get<std::vector<std::string>>();
-    plan.scenario_protocol = false;
-    plan.replay = rec.value("replay", "");
-    plan.expectation = expectation_of_record(rec);
+  if (rec.build_field("preset") == "external") {
+    plan = external_plan(rec, sanitizer);
     settings = external_settings(options);
   } else {
     Catalog catalog = make_catalog(options);
-    ScenarioSpec spec = catalog.spec(scenario, sanitizer);
-    (void)select_variants(spec, variant);
-    check_injection(spec, options.injection);
-    std::vector<std::string> sets;
-    for (const auto& [k, v] : rec["params"].items()) sets.push_back(k + "=" + v.get<std::string>());
-    Params params;
-    try {
-      params = resolve_params(spec, sets);
-    } catch (const std::invalid_argument& e) {
-      throw UsageError(fmt::format(
-          "replay: the recorded parameters no longer fit {}: {} (was the scenario changed since "
-          "the run?)",
-          scenario, e.what()));
-    }
-    auto plans = plan_scenario_runs(catalog, spec, {variant}, sanitizer, params, 1, seed,
-                                    options.timeout_s, options.injection);
-    plan = std::move(plans.front());
-    plan.repeat_index = rec["repeat_index"].get<std::uint64_t>();
+    plan = scenario_plan(rec, catalog, sanitizer, options);
     settings = make_settings(catalog, sanitizer, options);
-    const std::string was = rec["build"].value("git_revision", "");
+    const std::string was = rec.build_field("git_revision");
     const std::string now = settings.build.value("git_revision", "");
     if (!was.empty() && !now.empty() && was != now) {
       std::cout << fmt::format("note: the run was recorded at revision {}, this build is {}\n",
@@ -197,11 +189,11 @@ int replay(const Args& args) {
   if (out.empty()) out = found.file.string();
   ResultsWriter writer(out);
   // Both runs are judged against the recorded run's expectation, by the one judge.
-  const Expectation expectation = expectation_of_record(rec);
+  const Expectation& expectation = rec.expectation;
   const std::string was_verdict(outcome_name(judge(facts_of(rec), expectation).outcome));
   std::cout << fmt::format("replaying {} from {}: {} {} under {}, seed {} (was {}: {})\n",
-                           rec["run_id"].get<std::string>(), found.file.string(), scenario, variant,
-                           options.sanitizer, seed, was_verdict, symptom_kinds(rec))
+                           rec.run_id, found.file.string(), rec.scenario, rec.variant,
+                           options.sanitizer, rec.seed, was_verdict, symptom_kinds(rec))
             << std::flush;
   install_interrupt_handlers();
   BatchOutcome outcome = run_batch({plan}, settings, 1, writer, &g_stop, print_run_line);
@@ -209,12 +201,12 @@ int replay(const Args& args) {
     std::cout << "replay interrupted: no record kept\n";
     return kExitInterrupted;
   }
-  const nlohmann::json& now = outcome.records.front();
+  const Record& now = outcome.records.front();
   const Judgement judged = judge(facts_of(now), expectation);
   const std::string verdict(outcome_name(judged.outcome));
   std::cout << fmt::format("replay {} -> {}: verdict {} (recorded {}), symptoms {} (recorded {})\n",
-                           rec["run_id"].get<std::string>(), now["run_id"].get<std::string>(),
-                           verdict, was_verdict, symptom_kinds(now), symptom_kinds(rec));
+                           rec.run_id, now.run_id, verdict, was_verdict, symptom_kinds(now),
+                           symptom_kinds(rec));
   std::cout << fmt::format("record appended to {}\n", out);
   if (verdict == "unknown") {
     std::cout << "replay ended unknown: " << judged.reason << "\n";

@@ -48,8 +48,8 @@ std::vector<RunPlan> plan_matrix(const Catalog& catalog, const ScoreOptions& so,
   return plans;
 }
 
-std::vector<nlohmann::json> read_all(const std::vector<std::string>& files) {
-  std::vector<nlohmann::json> records;
+std::vector<Record> read_all(const std::vector<std::string>& files) {
+  std::vector<Record> records;
   std::vector<std::string> warnings;
   for (const auto& f : files) {
     auto more = read_records(f, &warnings);
@@ -83,7 +83,7 @@ struct Campaign {
 
 Campaign plan_campaign(const Catalog& catalog, const ScoreOptions& so, const RunOptions& options) {
   Campaign c;
-  std::vector<nlohmann::json> existing;
+  std::vector<Record> existing;
   std::error_code ec;
   if (so.resume && std::filesystem::file_size(options.out, ec) > 0 && !ec) {
     existing = read_all({options.out});
@@ -101,10 +101,10 @@ Campaign plan_campaign(const Catalog& catalog, const ScoreOptions& so, const Run
 
 // Runs the campaign build by build (each run records its own build), appending as runs end.
 // Returns every record of the matrix, those found by --resume included.
-std::vector<nlohmann::json> run_campaign(const Catalog& catalog, const ScoreOptions& so,
-                                         const RunOptions& options, const Campaign& c,
-                                         ResultsWriter& writer) {
-  std::vector<nlohmann::json> records = c.done.records;
+std::vector<Record> run_campaign(const Catalog& catalog, const ScoreOptions& so,
+                                 const RunOptions& options, const Campaign& c,
+                                 ResultsWriter& writer) {
+  std::vector<Record> records = c.done.records;
   install_interrupt_handlers();
   for (auto s : parse_sanitizer_list(so.sanitizers)) {
     std::vector<RunPlan> group;

@@ -50,7 +50,7 @@ class Progress {
   }
   ~Progress() { stop(); }
 
-  void on_record(const nlohmann::json& r) {
+  void on_record(const Record& r) {
     std::lock_guard lock(mutex_);
     ++done_;
     const Outcome outcome = judge_record(r).outcome;
@@ -62,9 +62,8 @@ class Progress {
     }
     std::cout << fmt::format("{} | {} #{} seed {}: {} in {:.2f}s\n",
                              progress_text(done_, total_, failed_, unknown_, elapsed()),
-                             experiment_key_of(r).label(), r["repeat_index"].get<std::uint64_t>(),
-                             r["seed"].get<std::uint64_t>(), run_line_detail(r),
-                             r["duration_s"].get<double>())
+                             experiment_key_of(r).label(), r.repeat_index, r.seed,
+                             run_line_detail(r), r.duration_s)
               << std::flush;
   }
 
@@ -106,7 +105,7 @@ class Progress {
 // One row per experiment (sanitizer x point x variant), in the order of the plan (not of
 // completion, which parallel runs shuffle), each judged as the run summary judges it.
 std::string render_sweep_table(const std::vector<RunPlan>& plans, const RunLimits& limits,
-                               const std::vector<nlohmann::json>& records) {
+                               const std::vector<Record>& records) {
   std::vector<ExperimentKey> order;
   for (const auto& p : plans) {
     ExperimentKey k = experiment_key(p, limits);
@@ -345,7 +344,7 @@ int sweep(const Args& args) {
                                   : fmt::format("results/{}-sweep.jsonl", id);
   }
   ResultsWriter writer(options.out);  // cuts a torn last line before we read the file
-  std::vector<nlohmann::json> existing;
+  std::vector<Record> existing;
   std::error_code ec;
   if (std::filesystem::file_size(options.out, ec) > 0 && !ec) {
     std::vector<std::string> warnings;
@@ -413,7 +412,7 @@ int sweep(const Args& args) {
   }
 
   // The sweep's records: those already in the file (when resuming) and the new ones.
-  std::vector<nlohmann::json> records = resume ? state.records : std::vector<nlohmann::json>{};
+  std::vector<Record> records = resume ? state.records : std::vector<Record>{};
   BatchOutcome outcome;
   if (!plans.empty()) {
     install_interrupt_handlers();
@@ -427,9 +426,9 @@ int sweep(const Args& args) {
       }
       if (group.empty() || g_stop.load()) continue;
       RunSettings one = make_settings(catalog, s, options);
-      BatchOutcome part = run_batch(
-          group, one, options.jobs, writer, &g_stop,
-          [&](const nlohmann::json& r, std::size_t, std::size_t) { progress.on_record(r); });
+      BatchOutcome part =
+          run_batch(group, one, options.jobs, writer, &g_stop,
+                    [&](const Record& r, std::size_t, std::size_t) { progress.on_record(r); });
       outcome.records.insert(outcome.records.end(), part.records.begin(), part.records.end());
       outcome.dropped_in_flight += part.dropped_in_flight;
       outcome.not_started += part.not_started;

@@ -49,7 +49,7 @@ CompareBy parse_compare_by(const std::string& text) {
       text));
 }
 
-std::string axis_value(const CompareBy& by, const nlohmann::json& record) {
+std::string axis_value(const CompareBy& by, const Record& record) {
   ExperimentKey k = experiment_key_of(record);
   switch (by.axis) {
     case Axis::kFile:
@@ -77,7 +77,7 @@ std::string axis_value(const CompareBy& by, const nlohmann::json& record) {
   return "";
 }
 
-ExperimentKey key_without(const CompareBy& by, const nlohmann::json& record) {
+ExperimentKey key_without(const CompareBy& by, const Record& record) {
   ExperimentKey k = experiment_key_of(record);
   switch (by.axis) {
     case Axis::kFile:
@@ -175,10 +175,9 @@ struct Side {
   std::map<std::string, std::string> units;
 };
 
-void add_run(Side& side, const nlohmann::json& r, const std::string& name,
-             std::vector<std::string>& warnings) {
+void add_run(Side& side, const Record& r) {
   ++side.runs;
-  const Expectation e = expectation_of_record(r);
+  const Expectation& e = r.expectation;
   if (std::find(side.expects.begin(), side.expects.end(), e.expect) == side.expects.end()) {
     side.expects.push_back(e.expect);
   }
@@ -190,19 +189,9 @@ void add_run(Side& side, const nlohmann::json& r, const std::string& name,
     return;
   }
   ++(is_hit(outcome) ? side.hits : side.misses);
-  for (const auto& [metric, entry] : r["metrics"].items()) {
-    const nlohmann::json* value = nullptr;
-    if (entry.is_object() && entry.contains("value")) value = &entry["value"];
-    if (entry.is_number()) value = &entry;
-    if (!value || !value->is_number()) {
-      warnings.push_back(fmt::format("{}: run {}: metric '{}' has no numeric value; skipped", name,
-                                     r.value("key", "?"), metric));
-      continue;
-    }
-    side.metrics[metric].push_back(value->get<double>());
-    if (entry.is_object() && entry.contains("unit") && entry["unit"].is_string()) {
-      side.units[metric] = entry["unit"].get<std::string>();
-    }
+  for (const auto& [metric, m] : r.metrics) {
+    side.metrics[metric].push_back(m.value);
+    if (!m.unit.empty()) side.units[metric] = m.unit;
   }
 }
 
@@ -286,9 +275,7 @@ struct Grouped {
   std::map<ExperimentKey, std::vector<std::pair<std::string, Side>>> groups;
 };
 
-void add_side(Grouped& g, const ExperimentKey& key, const std::string& value,
-              const nlohmann::json& r, const std::string& name,
-              std::vector<std::string>& warnings) {
+void add_side(Grouped& g, const ExperimentKey& key, const std::string& value, const Record& r) {
   auto& values = g.groups[key];
   auto it =
       std::find_if(values.begin(), values.end(), [&](const auto& v) { return v.first == value; });
@@ -296,13 +283,12 @@ void add_side(Grouped& g, const ExperimentKey& key, const std::string& value,
     values.emplace_back(value, Side{});
     it = values.end() - 1;
   }
-  add_run(it->second, r, name, warnings);
+  add_run(it->second, r);
 }
 
 }  // namespace
 
-ComparisonReport compare_records(const std::vector<nlohmann::json>& a,
-                                 const std::vector<nlohmann::json>& b,
+ComparisonReport compare_records(const std::vector<Record>& a, const std::vector<Record>& b,
                                  const CompareOptions& options, const std::string& name_a,
                                  const std::string& name_b) {
   ComparisonReport report;
@@ -319,8 +305,7 @@ ComparisonReport compare_records(const std::vector<nlohmann::json>& a,
     const auto& side = which == 0 ? a : b;
     const std::string& name = which == 0 ? name_a : name_b;
     for (const auto& r : side) {
-      add_side(grouped, key_without(options.by, r), by_file ? name : axis_value(options.by, r), r,
-               name, report.warnings);
+      add_side(grouped, key_without(options.by, r), by_file ? name : axis_value(options.by, r), r);
     }
   }
   for (const auto& [key, values] : grouped.groups) {

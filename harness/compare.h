@@ -12,6 +12,7 @@
 
 #include "harness/expectation.h"
 #include "harness/experiment_key.h"
+#include "harness/record.h"
 #include "harness/stats.h"
 
 namespace faultline {
@@ -30,8 +31,8 @@ CompareBy parse_compare_by(const std::string& text);  // throws UsageError
 
 // The value of the axis in a record ("" for a fault, perturbation or nemesis that is off), and
 // the record's key with that axis left out.
-std::string axis_value(const CompareBy& by, const nlohmann::json& record);
-ExperimentKey key_without(const CompareBy& by, const nlohmann::json& record);
+std::string axis_value(const CompareBy& by, const Record& record);
+ExperimentKey key_without(const CompareBy& by, const Record& record);
 
 enum class FailOn { kRegression, kAny, kNone };
 FailOn parse_fail_on(const std::string& text);  // throws UsageError
@@ -106,11 +107,9 @@ struct ComparisonReport {
   std::size_t significant_changes() const;
 };
 
-// Groups both sides, then tests every group found in both. Records must have passed
-// check_record() (read_records does that). With options.by other than kFile, `a` and `b` are
-// pooled and compared along the axis.
-ComparisonReport compare_records(const std::vector<nlohmann::json>& a,
-                                 const std::vector<nlohmann::json>& b,
+// Groups both sides, then tests every group found in both. With options.by other than kFile, `a`
+// and `b` are pooled and compared along the axis.
+ComparisonReport compare_records(const std::vector<Record>& a, const std::vector<Record>& b,
                                  const CompareOptions& options, const std::string& name_a = "A",
                                  const std::string& name_b = "B");
 

@@ -45,12 +45,6 @@ std::string new_run_id(std::chrono::system_clock::time_point t) {
   return fmt::format("{}Z-{:08x}", compact, static_cast<std::uint32_t>(rng()));
 }
 
-nlohmann::json frames_json(const std::vector<Frame>& frames) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& f : frames) out.push_back({{"function", f.function}, {"location", f.location}});
-  return out;
-}
-
 std::string top_function(const Symptom& s) {
   return s.frames.empty() ? std::string() : s.frames.front().function;
 }
@@ -77,27 +71,23 @@ ScenarioReport read_scenario_report(const std::string& path) {
     const std::string type = e["type"];
     try {
       if (type == "metric") {
-        nlohmann::json m = {{"value", e.at("value")}};
-        if (e.contains("unit")) m["unit"] = e["unit"];
-        report.metrics[e.at("name").get<std::string>()] = m;
+        report.metrics[e.at("name").get<std::string>()] = {e.at("value").get<double>(),
+                                                           e.value("unit", "")};
       } else if (type == "observation") {
-        nlohmann::json o = {{"kind", e.at("kind").get<std::string>()},
-                            {"count", e.at("count").get<std::uint64_t>()}};
-        if (e.contains("detail")) o["detail"] = e["detail"];
-        report.observations.push_back(o);
+        report.observations.push_back({e.at("kind").get<std::string>(),
+                                       e.at("count").get<std::uint64_t>(), e.value("detail", "")});
       } else if (type == "sample") {
         auto& series = report.samples[e.at("series").get<std::string>()];
-        if (series.is_null()) series = nlohmann::json::array();
         if (series.size() < kMaxSamplesPerSeries) {
-          series.push_back({e.at("t").get<double>(), e.at("value").get<double>()});
+          series.emplace_back(e.at("t").get<double>(), e.at("value").get<double>());
         }
       } else if (type == "note") {
         report.notes.push_back(e.at("text").get<std::string>());
       } else if (type == "timeline") {
-        nlohmann::json t = {{"t", e.at("t").get<double>()},
-                            {"what", e.at("what").get<std::string>()}};
-        if (e.contains("detail")) t["detail"] = e["detail"];
-        if (report.timeline.size() < kMaxSamplesPerSeries) report.timeline.push_back(t);
+        if (report.timeline.size() < kMaxSamplesPerSeries) {
+          report.timeline.push_back(
+              {e.at("t").get<double>(), e.at("what").get<std::string>(), e.value("detail", "")});
+        }
       } else if (type == "done") {
         report.done = true;
       } else {
@@ -124,14 +114,12 @@ std::vector<Symptom> collect_symptoms(const RunResult& result, const ScenarioRep
     raw.push_back(std::move(crash));
   }
   for (const auto& o : report.observations) {
-    std::uint64_t count = o["count"].get<std::uint64_t>();
-    if (count == 0) continue;
+    if (o.count == 0) continue;
     Symptom s;
-    s.kind = o["kind"].get<std::string>();
+    s.kind = o.kind;
     s.source = "scenario";
-    s.summary = o.contains("detail") ? o["detail"].get<std::string>()
-                                     : fmt::format("{} observed {} times", s.kind, count);
-    s.count = count;
+    s.summary = !o.detail.empty() ? o.detail : fmt::format("{} observed {} times", o.kind, o.count);
+    s.count = o.count;
     raw.push_back(std::move(s));
   }
 
@@ -218,8 +206,58 @@ nlohmann::json host_info() {
   return host;
 }
 
-nlohmann::json execute_run(const RunPlan& plan, const RunSettings& settings,
-                           const std::atomic<bool>* cancel, bool* cancelled) {
+namespace {
+
+std::vector<RecordedFault> recorded_faults(const std::vector<std::string>& texts) {
+  std::vector<RecordedFault> out;
+  for (const auto& text : texts) {
+    try {
+      const FaultSpec spec = parse_fault_spec(text);
+      out.push_back({spec.text, spec.kind, {spec.params.begin(), spec.params.end()}});
+    } catch (const std::invalid_argument&) {
+      out.push_back({text});  // checked before the run; kept as given regardless
+    }
+  }
+  return out;
+}
+
+RecordedLimits recorded_limits(const RunSettings& settings, const RunResult& result) {
+  RecordedLimits l;
+  l.timeout_s = static_cast<double>(settings.timeout.count()) / 1000.0;
+  l.open_files = settings.limits.open_files;
+  l.address_space_bytes = settings.limits.address_space_bytes;
+  l.processes = settings.limits.processes;
+  l.threads = settings.limits.threads;
+  if (l.threads) l.threads_enforced_by = result.threads_enforced_by;
+  return l;
+}
+
+RecordedExit recorded_exit(const RunResult& result) {
+  RecordedExit e;
+  e.started = result.started;
+  e.code = result.exit_code;
+  if (result.signal) e.signal = std::string(signal_name(*result.signal));
+  e.core_dumped = result.core_dumped;
+  e.timed_out = result.timed_out;
+  e.escalated_to_kill = result.escalated_to_kill;
+  e.max_rss_bytes = result.max_rss_bytes;
+  if (!result.started) e.start_error = result.start_error;
+  return e;
+}
+
+RecordedOutput recorded_output(const RunResult& result) {
+  auto tail = [](const std::string& text) {
+    constexpr std::size_t kTail = 4096;
+    return text.size() <= kTail ? text : text.substr(text.size() - kTail);
+  };
+  return {result.out.total_bytes,   result.err.total_bytes, result.out.dropped_bytes,
+          result.err.dropped_bytes, tail(result.out.text),  tail(result.err.text)};
+}
+
+}  // namespace
+
+Record execute_run(const RunPlan& plan, const RunSettings& settings,
+                   const std::atomic<bool>* cancel, bool* cancelled) {
   const auto wall_start = std::chrono::system_clock::now();
   const std::string run_id = new_run_id(wall_start);
 
@@ -248,92 +286,43 @@ nlohmann::json execute_run(const RunPlan& plan, const RunSettings& settings,
   const std::optional<std::string> broken =
       run_broken(result, symptoms, report, plan.scenario_protocol);
 
-  nlohmann::json record;
-  record["schema_version"] = kRecordSchemaVersion;
-  record["run_id"] = run_id;
-  record["key"] = run_key(plan, settings.limits);
-  record["scenario"] = plan.scenario;
-  record["variant"] = plan.variant;
-  record["sanitizer"] = sanitizer_name(plan.sanitizer);
-  record["params"] = plan.params;
-  record["seed"] = plan.seed;
-  record["repeat_index"] = plan.repeat_index;
-  record["command"] = plan.argv;
-  nlohmann::json env = nlohmann::json::object();
+  Record record;
+  record.run_id = run_id;
+  record.key = run_key(plan, settings.limits);
+  record.scenario = plan.scenario;
+  record.variant = plan.variant;
+  record.sanitizer = std::string(sanitizer_name(plan.sanitizer));
+  record.params = plan.params;
+  record.seed = plan.seed;
+  record.repeat_index = plan.repeat_index;
+  record.command = plan.argv;
   for (const auto& [k, v] : request.env) {
-    if (k != "FAULTLINE_REPORT" && k != "FAULTLINE_RUN_ID") env[k] = v;
+    if (k != "FAULTLINE_REPORT" && k != "FAULTLINE_RUN_ID") record.env[k] = v;
   }
-  record["env"] = env;
-  record["replay"] = plan.replay;
-  record["build"] = settings.build;
-  record["host"] = settings.host;
-  nlohmann::json faults = nlohmann::json::array();
-  for (const auto& text : plan.injection.faults) {
-    try {
-      faults.push_back(fault_spec_json(parse_fault_spec(text)));
-    } catch (const std::invalid_argument&) {
-      faults.push_back({{"spec", text}});  // checked before the run; kept as given regardless
-    }
-  }
-  record["faults"] = faults;
-  record["perturb"] =
-      plan.injection.perturb.empty() ? nlohmann::json() : nlohmann::json(plan.injection.perturb);
-  record["nemesis"] = plan.injection.nemesis;
-  nlohmann::json limits = {{"timeout_s", settings.timeout.count() / 1000.0}};
-  if (settings.limits.open_files) limits["open_files"] = *settings.limits.open_files;
-  if (settings.limits.address_space_bytes) {
-    limits["address_space_bytes"] = *settings.limits.address_space_bytes;
-  }
-  if (settings.limits.processes) limits["processes"] = *settings.limits.processes;
-  if (settings.limits.threads) {
-    limits["threads"] = *settings.limits.threads;
-    limits["threads_enforced_by"] = result.threads_enforced_by;
-  }
-  record["limits"] = limits;
-  record["started_at"] = iso_utc(wall_start);
-  record["duration_s"] = std::chrono::duration<double>(result.duration).count();
-  record["exit"] = {
-      {"started", result.started},
-      {"code", result.exit_code ? nlohmann::json(*result.exit_code) : nlohmann::json()},
-      {"signal", result.signal ? nlohmann::json(signal_name(*result.signal)) : nlohmann::json()},
-      {"core_dumped", result.core_dumped},
-      {"timed_out", result.timed_out},
-      {"escalated_to_kill", result.escalated_to_kill},
-      {"max_rss_bytes", result.max_rss_bytes}};
-  if (!result.started) record["exit"]["start_error"] = result.start_error;
-  auto tail = [](const std::string& text) {
-    constexpr std::size_t kTail = 4096;
-    return text.size() <= kTail ? text : text.substr(text.size() - kTail);
-  };
-  record["output"] = {{"stdout_bytes", result.out.total_bytes},
-                      {"stderr_bytes", result.err.total_bytes},
-                      {"stdout_dropped_bytes", result.out.dropped_bytes},
-                      {"stderr_dropped_bytes", result.err.dropped_bytes},
-                      {"stdout_tail", tail(result.out.text)},
-                      {"stderr_tail", tail(result.err.text)}};
-  nlohmann::json symptoms_json = nlohmann::json::array();
-  for (const auto& s : symptoms) {
-    symptoms_json.push_back({{"kind", s.kind},
-                             {"subkind", s.subkind},
-                             {"source", s.source},
-                             {"truncated", s.truncated},
-                             {"count", s.count},
-                             {"summary", s.summary},
-                             {"frames", frames_json(s.frames)},
-                             {"report", s.report}});
-  }
-  record["symptoms"] = symptoms_json;
-  record["observations"] = report.observations;
-  record["metrics"] = report.metrics;
-  record["samples"] = report.samples;
-  record["notes"] = report.notes;
-  record["timeline"] = report.timeline;
-  record["report_channel"] = {{"done", report.done}, {"bad_lines", report.bad_lines}};
-  record["expectation"] = expectation_to_json(plan.expectation);
-  record["completion"] = {{"ok", !broken.has_value()}, {"reason", broken.value_or("")}};
+  record.replay = plan.replay;
+  record.build = settings.build;
+  record.host = settings.host;
+  record.faults = recorded_faults(plan.injection.faults);
+  record.perturb = plan.injection.perturb;
+  record.nemesis = plan.injection.nemesis;
+  record.limits = recorded_limits(settings, result);
+  record.started_at = iso_utc(wall_start);
+  record.duration_s = std::chrono::duration<double>(result.duration).count();
+  record.exit = recorded_exit(result);
+  record.output = recorded_output(result);
+  record.symptoms = std::move(symptoms);
+  record.observations = std::move(report.observations);
+  record.metrics = std::move(report.metrics);
+  record.samples = std::move(report.samples);
+  record.notes = std::move(report.notes);
+  record.timeline = std::move(report.timeline);
+  record.report_done = report.done;
+  record.report_bad_lines = report.bad_lines;
+  record.expectation = plan.expectation;
+  record.completion = {!broken.has_value(), broken.value_or("")};
   const Judgement judgement = judge_record(record);
-  record["verdict"] = outcome_name(judgement.outcome);
-  record["verdict_reason"] = judgement.reason;
+  record.verdict = std::string(outcome_name(judgement.outcome));
+  record.verdict_reason = judgement.reason;
   return record;
 }
 

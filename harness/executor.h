@@ -14,6 +14,7 @@
 
 #include "harness/catalog.h"
 #include "harness/expectation.h"
+#include "harness/record.h"
 #include "harness/report_parser.h"
 #include "harness/runner.h"
 
@@ -53,11 +54,11 @@ struct RunSettings {
 
 // What the scenario wrote to its report channel.
 struct ScenarioReport {
-  nlohmann::json metrics = nlohmann::json::object();
-  nlohmann::json observations = nlohmann::json::array();
-  nlohmann::json samples = nlohmann::json::object();  // series -> [[t, value], ...]
+  std::map<std::string, Metric> metrics;
+  std::vector<Observation> observations;
+  std::map<std::string, std::vector<std::pair<double, double>>> samples;  // series -> (t, value)
   std::vector<std::string> notes;
-  nlohmann::json timeline = nlohmann::json::array();  // [{t, what, detail}], in report order
+  std::vector<TimelineEvent> timeline;  // in report order
   bool done = false;
   std::size_t bad_lines = 0;  // lines that were not valid events (a torn last line, say)
 };
@@ -83,7 +84,7 @@ nlohmann::json host_info();
 
 // Runs one plan and returns its record. When `cancel` stops it, `*cancelled` is set and the
 // record must not be kept.
-nlohmann::json execute_run(const RunPlan& plan, const RunSettings& settings,
-                           const std::atomic<bool>* cancel, bool* cancelled);
+Record execute_run(const RunPlan& plan, const RunSettings& settings,
+                   const std::atomic<bool>* cancel, bool* cancelled);
 
 }  // namespace faultline

@@ -2,10 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <nlohmann/json.hpp>
-
 #include "harness/executor.h"
-#include "harness/json_field.h"
+#include "harness/record.h"
 
 namespace faultline {
 
@@ -17,17 +15,14 @@ std::string joined(const std::map<std::string, std::string>& kv) {
   return out;
 }
 
-std::string as_text(const nlohmann::json& v) {
-  return v.is_string() ? v.get<std::string>() : v.dump();
-}
-
+// The limits that identify an experiment, in the one text form records use.
 std::map<std::string, std::string> limits_of(const RunLimits& l) {
-  std::map<std::string, std::string> out;
-  if (l.open_files) out["open_files"] = std::to_string(*l.open_files);
-  if (l.address_space_bytes) out["address_space_bytes"] = std::to_string(*l.address_space_bytes);
-  if (l.processes) out["processes"] = std::to_string(*l.processes);
-  if (l.threads) out["threads"] = std::to_string(*l.threads);
-  return out;
+  RecordedLimits recorded;
+  recorded.open_files = l.open_files;
+  recorded.address_space_bytes = l.address_space_bytes;
+  recorded.processes = l.processes;
+  recorded.threads = l.threads;
+  return recorded.key_fields();
 }
 
 }  // namespace
@@ -72,25 +67,16 @@ ExperimentKey experiment_key(const RunPlan& plan, const RunLimits& limits) {
   return key;
 }
 
-ExperimentKey experiment_key_of(const nlohmann::json& r) {
+ExperimentKey experiment_key_of(const Record& r) {
   ExperimentKey key;
-  key.scenario = r.value("scenario", "");
-  key.variant = r.value("variant", "");
-  key.sanitizer = r.value("sanitizer", "");
-  for (const auto& [k, v] : field_or_null(r, "params").items()) {
-    key.params[k] = as_text(v);
-  }
-  for (const auto& f : field_or_null(r, "faults")) {
-    key.faults.push_back(f.is_object() ? f.value("spec", "") : as_text(f));
-  }
-  if (r.contains("perturb") && r["perturb"].is_string()) key.perturb = r["perturb"];
-  for (const auto& n : field_or_null(r, "nemesis")) {
-    key.nemesis.push_back(as_text(n));
-  }
-  for (const auto& [k, v] : field_or_null(r, "limits").items()) {
-    if (k == "timeout_s" || k == "threads_enforced_by") continue;
-    key.limits[k] = as_text(v);
-  }
+  key.scenario = r.scenario;
+  key.variant = r.variant;
+  key.sanitizer = r.sanitizer;
+  key.params = r.params;
+  for (const auto& f : r.faults) key.faults.push_back(f.spec);
+  key.perturb = r.perturb;
+  key.nemesis = r.nemesis;
+  key.limits = r.limits.key_fields();
   return key;
 }
 
@@ -102,8 +88,8 @@ std::string run_key(const RunPlan& plan, const RunLimits& limits) {
   return run_key(experiment_key(plan, limits), plan.repeat_index);
 }
 
-std::string run_key_of(const nlohmann::json& r) {
-  return run_key(experiment_key_of(r), r.value("repeat_index", std::uint64_t{0}));
+std::string run_key_of(const Record& r) {
+  return run_key(experiment_key_of(r), r.repeat_index);
 }
 
 }  // namespace faultline

@@ -12,7 +12,6 @@
 #include <compare>
 #include <cstdint>
 #include <map>
-#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -21,6 +20,7 @@
 namespace faultline {
 
 struct RunPlan;
+struct Record;
 
 struct ExperimentKey {
   std::string scenario;
@@ -42,11 +42,11 @@ struct ExperimentKey {
 
 ExperimentKey experiment_key(const RunPlan& plan, const RunLimits& limits);
 // From a record of any schema version (records without faults or limits match runs without).
-ExperimentKey experiment_key_of(const nlohmann::json& record);
+ExperimentKey experiment_key_of(const Record& record);
 
 std::string run_key(const ExperimentKey& key, std::uint64_t repeat_index);
 std::string run_key(const RunPlan& plan, const RunLimits& limits);
 // Recomputed from the record's fields, so records of older versions resume and match too.
-std::string run_key_of(const nlohmann::json& record);
+std::string run_key_of(const Record& record);
 
 }  // namespace faultline

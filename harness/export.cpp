@@ -8,6 +8,7 @@
 #include <set>
 
 #include "harness/experiment_key.h"
+#include "harness/record.h"
 #include "harness/summary.h"
 
 namespace faultline {
@@ -21,37 +22,18 @@ std::string csv_field(std::string_view text) {
 
 namespace {
 
-// Parameters are strings in the record; anything else is written as its JSON text.
-std::string as_text(const nlohmann::json& v) {
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_number_float()) return fmt::format("{}", v.get<double>());
-  return v.dump();
-}
-
-std::string metric_text(const nlohmann::json& entry) {
-  const nlohmann::json& v = entry.is_object() ? entry.value("value", nlohmann::json()) : entry;
-  if (v.is_number_float()) return fmt::format("{}", v.get<double>());  // shortest exact form
-  if (v.is_number()) return v.dump();
-  return "";
-}
-
-std::string symptom_kinds(const nlohmann::json& r) {
-  std::vector<std::string> kinds;
-  for (const auto& s : r["symptoms"]) {
-    std::string kind = s.value("kind", "");
-    if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) kinds.push_back(kind);
-  }
-  return fmt::format("{}", fmt::join(kinds, ";"));
+std::string metric_text(const Metric& m) {
+  return fmt::format("{}", m.value);  // the shortest form that reads back to the same value
 }
 
 }  // namespace
 
-std::string export_csv(const std::vector<nlohmann::json>& records) {
+std::string export_csv(const std::vector<Record>& records) {
   std::set<std::string> params;
   std::set<std::string> metrics;
   for (const auto& r : records) {
-    for (const auto& [k, v] : r["params"].items()) params.insert(k);
-    for (const auto& [k, v] : r["metrics"].items()) metrics.insert(k);
+    for (const auto& [k, v] : r.params) params.insert(k);
+    for (const auto& [k, v] : r.metrics) metrics.insert(k);
   }
   std::vector<std::string> header = {
       "key",  "run_id",  "scenario",       "variant",     "sanitizer",  "repeat_index",
@@ -71,21 +53,24 @@ std::string export_csv(const std::vector<nlohmann::json>& records) {
   for (const auto& r : records) {
     const Judgement j = judge_record(r);
     std::vector<std::string> row = {run_key_of(r),
-                                    r["run_id"].get<std::string>(),
-                                    r["scenario"].get<std::string>(),
-                                    r["variant"].get<std::string>(),
-                                    r["sanitizer"].get<std::string>(),
-                                    r["repeat_index"].dump(),
-                                    r["seed"].dump(),
+                                    r.run_id,
+                                    r.scenario,
+                                    r.variant,
+                                    r.sanitizer,
+                                    std::to_string(r.repeat_index),
+                                    std::to_string(r.seed),
                                     std::string(outcome_name(j.outcome)),
                                     j.reason,
-                                    expectation_of_record(r).text(),
-                                    fmt::format("{}", r["duration_s"].get<double>()),
-                                    symptom_kinds(r)};
-    for (const auto& p : params)
-      row.push_back(r["params"].contains(p) ? as_text(r["params"][p]) : "");
+                                    r.expectation.text(),
+                                    fmt::format("{}", r.duration_s),
+                                    fmt::format("{}", fmt::join(r.symptom_kinds(), ";"))};
+    for (const auto& p : params) {
+      auto it = r.params.find(p);
+      row.push_back(it == r.params.end() ? "" : it->second);
+    }
     for (const auto& m : metrics) {
-      row.push_back(r["metrics"].contains(m) ? metric_text(r["metrics"][m]) : "");
+      auto it = r.metrics.find(m);
+      row.push_back(it == r.metrics.end() ? "" : metric_text(it->second));
     }
     emit(row);
   }
@@ -139,20 +124,18 @@ std::string failure_body(const GroupSummary& g) {
   body += fmt::format("runs: {} ({})\n", g.runs, fmt::join(counts, ", "));
   for (const auto& reason : g.unknown_reasons) body += "unknown: " + reason + "\n";
   if (!g.example) return body;
-  const nlohmann::json& r = *g.example;
+  const Record& r = *g.example;
   const Judgement j = judge_record(r);
-  body += fmt::format("example run: {} seed {} -> {} ({})\nreplay: {}\n", r.value("run_id", "?"),
-                      r["seed"].dump(), outcome_name(j.outcome), j.reason, r.value("replay", ""));
-  for (const auto& s : r["symptoms"]) {
-    body += fmt::format("\nsymptom {} ({}): {}\n", s.value("kind", ""), s.value("source", ""),
-                        s.value("summary", ""));
+  body += fmt::format("example run: {} seed {} -> {} ({})\nreplay: {}\n", r.run_id, r.seed,
+                      outcome_name(j.outcome), j.reason, r.replay);
+  for (const auto& s : r.symptoms) {
+    body += fmt::format("\nsymptom {} ({}): {}\n", s.kind, s.source, s.summary);
     std::size_t shown = 0;
-    for (const auto& f : s.value("frames", nlohmann::json::array())) {
+    for (const auto& f : s.frames) {
       if (shown++ == 5) break;
-      body +=
-          fmt::format("  #{} {} {}\n", shown - 1, f.value("function", ""), f.value("location", ""));
+      body += fmt::format("  #{} {} {}\n", shown - 1, f.function, f.location);
     }
-    std::string report = s.value("report", "");
+    std::string report = s.report;
     if (report.size() > 4000) report = report.substr(0, 4000) + "\n[report cut]\n";
     if (!report.empty()) body += report + (report.back() == '\n' ? "" : "\n");
   }
@@ -229,8 +212,7 @@ std::string testcase_xml(const std::string& classname, const Case& c) {
 
 }  // namespace
 
-std::string export_junit(const std::vector<nlohmann::json>& records,
-                         const std::string& suite_name) {
+std::string export_junit(const std::vector<Record>& records, const std::string& suite_name) {
   std::vector<std::string> order;  // suites in order of first appearance
   std::map<std::string, std::vector<Case>> suites;
   std::vector<Case> every;

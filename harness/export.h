@@ -2,10 +2,11 @@
 // for CI dashboards (docs/compare.md, "Export").
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "harness/record.h"
 
 namespace faultline {
 
@@ -17,7 +18,7 @@ std::string csv_field(std::string_view text);
 // `param.<name>` for every parameter and `metric.<name>` for every metric seen in any record,
 // sorted by name; a run without a parameter or metric leaves its cell empty. Numbers are written in
 // their shortest exact form, so they read back to the same double.
-std::string export_csv(const std::vector<nlohmann::json>& records);
+std::string export_csv(const std::vector<Record>& records);
 
 // Text made safe for XML 1.0 character data and attribute values: & < > " ' escaped, and the
 // control characters XML cannot hold at all replaced by U+FFFD.
@@ -28,6 +29,6 @@ std::string xml_escape(std::string_view text);
 // summary and the exit code judge it: <failure> exactly when the expectation was missed (with
 // the expected, the verdict, the outcome counts, and an example run's report text and top
 // frames), <error> when every run was unknown, <skipped> when nothing is expected of it.
-std::string export_junit(const std::vector<nlohmann::json>& records, const std::string& suite_name);
+std::string export_junit(const std::vector<Record>& records, const std::string& suite_name);
 
 }  // namespace faultline

@@ -6,7 +6,7 @@
 #include <tuple>
 #include <utility>
 
-#include "harness/json_field.h"
+#include "harness/record.h"
 
 namespace faultline {
 
@@ -210,45 +210,26 @@ Judgement judge(const RunFacts& facts, const Expectation& e) {
   return j;
 }
 
-RunFacts facts_of(const nlohmann::json& r) {
+RunFacts facts_of(const Record& r) {
   RunFacts facts;
-  for (const auto& s : field_or_null(r, "symptoms")) {
+  for (const auto& s : r.symptoms) {
     RunFacts::SymptomFacts f;
-    f.kind = s.value("kind", "");
-    f.summary = s.value("summary", "");
-    f.source = s.value("source", "");
-    f.report = s.value("report", "");
-    for (const auto& fr : field_or_null(s, "frames")) {
-      f.functions.push_back(fr.value("function", ""));
-    }
+    f.kind = s.kind;
+    f.summary = s.summary;
+    f.source = s.source;
+    f.report = s.report;
+    for (const auto& fr : s.frames) f.functions.push_back(fr.function);
     facts.symptoms.push_back(std::move(f));
   }
-  for (const auto& [name, entry] : field_or_null(r, "metrics").items()) {
-    const nlohmann::json* v =
-        entry.is_object() && entry.contains("value") ? &entry["value"] : &entry;
-    if (v->is_number()) facts.metrics[name] = v->get<double>();
-  }
-  if (r.contains("completion") && r["completion"].is_object()) {
-    const auto& c = r["completion"];
-    if (!c.value("ok", true)) facts.broken = c.value("reason", "the run did not complete");
-  } else if (r.value("verdict", "") == "unknown") {
-    facts.broken = r.value("verdict_reason", "the run did not complete");
+  for (const auto& [name, m] : r.metrics) facts.metrics[name] = m.value;
+  if (!r.completion.ok) {
+    facts.broken = r.completion.reason.empty() ? "the run did not complete" : r.completion.reason;
   }
   return facts;
 }
 
-Expectation expectation_of_record(const nlohmann::json& r) {
-  if (r.contains("expectation") && r["expectation"].is_object()) {
-    return expectation_from_json(r["expectation"]);
-  }
-  Expectation none = expect_nothing(r.value("variant", ""), r.value("sanitizer", ""),
-                                    "the record states no expectation (schema 1)");
-  none.source = "none";
-  return none;
-}
-
-Judgement judge_record(const nlohmann::json& r) {
-  return judge(facts_of(r), expectation_of_record(r));
+Judgement judge_record(const Record& r) {
+  return judge(facts_of(r), r.expectation);
 }
 
 std::string_view group_status_name(GroupStatus status) {

@@ -18,7 +18,6 @@
 
 #include <cstdint>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,6 +60,8 @@ struct RunFacts {
   std::optional<std::string> broken;
 };
 
+struct Record;
+
 struct Judgement {
   Outcome outcome = Outcome::kUnknown;
   std::string reason;                 // one line: why
@@ -72,12 +73,11 @@ bool pattern_matches(const SymptomPattern& pattern, const RunFacts::SymptomFacts
 
 Judgement judge(const RunFacts& facts, const Expectation& expectation);
 
-// From a record (schema 1 or 2): its symptoms, metrics and completion. A schema-1 record has
-// no completion field: its verdict `unknown` stands for a broken run.
-RunFacts facts_of(const nlohmann::json& record);
-// The record's expectation; a schema-1 record has none (kNone, source "none").
-Expectation expectation_of_record(const nlohmann::json& record);
-Judgement judge_record(const nlohmann::json& record);
+// From a record (schema 1 or 2; harness/record.h): its symptoms, metrics and completion. A
+// schema-1 record has no completion field: record_from_json reads its verdict `unknown` as a
+// broken run, and its expectation as kNone (source "none").
+RunFacts facts_of(const Record& record);
+Judgement judge_record(const Record& record);
 
 // The judgement of a group of runs of one experiment (one ExperimentKey, one expectation).
 enum class GroupStatus { kMet, kMissed, kUnknown, kNotJudged };

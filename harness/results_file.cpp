@@ -10,7 +10,6 @@
 #include <fstream>
 
 #include "harness/catalog.h"
-#include "harness/judge.h"
 
 namespace faultline {
 namespace fs = std::filesystem;
@@ -65,6 +64,10 @@ ResultsWriter::~ResultsWriter() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+void ResultsWriter::append(const Record& record) {
+  append(record_to_json(record));
+}
+
 void ResultsWriter::append(const nlohmann::json& record) {
   // Invalid UTF-8 in captured output must not make a record unwritable.
   std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
@@ -84,78 +87,14 @@ void ResultsWriter::append(const nlohmann::json& record) {
   ::fdatasync(fd_);
 }
 
-std::string check_record(const nlohmann::json& r) {
-  if (!r.is_object()) return "the line is JSON but not an object";
-  if (!r.contains("schema_version")) return "missing field 'schema_version'";
-  if (!r["schema_version"].is_number_integer()) return "'schema_version' is not a whole number";
-  const auto version = r["schema_version"].get<long long>();
-  if (version > kRecordSchemaVersion) {
-    return fmt::format(
-        "schema version {} is newer than this faultline reads ({} at most): use the faultline "
-        "that wrote the file, or a newer one",
-        version, kRecordSchemaVersion);
-  }
-  if (version < kOldestRecordSchemaVersion) {
-    return fmt::format("schema version {} is not one this faultline reads ({} to {})", version,
-                       kOldestRecordSchemaVersion, kRecordSchemaVersion);
-  }
-  struct Field {
-    const char* name;
-    nlohmann::json::value_t type;
-  };
-  using V = nlohmann::json::value_t;
-  static const Field kRequired[] = {
-      {"run_id", V::string},           {"key", V::string},
-      {"scenario", V::string},         {"variant", V::string},
-      {"sanitizer", V::string},        {"params", V::object},
-      {"seed", V::number_unsigned},    {"repeat_index", V::number_unsigned},
-      {"replay", V::string},           {"started_at", V::string},
-      {"duration_s", V::number_float}, {"exit", V::object},
-      {"symptoms", V::array},          {"metrics", V::object},
-      {"verdict", V::string},          {"verdict_reason", V::string}};
-  for (const auto& f : kRequired) {
-    if (!r.contains(f.name)) return fmt::format("missing field '{}'", f.name);
-    const auto& v = r[f.name];
-    bool ok = v.type() == f.type || (f.type == V::number_float && v.is_number()) ||
-              (f.type == V::number_unsigned && v.is_number_integer() && v.get<long long>() >= 0);
-    if (!ok) return fmt::format("field '{}' has the wrong type ({})", f.name, v.type_name());
-  }
-  const std::string verdict = r["verdict"];
-  if (version == 1) {
-    if (verdict != "failed" && verdict != "passed" && verdict != "unknown") {
-      return fmt::format("verdict '{}' is not failed, passed or unknown (schema 1)", verdict);
-    }
-    return "";
-  }
-  if (!parse_outcome(verdict)) {
-    return fmt::format(
-        "verdict '{}' is not one of reproduced, not_reproduced, fix_failed, clean, unexpected, "
-        "observed, unknown",
-        verdict);
-  }
-  if (!r.contains("expectation") || !r["expectation"].is_object()) {
-    return "missing field 'expectation' (an object)";
-  }
-  try {
-    (void)expectation_from_json(r["expectation"]);
-  } catch (const std::invalid_argument& e) {
-    return fmt::format("field 'expectation': {}", e.what());
-  }
-  if (!r.contains("completion") || !r["completion"].is_object() ||
-      !r["completion"].contains("ok") || !r["completion"]["ok"].is_boolean()) {
-    return "missing field 'completion' (an object with a boolean 'ok')";
-  }
-  return "";
-}
-
-std::vector<nlohmann::json> read_records(const fs::path& path, std::vector<std::string>* warnings) {
+std::vector<Record> read_records(const fs::path& path, std::vector<std::string>* warnings) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     throw ResultsFileError(
         fmt::format("cannot read results file {}: {}", path.string(), std::strerror(errno)));
   }
   std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::vector<nlohmann::json> records;
+  std::vector<Record> records;
   std::size_t line_no = 0;
   std::size_t pos = 0;
   while (pos < content.size()) {
@@ -183,10 +122,17 @@ std::vector<nlohmann::json> read_records(const fs::path& path, std::vector<std::
                       "results file?",
                       path.string(), line_no, e.what()));
     }
-    if (std::string problem = check_record(record); !problem.empty()) {
-      throw ResultsFileError(fmt::format("{}:{}: {}", path.string(), line_no, problem));
+    if (!record.is_object()) {
+      throw ResultsFileError(
+          fmt::format("{}:{}: the line is JSON but not an object; is this a "
+                      "faultline results file?",
+                      path.string(), line_no));
     }
-    records.push_back(std::move(record));
+    try {
+      records.push_back(record_from_json(record));
+    } catch (const RecordError& e) {
+      throw ResultsFileError(fmt::format("{}:{}: {}", path.string(), line_no, e.what()));
+    }
   }
   if (records.empty()) {
     throw ResultsFileError(

@@ -11,12 +11,9 @@
 #include <string>
 #include <vector>
 
-namespace faultline {
+#include "harness/record.h"
 
-// 2: records carry their expectation, completion and the judge's verdict (docs/record-schema.md).
-// Schema 1 records (verdict failed/passed/unknown, no expectation) are still read.
-inline constexpr int kRecordSchemaVersion = 2;
-inline constexpr int kOldestRecordSchemaVersion = 1;
+namespace faultline {
 
 class ResultsWriter {
  public:
@@ -27,7 +24,8 @@ class ResultsWriter {
   ResultsWriter(const ResultsWriter&) = delete;
   ResultsWriter& operator=(const ResultsWriter&) = delete;
 
-  void append(const nlohmann::json& record);  // thread-safe
+  void append(const Record& record);          // thread-safe
+  void append(const nlohmann::json& record);  // thread-safe; a record as JSON, or any line
   const std::filesystem::path& path() const { return path_; }
   std::size_t repaired_bytes() const { return repaired_bytes_; }
 
@@ -47,10 +45,7 @@ class ResultsFileError : public std::runtime_error {
 // Reads every record. Throws ResultsFileError for an unreadable or empty file, a line that is not
 // JSON, a record of another schema version, or a record missing a required field, naming the
 // file and line. A torn last line (no newline, not JSON) is skipped with a warning in `warnings`.
-std::vector<nlohmann::json> read_records(const std::filesystem::path& path,
-                                         std::vector<std::string>* warnings = nullptr);
-
-// Returns "" when the record has every required field with the right type, else what is wrong.
-std::string check_record(const nlohmann::json& record);
+std::vector<Record> read_records(const std::filesystem::path& path,
+                                 std::vector<std::string>* warnings = nullptr);
 
 }  // namespace faultline

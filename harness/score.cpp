@@ -67,18 +67,18 @@ std::optional<double> ScoreCell::precision() const {
   return static_cast<double>(tp) / static_cast<double>(tp + fp);
 }
 
-std::vector<ScoreCell> score_records(const std::vector<nlohmann::json>& records) {
+std::vector<ScoreCell> score_records(const std::vector<Record>& records) {
   std::vector<ScoreCell> cells;
   // Per cell and positive variant: the runs in repeat order, as (repeat, hit, seconds).
   std::map<std::pair<std::size_t, std::string>,
            std::vector<std::tuple<std::uint64_t, bool, double>>>
       series;
   for (const auto& r : records) {
-    const Expectation e = expectation_of_record(r);
+    const Expectation& e = r.expectation;
     const Truth truth = truth_of(e);
     if (truth == Truth::kNone) continue;
-    const std::string scenario = r.value("scenario", "");
-    const std::string detector = r.value("sanitizer", "");
+    const std::string& scenario = r.scenario;
+    const std::string& detector = r.sanitizer;
     auto it = std::find_if(cells.begin(), cells.end(), [&](const ScoreCell& c) {
       return c.scenario == scenario && c.detector == detector;
     });
@@ -91,7 +91,7 @@ std::vector<ScoreCell> score_records(const std::vector<nlohmann::json>& records)
       ++it->unknown;
       continue;
     }
-    const std::string variant = r.value("variant", "");
+    const std::string& variant = r.variant;
     if (truth == Truth::kPositive) {
       const bool hit = is_hit(o);
       ++(hit ? it->tp : it->fn);
@@ -100,7 +100,7 @@ std::vector<ScoreCell> score_records(const std::vector<nlohmann::json>& records)
         it->positive_variants.push_back(variant);
       }
       series[{static_cast<std::size_t>(it - cells.begin()), variant}].emplace_back(
-          r.value("repeat_index", std::uint64_t{0}), hit, r.value("duration_s", 0.0));
+          r.repeat_index, hit, r.duration_s);
     } else {
       // On a fixed variant any symptom is the detector's alarm, the incident's or another.
       ++(o == Outcome::kClean ? it->tn : it->fp);

@@ -11,10 +11,11 @@
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "harness/record.h"
 
 namespace faultline {
 
@@ -33,7 +34,7 @@ struct ScoreCell {
 
 // One cell per scenario x detector, scenarios in order of first appearance, detectors in the
 // order none, tsan, asan.
-std::vector<ScoreCell> score_records(const std::vector<nlohmann::json>& records);
+std::vector<ScoreCell> score_records(const std::vector<Record>& records);
 
 std::string render_score_table(const std::vector<ScoreCell>& cells);
 std::string render_score_markdown(const std::vector<ScoreCell>& cells);

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "harness/record.h"
+
 namespace faultline {
 
 namespace {
@@ -19,23 +21,23 @@ double median(std::vector<double> values) {
   return values.size() % 2 ? values[m] : (values[m - 1] + values[m]) / 2;
 }
 
-void judge_group(GroupSummary& g, std::vector<const nlohmann::json*>& runs) {
-  std::stable_sort(runs.begin(), runs.end(), [](const nlohmann::json* a, const nlohmann::json* b) {
-    return a->value("repeat_index", 0) < b->value("repeat_index", 0);
+void judge_group(GroupSummary& g, std::vector<const Record*>& runs) {
+  std::stable_sort(runs.begin(), runs.end(), [](const Record* a, const Record* b) {
+    return a->repeat_index < b->repeat_index;
   });
-  g.expectation = expectation_of_record(*runs.front());
+  g.expectation = runs.front()->expectation;
   std::vector<Outcome> outcomes;
   std::vector<double> durations;
   double elapsed = 0;
-  const nlohmann::json* first_miss = nullptr;
-  const nlohmann::json* first_hit = nullptr;
-  for (const nlohmann::json* r : runs) {
+  const Record* first_miss = nullptr;
+  const Record* first_hit = nullptr;
+  for (const Record* r : runs) {
     const RunFacts facts = facts_of(*r);
     const Judgement j = judge(facts, g.expectation);
     outcomes.push_back(j.outcome);
     ++g.runs;
     ++g.outcomes[j.outcome];
-    const double duration = r->value("duration_s", 0.0);
+    const double duration = r->duration_s;
     durations.push_back(duration);
     elapsed += duration;
     std::vector<std::string> kinds, unexpected;
@@ -79,9 +81,9 @@ std::uint64_t GroupSummary::count(Outcome o) const {
   return it == outcomes.end() ? 0 : it->second;
 }
 
-std::vector<GroupSummary> summarise(const std::vector<nlohmann::json>& records) {
+std::vector<GroupSummary> summarise(const std::vector<Record>& records) {
   std::vector<GroupSummary> groups;
-  std::vector<std::vector<const nlohmann::json*>> members;
+  std::vector<std::vector<const Record*>> members;
   for (const auto& r : records) {
     ExperimentKey key = experiment_key_of(r);
     auto it = std::find_if(groups.begin(), groups.end(),

@@ -9,13 +9,13 @@
 
 #include <cstdint>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "harness/experiment_key.h"
 #include "harness/judge.h"
+#include "harness/record.h"
 #include "harness/stats.h"
 
 namespace faultline {
@@ -46,12 +46,12 @@ struct GroupSummary {
   std::vector<std::string> unknown_reasons;  // distinct reasons, for the summary
   // For reports: the first run that missed the expectation (or, when none did, the first hit).
   // Points into the records given to summarise(): valid only while they are.
-  const nlohmann::json* example = nullptr;
+  const Record* example = nullptr;
   std::uint64_t count(Outcome o) const;
 };
 
 // Groups records by ExperimentKey, in order of first appearance, and judges every run.
-std::vector<GroupSummary> summarise(const std::vector<nlohmann::json>& records);
+std::vector<GroupSummary> summarise(const std::vector<Record>& records);
 
 // The verdict of a group in words, e.g. "reproduced the incident in 4 of 5 runs".
 std::string group_verdict_text(const GroupSummary& g);

@@ -195,7 +195,7 @@ void order_for_sweep(std::vector<RunPlan>& plans) {
   });
 }
 
-ResumeState scan_for_resume(const std::vector<nlohmann::json>& existing,
+ResumeState scan_for_resume(const std::vector<Record>& existing,
                             const std::set<std::string>& sweep_keys) {
   ResumeState state;
   for (const auto& r : existing) {
@@ -206,9 +206,7 @@ ResumeState scan_for_resume(const std::vector<nlohmann::json>& existing,
     }
     state.done_keys.insert(key);
     state.records.push_back(r);
-    const auto seed = r.value("seed", std::uint64_t{0});
-    const auto repeat = r.value("repeat_index", std::uint64_t{0});
-    const std::uint64_t base = seed - repeat;
+    const std::uint64_t base = r.seed - r.repeat_index;
     if (!state.base_seed) {
       state.base_seed = base;
     } else if (*state.base_seed != base) {

@@ -6,7 +6,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
@@ -74,12 +73,12 @@ void order_for_sweep(std::vector<RunPlan>& plans);
 // What the output file already holds of this sweep.
 struct ResumeState {
   std::set<std::string> done_keys;         // keys of the sweep with a record
-  std::vector<nlohmann::json> records;     // those records
+  std::vector<Record> records;             // those records
   std::optional<std::uint64_t> base_seed;  // seed - repeat_index of the first of them
   std::size_t seed_disagreements = 0;      // records whose base seed is another
   std::size_t records_outside_sweep = 0;   // other records in the file
 };
-ResumeState scan_for_resume(const std::vector<nlohmann::json>& existing,
+ResumeState scan_for_resume(const std::vector<Record>& existing,
                             const std::set<std::string>& sweep_keys);
 
 // Memory one run of a build is assumed to take when choosing the default --jobs: a scenario at

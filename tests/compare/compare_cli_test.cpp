@@ -135,10 +135,10 @@ TEST(ExportCli, WritesCsvAndJunitFiles) {
 }
 
 // Writes `records` to a results file in the temp folder and returns its path.
-std::string write_records(const std::string& name, const std::vector<nlohmann::json>& records) {
+std::string write_records(const std::string& name, const std::vector<faultline::Record>& records) {
   const auto path = std::filesystem::temp_directory_path() / name;
   std::ofstream out(path);
-  for (const auto& r : records) out << r.dump() << "\n";
+  for (const auto& r : records) out << faultline::record_to_json(r).dump() << "\n";
   return path.string();
 }
 
@@ -150,7 +150,7 @@ TEST(CompareCli, NeverPassesVacuously) {
   // A baseline against the same runs with --perturb: no key matches, so compare says why and
   // names the axis that would compare them.
   auto perturbed = faultline::read_records(kAfter);
-  for (auto& r : perturbed) r["perturb"] = "probability=0.1,max-us=200";
+  for (auto& r : perturbed) r.perturb = "probability=0.1,max-us=200";
   const std::string b = write_records("fl_compare_perturbed.jsonl", perturbed);
   Outcome none = faultline("compare " + kBefore + " " + b + " --fail-on regression");
   EXPECT_EQ(none.code, 2) << none.out;

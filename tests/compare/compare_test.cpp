@@ -125,8 +125,8 @@ const MetricComparison& find_metric(const GroupComparison& g, const std::string&
 
 class Samples : public ::testing::Test {
  protected:
-  std::vector<nlohmann::json> before = read_records(kData + "/before.jsonl");
-  std::vector<nlohmann::json> after = read_records(kData + "/after.jsonl");
+  std::vector<Record> before = read_records(kData + "/before.jsonl");
+  std::vector<Record> after = read_records(kData + "/after.jsonl");
 };
 
 TEST_F(Samples, KnownAnswers) {
@@ -267,7 +267,7 @@ std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
 TEST_F(Samples, CsvReadsBackToTheSameValues) {
   // A value with a comma, quotes and a newline must survive too.
   auto records = after;
-  records[0]["params"]["level"] = "odd, \"quoted\"\nlevel";
+  records[0].params["level"] = "odd, \"quoted\"\nlevel";
   auto rows = parse_csv(export_csv(records));
   ASSERT_EQ(rows.size(), records.size() + 1);
   const auto& header = rows[0];
@@ -284,16 +284,16 @@ TEST_F(Samples, CsvReadsBackToTheSameValues) {
     EXPECT_EQ(row[column("key")], run_key_of(r));
     EXPECT_EQ(row[column("verdict")], outcome_name(j.outcome));
     EXPECT_EQ(row[column("verdict_reason")], j.reason);
-    EXPECT_EQ(row[column("expectation")], expectation_of_record(r).text());
-    EXPECT_EQ(std::stod(row[column("duration_s")]), r["duration_s"].get<double>());
-    EXPECT_EQ(row[column("param.level")], r["params"]["level"].get<std::string>());
-    EXPECT_EQ(row[column("symptom_kinds")], r["symptoms"].empty() ? "" : "probe_race");
-    for (const auto& [name, entry] : r["metrics"].items()) {
+    EXPECT_EQ(row[column("expectation")], r.expectation.text());
+    EXPECT_EQ(std::stod(row[column("duration_s")]), r.duration_s);
+    EXPECT_EQ(row[column("param.level")], r.params.at("level"));
+    EXPECT_EQ(row[column("symptom_kinds")], r.symptoms.empty() ? "" : "probe_race");
+    for (const auto& [name, m] : r.metrics) {
       const std::string cell = row[column("metric." + name)];
       ASSERT_FALSE(cell.empty()) << name;
-      EXPECT_EQ(std::stod(cell), entry["value"].get<double>()) << name;
+      EXPECT_EQ(std::stod(cell), m.value) << name;
     }
-    if (!r["metrics"].contains("conn_refused")) {
+    if (!r.metrics.count("conn_refused")) {
       EXPECT_EQ(row[column("metric.conn_refused")], "");
     }
   }
@@ -307,7 +307,7 @@ TEST(Export, XmlEscapesEverythingXmlCannotHold) {
 TEST_F(Samples, JunitIsWellFormedAndCountsFailures) {
   auto records = before;
   records.insert(records.end(), after.begin(), after.end());
-  records[0]["params"]["level"] = "<50> & \"friends\"";  // must be escaped in the name
+  records[0].params["level"] = "<50> & \"friends\"";  // must be escaped in the name
   const std::string xml = export_junit(records, "samples");
   const auto path = std::filesystem::temp_directory_path() / "faultline_junit_test.xml";
   std::ofstream(path) << xml;
@@ -343,7 +343,7 @@ TEST(OldRecords, SchemaOneFilesAreStillReadAndCompared) {
   // before.jsonl as schema 1 wrote it: verdict failed/passed/unknown, no expectation.
   auto old = read_records(kData + "/schema1_before.jsonl");
   ASSERT_EQ(old.size(), 32u);
-  EXPECT_EQ(old[0]["schema_version"], 1);
+  EXPECT_EQ(old[0].schema_version, 1);
   // Nothing says what the incident is: not judged, every symptom counted as schema 1 did.
   for (const auto& g : summarise(old)) EXPECT_EQ(g.status, GroupStatus::kNotJudged);
   // Compared with the same runs in schema 2, every experiment matches and the rates agree.

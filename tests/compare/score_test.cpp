@@ -8,19 +8,18 @@
 namespace faultline {
 namespace {
 
-nlohmann::json run(const std::string& scenario, const std::string& sanitizer, const Expectation& e,
-                   int repeat, const std::string& kind, bool ok = true) {
-  nlohmann::json symptoms = nlohmann::json::array();
-  if (!kind.empty()) symptoms.push_back({{"kind", kind}});
-  return {{"scenario", scenario},
-          {"variant", e.variant},
-          {"sanitizer", sanitizer},
-          {"repeat_index", repeat},
-          {"duration_s", 2.0},
-          {"symptoms", symptoms},
-          {"metrics", nlohmann::json::object()},
-          {"expectation", expectation_to_json(e)},
-          {"completion", {{"ok", ok}, {"reason", ok ? "" : "timed out"}}}};
+Record run(const std::string& scenario, const std::string& sanitizer, const Expectation& e,
+           std::uint64_t repeat, const std::string& kind, bool ok = true) {
+  Record r;
+  r.scenario = scenario;
+  r.variant = e.variant;
+  r.sanitizer = sanitizer;
+  r.repeat_index = repeat;
+  r.duration_s = 2.0;
+  if (!kind.empty()) r.symptoms.push_back({.kind = kind});
+  r.expectation = e;
+  r.completion = {ok, ok ? "" : "timed out"};
+  return r;
 }
 
 TEST(Score, CountsTheMatrixFromExpectationsAndTheJudge) {
@@ -29,7 +28,7 @@ TEST(Score, CountsTheMatrixFromExpectationsAndTheJudge) {
   clean.incident = {{"data_race"}};
   Expectation none = expect_nothing("buggy", "none", "no detector", {{"corrupt_output"}});
   Expectation other = expect_nothing("other", "none", "no incident");
-  std::vector<nlohmann::json> records = {
+  std::vector<Record> records = {
       // tsan: buggy misses twice, then sees it (runs to first = 3, 6 s); fixed: one false alarm.
       run("s", "tsan", race, 0, ""), run("s", "tsan", race, 1, "crash"),
       run("s", "tsan", race, 2, "data_race"), run("s", "tsan", race, 3, "data_race"),

@@ -19,6 +19,19 @@ namespace faultline {
 namespace {
 namespace fs = std::filesystem;
 
+// The records of a results file as the JSON written to it, after read_records has checked
+// every one: these tests check the file's format, field by field.
+std::vector<nlohmann::json> raw_records(const std::filesystem::path& path) {
+  (void)faultline::read_records(path);
+  std::vector<nlohmann::json> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  }
+  return out;
+}
+
 struct Outcome {
   int code = -1;
   std::string out;
@@ -92,7 +105,7 @@ TEST_F(CliTest, JunitSummaryAndExitCodeAgree) {
   for (const auto& extra : runs) {
     Outcome o = faultline(run_args(extra));
     auto all = read_records(out_);
-    std::vector<nlohmann::json> mine(all.begin() + static_cast<long>(from), all.end());
+    std::vector<Record> mine(all.begin() + static_cast<long>(from), all.end());
     from = all.size();
     // The exit code of each run is the summary's over the same records.
     EXPECT_EQ(o.code, exit_code_for(summarise(mine))) << o.out;
@@ -120,13 +133,13 @@ TEST_F(CliTest, ScoreRunsOrReadsTheDetectorMatrix) {
   ASSERT_EQ(o.code, 0) << o.out << o.err;
   // buggy shows the incident in every run; fixed is clean; `other` has no ground truth.
   EXPECT_NE(o.out.find("toy,none,3,0,0,3,0,1,1,1,"), std::string::npos) << o.out;
-  EXPECT_EQ(read_records(score_out).size(), 9u);
+  EXPECT_EQ(raw_records(score_out).size(), 9u);
   // --resume finds everything done and runs nothing.
   o = faultline(
       {"score", "toy", "--sanitizer", "none", "--repeat", "3", "--out", score_out, "--resume"});
   EXPECT_EQ(o.code, 0) << o.err;
   EXPECT_NE(o.out.find("0 to run (9 already recorded)"), std::string::npos) << o.out;
-  EXPECT_EQ(read_records(score_out).size(), 9u);
+  EXPECT_EQ(raw_records(score_out).size(), 9u);
   o = faultline({"score", "--from", score_out, "--format", "markdown"}, false);
   EXPECT_EQ(o.code, 0) << o.err;
   EXPECT_NE(o.out.find("| toy | none | 3 | 0 | 0 | 3 | 0 | 1.00 | 1.00 | 1 |"), std::string::npos)
@@ -203,7 +216,7 @@ TEST_F(CliTest, RunRecordsEveryRunAndMeetsExpectations) {
   EXPECT_NE(o.out.find("buggy (none): reproduced the incident in 3 of 3 runs"), std::string::npos)
       << o.out;
   EXPECT_NE(o.out.find("fixed (none): stayed clean in 3 runs"), std::string::npos) << o.out;
-  auto records = read_records(out_);
+  auto records = raw_records(out_);
   ASSERT_EQ(records.size(), 6u);
   for (const auto& r : records) {
     EXPECT_EQ(r["scenario"], "toy");
@@ -238,7 +251,7 @@ TEST_F(CliTest, BuggyThatDoesNotReproduceIsAMissedExpectation) {
 TEST_F(CliTest, CrashIsRecordedWithItsSignal) {
   Outcome o = faultline(run_args({"--variant", "fixed", "--set", "action=segv"}));
   EXPECT_EQ(o.code, 1) << o.out;  // a fixed variant that crashed missed its expectation
-  auto r = read_records(out_).at(0);
+  auto r = raw_records(out_).at(0);
   EXPECT_EQ(r["verdict"], "unexpected");  // a crash is not the toy's incident
   EXPECT_EQ(r["exit"]["signal"], "SIGSEGV");
   EXPECT_EQ(r["symptoms"][0]["kind"], "crash");
@@ -247,7 +260,7 @@ TEST_F(CliTest, CrashIsRecordedWithItsSignal) {
 TEST_F(CliTest, HangIsStoppedAndCountedUnknown) {
   Outcome o = faultline(run_args({"--variant", "fixed", "--set", "action=hang", "--timeout", "1"}));
   EXPECT_EQ(o.code, 3) << o.out;
-  auto r = read_records(out_).at(0);
+  auto r = raw_records(out_).at(0);
   EXPECT_EQ(r["verdict"], "unknown");
   EXPECT_TRUE(r["exit"]["timed_out"].get<bool>());
   EXPECT_LT(r["duration_s"].get<double>(), 10.0);
@@ -258,7 +271,7 @@ TEST_F(CliTest, MissingDoneOrExitCodeIsUnknownNotPassed) {
   EXPECT_EQ(o.code, 3);
   o = faultline(run_args({"--variant", "fixed", "--set", "action=exit3"}));
   EXPECT_EQ(o.code, 3);
-  auto records = read_records(out_);
+  auto records = raw_records(out_);
   ASSERT_EQ(records.size(), 2u);
   EXPECT_NE(records[0]["verdict_reason"].get<std::string>().find("no done event"),
             std::string::npos);
@@ -286,7 +299,7 @@ TEST_F(CliTest, CtrlCKeepsFinishedRunsAndSaysSo) {
   runner.join();
   EXPECT_EQ(result.exit_code.value_or(-1), 130) << result.out.text << result.err.text;
   EXPECT_NE(result.out.text.find("interrupted:"), std::string::npos) << result.out.text;
-  auto records = read_records(out_);
+  auto records = raw_records(out_);
   EXPECT_GE(records.size(), 3u);
   EXPECT_LT(records.size(), 200u);
 }
@@ -297,7 +310,7 @@ TEST_F(CliTest, ExecRunsAnyCommandWithTheSameRecords) {
                  "crash", "--out", out_.string(), "--", "sh", "-c", "kill -ABRT $$"},
                 false);
   EXPECT_EQ(o.code, 0) << o.out << o.err;
-  auto records = read_records(out_);
+  auto records = raw_records(out_);
   ASSERT_EQ(records.size(), 2u);
   EXPECT_EQ(records[0]["verdict"], "reproduced");
   EXPECT_EQ(records[0]["expectation"]["source"], "--expect");
@@ -306,7 +319,7 @@ TEST_F(CliTest, ExecRunsAnyCommandWithTheSameRecords) {
 
   o = faultline({"exec", "--out", out_.string(), "--", "/nonexistent/program"}, false);
   EXPECT_EQ(o.code, 3) << o.out;
-  EXPECT_EQ(read_records(out_).back()["verdict"], "unknown");
+  EXPECT_EQ(raw_records(out_).back()["verdict"], "unknown");
 
   o = faultline({"exec", "--repeat", "2"}, false);
   EXPECT_EQ(o.code, 2);
@@ -325,7 +338,7 @@ TEST_F(CliTest, FaultsReachTheScenarioAndTheRecord) {
                 "--fault", "udp-loss:p=0.25", "--perturb", "probability=0.5,max-us=10", "--nemesis",
                 "pause:at=0.1,for=0.2", "--seed", "9"}));
   ASSERT_EQ(o.code, 0) << o.out << o.err;
-  auto records = read_records(out_);
+  auto records = raw_records(out_);
   ASSERT_EQ(records.size(), 1u);
   const auto& r = records.front();
   ASSERT_EQ(r["faults"].size(), 2u);
@@ -372,12 +385,12 @@ TEST_F(CliTest, ReplayRunsTheRecordAgainAndComparesTheVerdict) {
   Outcome o = faultline(run_args(
       {"--variant", "buggy", "--seed", "41", "--set", "sleep-ms=5", "--fault", "latency:ms=1"}));
   ASSERT_EQ(o.code, 0) << o.err;
-  auto first = read_records(out_).front();
+  auto first = raw_records(out_).front();
   const std::string id = first["run_id"].get<std::string>();
   o = faultline({"replay", id.substr(0, 20), "--results", out_.string()});
   EXPECT_EQ(o.code, 0) << o.out << o.err;
   EXPECT_NE(o.out.find("verdict matched"), std::string::npos) << o.out;
-  auto records = read_records(out_);
+  auto records = raw_records(out_);
   ASSERT_EQ(records.size(), 2u);
   const auto& again = records.back();
   EXPECT_NE(again["run_id"], first["run_id"]);
@@ -412,7 +425,7 @@ TEST_F(CliTest, ExecIsJudgedByItsExpectOnly) {
       {"exec", "--expect", "data_race", "--out", out_.string(), "--", "sh", "-c", "kill -SEGV $$"},
       false);
   EXPECT_EQ(o.code, 1) << o.out;
-  EXPECT_EQ(read_records(out_).back()["verdict"], "unexpected");
+  EXPECT_EQ(raw_records(out_).back()["verdict"], "unexpected");
   // A program that prints text shaped like a TSan report and exits 0 is judged on what was
   // parsed: with a frame the report does not have, it is not the incident.
   o = faultline({"exec", "--expect", "data_race:decode_divide_reply", "--out", out_.string(), "--",
@@ -421,12 +434,12 @@ TEST_F(CliTest, ExecIsJudgedByItsExpectOnly) {
                  "by thread T1:\\n    #0 other() a.cpp:1\\n' >&2"},
                 false);
   EXPECT_EQ(o.code, 1) << o.out;
-  EXPECT_EQ(read_records(out_).back()["verdict"], "unexpected") << o.out;
+  EXPECT_EQ(raw_records(out_).back()["verdict"], "unexpected") << o.out;
   o = faultline({"exec", "--expect", "clean", "--out", out_.string(), "--", "true"}, false);
   EXPECT_EQ(o.code, 0) << o.out;
-  EXPECT_EQ(read_records(out_).back()["verdict"], "clean");
+  EXPECT_EQ(raw_records(out_).back()["verdict"], "clean");
   // Bad expectations: exit 2, one line, nothing written.
-  const auto before = read_records(out_).size();
+  const auto before = raw_records(out_).size();
   o = faultline({"exec", "--expect", "data_rcae", "--out", out_.string(), "--", "true"}, false);
   EXPECT_EQ(o.code, 2);
   EXPECT_NE(o.err.find("did you mean data_race"), std::string::npos) << o.err;
@@ -435,7 +448,7 @@ TEST_F(CliTest, ExecIsJudgedByItsExpectOnly) {
   o = faultline({"exec", "--expect", "crash", "--reach", "n=1", "--", "true"}, false);
   EXPECT_EQ(o.code, 2);
   EXPECT_NE(o.err.find("=="), std::string::npos) << o.err;
-  EXPECT_EQ(read_records(out_).size(), before);
+  EXPECT_EQ(raw_records(out_).size(), before);
   // A kind of the command's own, declared with --observes, can be expected.
   o = faultline({"exec", "--expect", "lost_update", "--observes", "lost_update", "--out",
                  out_.string(), "--", "sh", "-c",
@@ -443,7 +456,7 @@ TEST_F(CliTest, ExecIsJudgedByItsExpectOnly) {
                  ">>\"$FAULTLINE_REPORT\""},
                 false);
   EXPECT_EQ(o.code, 0) << o.out << o.err;
-  EXPECT_EQ(read_records(out_).back()["verdict"], "reproduced");
+  EXPECT_EQ(raw_records(out_).back()["verdict"], "reproduced");
 }
 
 TEST_F(CliTest, RunningOutOfFdsIsNeverAReproduction) {
@@ -454,7 +467,7 @@ TEST_F(CliTest, RunningOutOfFdsIsNeverAReproduction) {
   EXPECT_EQ(o.code, 3) << o.out << o.err;
   EXPECT_NE(o.out.find("proved nothing"), std::string::npos) << o.out;
   EXPECT_NE(o.out.find("ran out of a resource"), std::string::npos) << o.out;
-  for (const auto& r : read_records(out_)) EXPECT_EQ(r["verdict"], "unknown");
+  for (const auto& r : raw_records(out_)) EXPECT_EQ(r["verdict"], "unknown");
 }
 
 TEST_F(CliTest, SweepAxesSetAFaultsStrength) {
@@ -479,7 +492,7 @@ TEST_F(CliTest, SweepAxesSetAFaultsStrength) {
             std::string::npos)
       << o.out;
   std::multiset<std::string> seen;
-  for (const auto& r : read_records(out_)) {
+  for (const auto& r : raw_records(out_)) {
     ASSERT_EQ(r["faults"].size(), 2u) << r["faults"];
     EXPECT_EQ(r["faults"][0]["params"]["jitter"], "2");   // --fault's own keys stay
     EXPECT_EQ(r["faults"][1]["spec"], "udp-loss:p=0.5");  // added by its axis
@@ -518,7 +531,7 @@ TEST_F(CliTest, MaxFdsReachesTheChildAndRunningOutIsASymptom) {
   // Without a limit, 200 fds open and the run is clean: the symptom below comes from the limit.
   Outcome o = faultline(run_args({"--variant", "fixed", "--set", "action=open-fds"}));
   ASSERT_EQ(o.code, 0) << o.out << o.err;
-  auto clean = read_records(out_).at(0);
+  auto clean = raw_records(out_).at(0);
   EXPECT_EQ(clean["metrics"]["fds_opened"]["value"], 200.0);
   EXPECT_FALSE(clean["limits"].contains("open_files"));
   EXPECT_EQ(clean["verdict"], "clean");
@@ -526,7 +539,7 @@ TEST_F(CliTest, MaxFdsReachesTheChildAndRunningOutIsASymptom) {
   o = faultline(run_args({"--variant", "fixed", "--set", "action=open-fds", "--max-fds", "24"}));
   // Running out is the run's symptom, but it proves nothing about the incident: unknown, exit 3.
   EXPECT_EQ(o.code, 3) << o.out << o.err;
-  auto r = read_records(out_).at(1);
+  auto r = raw_records(out_).at(1);
   EXPECT_EQ(r["limits"]["open_files"], 24);
   EXPECT_EQ(r["metrics"]["nofile_soft"]["value"], 24.0);
   EXPECT_LT(r["metrics"]["fds_opened"]["value"].get<double>(), 24.0);
@@ -550,7 +563,7 @@ TEST_F(CliTest, MaxThreadsIsEnforcedByAPidsCgroupAndRecorded) {
   Outcome o = faultline(run_args({"--variant", "fixed", "--set", "action=start-threads", "--set",
                                   "count=40", "--max-threads", "8"}));
   EXPECT_EQ(o.code, 3) << o.out << o.err;  // ran out of threads: proves nothing
-  auto r = read_records(out_).at(0);
+  auto r = raw_records(out_).at(0);
   EXPECT_EQ(r["limits"]["threads"], 8);
   EXPECT_EQ(r["limits"]["threads_enforced_by"], support.mechanism);
   // The main thread is one of the 8 tasks.
@@ -566,7 +579,7 @@ TEST_F(CliTest, MaxThreadsIsEnforcedByAPidsCgroupAndRecorded) {
   o = faultline(
       run_args({"--variant", "fixed", "--set", "action=start-threads", "--set", "count=40"}));
   EXPECT_EQ(o.code, 0) << o.out << o.err;
-  auto unlimited = read_records(out_).at(1);
+  auto unlimited = raw_records(out_).at(1);
   EXPECT_EQ(unlimited["metrics"]["threads_started"]["value"], 40.0);
   EXPECT_FALSE(unlimited["limits"].contains("threads"));
 }

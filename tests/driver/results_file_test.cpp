@@ -63,8 +63,8 @@ TEST_F(ResultsFileTest, AppendsWholeLinesAndReadsThemBack) {
   }
   auto records = read_records(p);
   ASSERT_EQ(records.size(), 2u);
-  EXPECT_EQ(records[0]["key"], "a");
-  EXPECT_EQ(records[1]["key"], "b");
+  EXPECT_EQ(records[0].key, "a");
+  EXPECT_EQ(records[1].key, "b");
 }
 
 TEST_F(ResultsFileTest, OpeningCutsATornLastLine) {
@@ -78,7 +78,7 @@ TEST_F(ResultsFileTest, OpeningCutsATornLastLine) {
   }
   auto records = read_records(p);
   ASSERT_EQ(records.size(), 2u);
-  EXPECT_EQ(records[1]["key"], "b");
+  EXPECT_EQ(records[1].key, "b");
 }
 
 TEST_F(ResultsFileTest, ReaderSkipsATornLastLineWithAWarning) {
@@ -115,6 +115,65 @@ TEST_F(ResultsFileTest, BadFilesNameTheFileAndLine) {
   EXPECT_NE(read_error(p).find("holds no run records"), std::string::npos);
 
   EXPECT_NE(read_error(dir_ / "absent.jsonl").find("cannot read results file"), std::string::npos);
+}
+
+TEST_F(ResultsFileTest, AFieldOfTheWrongTypeIsNamedWithItsPath) {
+  fs::path p = dir_ / "typed.jsonl";
+  auto expect_problem = [&](const nlohmann::json& r, const std::string& want) {
+    write_text(p, valid_record().dump() + "\n" + r.dump() + "\n");
+    const std::string got = read_error(p);
+    EXPECT_NE(got.find("typed.jsonl:2: " + want), std::string::npos) << got;
+  };
+  auto seed = valid_record();
+  seed["seed"] = "7";
+  expect_problem(seed, "field 'seed': expected a whole number >= 0, found string");
+  auto negative = valid_record();
+  negative["repeat_index"] = -1;
+  expect_problem(negative, "field 'repeat_index': expected a whole number >= 0");
+  auto kind = valid_record();
+  kind["symptoms"] = {{{"kind", "data_race"}}, {{"kind", 3}}};
+  expect_problem(kind, "field 'symptoms[1].kind': expected a string, found number");
+  auto metric = valid_record();
+  metric["metrics"] = {{"ops", {{"value", "many"}}}};
+  expect_problem(metric, "field 'metrics.ops.value': expected a number, found string");
+  auto code = valid_record();
+  code["exit"] = {{"code", "zero"}};
+  expect_problem(code, "field 'exit.code': expected a whole number or null, found string");
+  auto limits = valid_record();
+  limits["limits"] = {{"timeout_s", 5}, {"open_files", true}};
+  expect_problem(limits, "field 'limits.open_files': expected a whole number >= 0, found boolean");
+}
+
+// Every sample record reads into a Record and writes back to the same JSON: one reader and one
+// writer that agree, field for field.
+TEST(Record, SampleRecordsRoundTripFieldForField) {
+  for (const char* name : {"before.jsonl", "after.jsonl"}) {
+    std::ifstream in(std::string(RESULTS_DATA) + "/" + name);
+    std::string line;
+    std::size_t n = 0;
+    while (std::getline(in, line)) {
+      if (line.empty()) continue;
+      const auto original = nlohmann::json::parse(line);
+      const Record r = record_from_json(original);
+      EXPECT_EQ(record_to_json(r), original) << name << " line " << n + 1;
+      ++n;
+    }
+    EXPECT_GT(n, 10u) << name;
+  }
+}
+
+TEST(Record, SchemaOneReadsAsNotJudgedAndABrokenRunFromItsVerdict) {
+  auto j = valid_record();
+  j["verdict"] = "unknown";
+  j["verdict_reason"] = "timed out after 5 s";
+  const Record r = record_from_json(j);
+  EXPECT_EQ(r.schema_version, 1);
+  EXPECT_EQ(r.expectation.expect, Expect::kNone);
+  EXPECT_FALSE(r.completion.ok);
+  EXPECT_EQ(r.completion.reason, "timed out after 5 s");
+  EXPECT_EQ(r.params.at("a"), "1");
+  EXPECT_EQ(r.exit.code, 0);
+  EXPECT_TRUE(r.perturb.empty());
 }
 
 TEST_F(ResultsFileTest, UnwritablePathIsAUsageErrorNamingTheFix) {

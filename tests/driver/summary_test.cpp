@@ -6,23 +6,20 @@ namespace faultline {
 namespace {
 
 // A schema-2 record of scenario s under TSan: symptoms by kind, and whether it completed.
-nlohmann::json rec(const std::string& variant, int repeat, const std::string& kind = "",
-                   bool complete = true) {
-  nlohmann::json symptoms = nlohmann::json::array();
-  if (!kind.empty()) symptoms.push_back({{"kind", kind}, {"summary", kind + " seen"}});
-  Expectation e = variant == "buggy" ? expect_incident("buggy", "tsan", {{"data_race"}})
+Record rec(const std::string& variant, std::uint64_t repeat, const std::string& kind = "",
+           bool complete = true) {
+  Record r;
+  r.scenario = "s";
+  r.variant = variant;
+  r.sanitizer = "tsan";
+  r.repeat_index = repeat;
+  if (!kind.empty()) r.symptoms.push_back({.kind = kind, .summary = kind + " seen"});
+  r.expectation = variant == "buggy" ? expect_incident("buggy", "tsan", {{"data_race"}})
                                      : expect_clean("fixed", "tsan", {}, "test");
-  if (variant == "fixed") e.incident = {{"data_race"}};
-  return {{"scenario", "s"},
-          {"variant", variant},
-          {"sanitizer", "tsan"},
-          {"params", nlohmann::json::object()},
-          {"repeat_index", repeat},
-          {"symptoms", symptoms},
-          {"metrics", nlohmann::json::object()},
-          {"expectation", expectation_to_json(e)},
-          {"completion", {{"ok", complete}, {"reason", complete ? "" : "timed out"}}},
-          {"duration_s", 1.0 + repeat}};
+  if (variant == "fixed") r.expectation.incident = {{"data_race"}};
+  r.completion = {complete, complete ? "" : "timed out"};
+  r.duration_s = 1.0 + static_cast<double>(repeat);
+  return r;
 }
 
 TEST(Wilson, MatchesWorkedValues) {
@@ -43,9 +40,9 @@ TEST(Wilson, MatchesWorkedValues) {
 }
 
 TEST(Summary, CountsRatesAndFirstHitPerExperiment) {
-  std::vector<nlohmann::json> records = {rec("buggy", 2, "data_race"), rec("buggy", 0),
-                                         rec("buggy", 1, "data_race"), rec("fixed", 0),
-                                         rec("fixed", 1, "", false)};
+  std::vector<Record> records = {rec("buggy", 2, "data_race"), rec("buggy", 0),
+                                 rec("buggy", 1, "data_race"), rec("fixed", 0),
+                                 rec("fixed", 1, "", false)};
   auto groups = summarise(records);
   ASSERT_EQ(groups.size(), 2u);
   const auto& buggy = groups[0];
@@ -105,16 +102,17 @@ TEST(Summary, ResourceExhaustionProvesNothing) {
 }
 
 TEST(Summary, SchemaOneRecordsAreReadButNotJudged) {
-  nlohmann::json old = {{"scenario", "s"},
-                        {"variant", "buggy"},
-                        {"sanitizer", "none"},
-                        {"params", nlohmann::json::object()},
-                        {"repeat_index", 0},
-                        {"symptoms", {{{"kind", "data_race"}}}},
-                        {"metrics", nlohmann::json::object()},
-                        {"verdict", "failed"},
-                        {"verdict_reason", "observed data_race"},
-                        {"duration_s", 1.0}};
+  // As record_from_json reads a schema-1 record (tests/driver/results_file_test.cpp).
+  Record old;
+  old.schema_version = 1;
+  old.scenario = "s";
+  old.variant = "buggy";
+  old.sanitizer = "none";
+  old.symptoms.push_back({.kind = "data_race"});
+  old.expectation = expect_nothing("buggy", "none", "the record states no expectation (schema 1)");
+  old.verdict = "failed";
+  old.verdict_reason = "observed data_race";
+  old.duration_s = 1.0;
   auto groups = summarise({old});
   EXPECT_EQ(groups[0].status, GroupStatus::kNotJudged);
   EXPECT_EQ(groups[0].hits, 1u);  // as schema 1 counted it: any symptom

@@ -76,9 +76,7 @@ TEST(Symptoms, SignalTheDriverDidNotSendIsACrash) {
 
 TEST(Symptoms, ObservationsAboveZeroBecomeSymptoms) {
   ScenarioReport report;
-  report.observations = nlohmann::json::array(
-      {{{"kind", "conn_refused"}, {"count", 12}, {"detail", "12 connects refused"}},
-       {{"kind", "fd_reuse"}, {"count", 0}}});
+  report.observations = {{"conn_refused", 12, "12 connects refused"}, {"fd_reuse", 0}};
   auto symptoms = collect_symptoms(exited(0), report);
   ASSERT_EQ(symptoms.size(), 1u);
   EXPECT_EQ(symptoms[0].kind, "conn_refused");
@@ -105,9 +103,11 @@ TEST(ScenarioReportFile, ReadsEventsAndCountsBadLines) {
   }
   auto report = read_scenario_report(path.string());
   std::filesystem::remove(path);
-  EXPECT_EQ(report.metrics["ops"]["value"], 42);
+  EXPECT_EQ(report.metrics["ops"].value, 42);
+  EXPECT_EQ(report.metrics["ops"].unit, "count");
   EXPECT_EQ(report.observations.size(), 1u);
-  EXPECT_EQ(report.samples["threads"][0][1], 9.0);
+  ASSERT_EQ(report.samples["threads"].size(), 1u);
+  EXPECT_EQ(report.samples["threads"][0].second, 9.0);
   ASSERT_EQ(report.notes.size(), 1u);
   EXPECT_TRUE(report.done);
   EXPECT_EQ(report.bad_lines, 1u);

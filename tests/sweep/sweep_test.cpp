@@ -172,11 +172,15 @@ TEST(Resume, FindsDoneKeysAndTheBaseSeed) {
       if (bar == std::string::npos) break;
       pos = bar + 1;
     }
-    nlohmann::json params = nlohmann::json::object();
-    if (!f[3].empty()) params[f[3].substr(0, f[3].find('='))] = f[3].substr(f[3].find('=') + 1);
-    return nlohmann::json{{"key", "stale"},        {"scenario", f[0]}, {"variant", f[1]},
-                          {"sanitizer", f[2]},     {"params", params}, {"seed", seed},
-                          {"repeat_index", repeat}};
+    Record r;
+    r.key = "stale";
+    r.scenario = f[0];
+    r.variant = f[1];
+    r.sanitizer = f[2];
+    if (!f[3].empty()) r.params[f[3].substr(0, f[3].find('='))] = f[3].substr(f[3].find('=') + 1);
+    r.seed = seed;
+    r.repeat_index = repeat;
+    return r;
   };
   std::set<std::string> sweep = {"s|buggy|none|a=1|r0", "s|buggy|none|a=1|r1",
                                  "s|buggy|none|a=2|r0"};

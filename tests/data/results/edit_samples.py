@@ -57,8 +57,9 @@ def to_schema_2(r):
         "variant": r["variant"], "sanitizer": r["sanitizer"],
         "expect": "incident" if buggy else "clean", "incident": incident, "reach": [],
         "why": "" if buggy else "a test scenario: its race is pretend", "source": "spec",
-        "text": f"{r['variant']}@*: incident probe_race" if buggy else
-                "fixed@*: clean  (no reach metric: a test scenario: its race is pretend)"}
+        "text": f"{r['variant']}@{r['sanitizer']}: incident probe_race" if buggy else
+                f"fixed@{r['sanitizer']}: clean  (no reach metric: a test scenario: its race is "
+                "pretend)"}
     broken = r["verdict"] == "unknown"
     r["completion"] = {"ok": not broken, "reason": r["verdict_reason"] if broken else ""}
     seen = bool(r["symptoms"])
