@@ -40,10 +40,10 @@
 #include <thread>
 
 #include "harness/fault/route.h"
-#include "harness/perturb/scenario.h"
-#include "harness/resource_tally.h"
-#include "harness/scenario_api.h"
-#include "harness/thread_sampler.h"
+#include "harness/probe/resource_tally.h"
+#include "harness/probe/thread_sampler.h"
+#include "harness/scenario/perturbation.h"
+#include "harness/scenario/scenario_api.h"
 #include "servers/broadcast/broadcast_server.h"
 
 namespace {

@@ -47,10 +47,10 @@
 #include <unordered_set>
 #include <vector>
 
-#include "harness/histogram.h"
-#include "harness/perturb/scenario.h"
-#include "harness/resource_tally.h"
-#include "harness/scenario_api.h"
+#include "harness/probe/histogram.h"
+#include "harness/probe/resource_tally.h"
+#include "harness/scenario/perturbation.h"
+#include "harness/scenario/scenario_api.h"
 
 namespace {
 
@@ -379,7 +379,7 @@ int run(faultline::Context& ctx) {
   const std::uint64_t missing = expected - std::min(found_expected, expected);
   const std::uint64_t lost = missing + resurrected + foreign + (audit.walk_cut ? 1 : 0);
 
-  latency.report(ctx.report, "task_latency", 1000.0, "us");
+  ctx.report.histogram("task_latency", latency, 1000.0, "us");
   faultline::perturb::report_perturbation(ctx.report);
   ctx.report.metric("tasks_submitted", static_cast<double>(submitted), "tasks");
   ctx.report.metric("map_size_reported", static_cast<double>(audit.reported_size), "entries");

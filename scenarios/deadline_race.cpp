@@ -43,11 +43,11 @@
 #include <vector>
 
 #include "harness/fault/route.h"
-#include "harness/histogram.h"
 #include "harness/nemesis/scenario_server.h"
-#include "harness/perturb/scenario.h"
-#include "harness/resource_tally.h"
-#include "harness/scenario_api.h"
+#include "harness/probe/histogram.h"
+#include "harness/probe/resource_tally.h"
+#include "harness/scenario/perturbation.h"
+#include "harness/scenario/scenario_api.h"
 #include "servers/rpc/client.h"
 #include "servers/rpc/ledger_service.h"
 #include "servers/rpc/messages.h"
@@ -294,7 +294,7 @@ int run(Context& ctx) {
   count("unknown_ops", audit.unknown_ops, "ops");
   count("foreign_ops", audit.foreign_ops, "ops");
   rep.metric("clients_ms", std::chrono::duration<double, std::milli>(t_clients - t0).count(), "ms");
-  total.latency.report(rep, "latency", 1000.0, "us");
+  rep.histogram("latency", total.latency, 1000.0, "us");
   std::string examples = fmt::format("{}", fmt::join(audit.examples, "; "));
   rep.observation("duplicate_commit", audit.duplicate_ops,
                   audit.duplicate_ops ? examples : "every operation committed at most once");

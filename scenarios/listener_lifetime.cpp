@@ -30,8 +30,8 @@
 #include <fmt/format.h>
 
 #include "harness/fault/route.h"
-#include "harness/perturb/scenario.h"
-#include "harness/scenario_api.h"
+#include "harness/scenario/perturbation.h"
+#include "harness/scenario/scenario_api.h"
 #include "servers/epoll/burst_client.h"
 #include "servers/epoll/deferred_reclaimer.h"
 #include "servers/epoll/listener.h"
@@ -174,7 +174,7 @@ int run(Context& ctx) {
     per_burst += fmt::format("{}burst {}: {} ok / {} refused / {} reset", b ? "; " : "", b + 1,
                              c.connects_ok, c.refused, c.reset);
   }
-  result.latency.report(ctx.report, "latency", 1000.0, "us");
+  ctx.report.histogram("latency", result.latency, 1000.0, "us");
   const auto& s = reactor.stats();
   ctx.report.metric("server_accepted", static_cast<double>(s.accepted.load()));
   ctx.report.metric("server_frames_echoed", static_cast<double>(s.frames_echoed.load()));

@@ -41,11 +41,11 @@
 #include <vector>
 
 #include "harness/fault/route.h"
-#include "harness/histogram.h"
 #include "harness/nemesis/scenario_server.h"
-#include "harness/perturb/scenario.h"
-#include "harness/resource_tally.h"
-#include "harness/scenario_api.h"
+#include "harness/probe/histogram.h"
+#include "harness/probe/resource_tally.h"
+#include "harness/scenario/perturbation.h"
+#include "harness/scenario/scenario_api.h"
 #include "servers/rpc/client.h"
 #include "servers/rpc/messages.h"
 #include "servers/rpc/server.h"
@@ -432,8 +432,8 @@ int run(Context& ctx) {
   rep.metric("callers_ms", ms(t_callers - t_start), "ms");
   rep.metric("drain_and_join_ms", ms(t_joined - t_callers), "ms");
   rep.metric("readers_drained", drained ? 1 : 0, "bool");
-  latency.report(rep, "latency", 1000.0, "us");
-  timer_late.report(rep, "timeout_late", 1000.0, "us");
+  rep.histogram("latency", latency, 1000.0, "us");
+  rep.histogram("timeout_late", timer_late, 1000.0, "us");
   if (server) {
     rep.metric("server_requests", static_cast<double>(server->stats().requests), "requests");
   }

@@ -41,10 +41,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "harness/histogram.h"
-#include "harness/perturb/scenario.h"
-#include "harness/resource_tally.h"
-#include "harness/scenario_api.h"
+#include "harness/probe/histogram.h"
+#include "harness/probe/resource_tally.h"
+#include "harness/scenario/perturbation.h"
+#include "harness/scenario/scenario_api.h"
 
 namespace {
 
@@ -293,7 +293,7 @@ int run(faultline::Context& ctx) {
   ctx.report.metric("documents_wrong_rule", static_cast<double>(total.wrong_rule), "documents");
   ctx.report.metric("throughput", elapsed > 0 ? static_cast<double>(served) / elapsed : 0,
                     "requests/s");
-  latency.report(ctx.report, "latency", 1000.0, "us");
+  ctx.report.histogram("latency", latency, 1000.0, "us");
   faultline::perturb::report_perturbation(ctx.report);
   ctx.report.observation(
       "corrupt_output", corrupt,

@@ -60,10 +60,10 @@
 #include <vector>
 
 #include "harness/fault/route.h"
-#include "harness/histogram.h"
-#include "harness/perturb/scenario.h"
-#include "harness/resource_tally.h"
-#include "harness/scenario_api.h"
+#include "harness/probe/histogram.h"
+#include "harness/probe/resource_tally.h"
+#include "harness/scenario/perturbation.h"
+#include "harness/scenario/scenario_api.h"
 
 namespace {
 
@@ -588,7 +588,7 @@ int run_async(faultline::Context& ctx) {
   ctx.report.metric("frames_ok", static_cast<double>(total.frames_ok), "frames");
   ctx.report.metric("front_moved_during_write", static_cast<double>(moved), "events");
   ctx.report.metric("pushes_during_write", static_cast<double>(pushed_while_writing), "frames");
-  total.frame_gap.report(ctx.report, "frame_gap", 1000.0, "us");
+  ctx.report.histogram("frame_gap", total.frame_gap, 1000.0, "us");
   ctx.report.observation(
       "corrupt_frame", total.frames_corrupt,
       fmt::format("{} of {} frames failed the checksum or sequence check; the "

@@ -6,7 +6,7 @@
 #include <sstream>
 #include <string>
 
-#include "harness/report_parser.h"
+#include "harness/parse/report_parser.h"
 
 namespace {
 

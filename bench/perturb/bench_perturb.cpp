@@ -2,7 +2,7 @@
 // point only, and on with a probability so small that it never delays (the draw's cost).
 #include <benchmark/benchmark.h>
 
-#include "harness/perturb/perturb.h"
+#include "harness/probe/perturb.h"
 
 namespace fp = faultline::perturb;
 

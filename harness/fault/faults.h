@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "harness/fault_spec.h"
+#include "harness/scenario/fault_spec.h"
 
 namespace faultline::fault {
 

@@ -21,7 +21,7 @@
 
 #include "harness/fault/faults.h"
 #include "harness/fault/proxy.h"
-#include "harness/scenario_api.h"
+#include "harness/scenario/scenario_api.h"
 
 namespace faultline::fault {
 

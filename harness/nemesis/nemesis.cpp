@@ -13,9 +13,9 @@
 #include <stdexcept>
 #include <thread>
 
-#include "harness/fault_spec.h"
 #include "harness/nemesis/server_process.h"
-#include "harness/scenario_api.h"
+#include "harness/scenario/fault_spec.h"
+#include "harness/scenario/scenario_api.h"
 
 namespace faultline::nemesis {
 namespace {

@@ -18,7 +18,7 @@
 
 #include "harness/nemesis/nemesis.h"
 #include "harness/nemesis/server_process.h"
-#include "harness/scenario_api.h"
+#include "harness/scenario/scenario_api.h"
 
 namespace faultline::nemesis {
 

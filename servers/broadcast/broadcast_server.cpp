@@ -11,7 +11,7 @@
 #include <cerrno>
 #include <system_error>
 
-#include "harness/perturb/perturb.h"
+#include "harness/probe/perturb.h"
 #include "servers/broadcast/channel.h"
 
 namespace faultline::broadcast {

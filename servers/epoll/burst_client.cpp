@@ -12,7 +12,7 @@
 #include <random>
 #include <thread>
 
-#include "harness/resource_tally.h"
+#include "harness/probe/resource_tally.h"
 #include "servers/epoll/frame.h"
 
 namespace faultline::epoll {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/histogram.h"
+#include "harness/probe/histogram.h"
 
 namespace faultline::epoll {
 

@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "harness/perturb/perturb.h"
+#include "harness/probe/perturb.h"
 namespace faultline::epoll {
 
 class DeferredReclaimer {

@@ -13,7 +13,7 @@
 #include <cerrno>
 #include <system_error>
 
-#include "harness/resource_tally.h"
+#include "harness/probe/resource_tally.h"
 #include "servers/epoll/frame.h"
 
 namespace faultline::epoll {

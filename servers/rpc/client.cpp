@@ -18,7 +18,7 @@
 #include <future>
 #include <vector>
 
-#include "harness/perturb/perturb.h"
+#include "harness/probe/perturb.h"
 
 namespace faultline::rpc {
 namespace asio = boost::asio;

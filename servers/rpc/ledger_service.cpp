@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
-#include "harness/perturb/perturb.h"
+#include "harness/probe/perturb.h"
 #include "servers/rpc/server.h"
 
 namespace faultline::rpc {

@@ -11,7 +11,7 @@
 
 #include <thread>
 
-#include "harness/thread_sampler.h"
+#include "harness/probe/thread_sampler.h"
 
 namespace faultline::broadcast {
 namespace {

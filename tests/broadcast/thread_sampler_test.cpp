@@ -1,5 +1,5 @@
 // The /proc thread counter and the sampler the broadcast-leak oracle reads.
-#include "harness/thread_sampler.h"
+#include "harness/probe/thread_sampler.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "harness/results_file.h"
+#include "harness/record/results_file.h"
 
 namespace {
 

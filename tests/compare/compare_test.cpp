@@ -1,7 +1,7 @@
 // The statistics behind `faultline compare`, checked against examples worked by hand, and the
 // comparison and exports of the sample results files in tests/data/results (made by
 // edit_samples.py from real runs of the sweep-probe test scenario, with known answers).
-#include "harness/compare.h"
+#include "harness/judge/compare.h"
 
 #include <gtest/gtest.h>
 
@@ -10,12 +10,12 @@
 #include <fstream>
 #include <map>
 
-#include "harness/experiment_key.h"
-#include "harness/export.h"
-#include "harness/judge.h"
-#include "harness/results_file.h"
-#include "harness/stats.h"
-#include "harness/summary.h"
+#include "harness/judge/judge.h"
+#include "harness/judge/stats.h"
+#include "harness/judge/summary.h"
+#include "harness/record/experiment_key.h"
+#include "harness/record/results_file.h"
+#include "harness/render/export.h"
 
 namespace faultline {
 namespace {

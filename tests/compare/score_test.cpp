@@ -1,9 +1,9 @@
 // The detector matrix from records whose answers are worked out by hand.
-#include "harness/score.h"
+#include "harness/judge/score.h"
 
 #include <gtest/gtest.h>
 
-#include "harness/expectation.h"
+#include "harness/scenario/expectation.h"
 
 namespace faultline {
 namespace {

@@ -1,6 +1,6 @@
 // A scenario whose spec names a symptom kind that does not exist: the driver must refuse it
 // with one line naming the kind and the near one, exit 2, before any run.
-#include "harness/scenario_api.h"
+#include "harness/scenario/scenario_api.h"
 
 namespace {
 const faultline::ScenarioSpec kSpec{

@@ -10,10 +10,10 @@
 #include <set>
 #include <thread>
 
-#include "harness/export.h"
-#include "harness/results_file.h"
-#include "harness/runner.h"
-#include "harness/summary.h"
+#include "harness/judge/summary.h"
+#include "harness/record/results_file.h"
+#include "harness/render/export.h"
+#include "harness/run/runner.h"
 
 namespace faultline {
 namespace {

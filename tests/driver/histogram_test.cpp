@@ -1,4 +1,4 @@
-#include "harness/histogram.h"
+#include "harness/probe/histogram.h"
 
 #include <gtest/gtest.h>
 

@@ -1,12 +1,12 @@
 // The judge and the expectations it reads: every outcome, frame matching, reach conditions,
 // and the checks that refuse an expectation that could never be judged.
-#include "harness/judge.h"
+#include "harness/judge/judge.h"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
-#include "harness/scenario_api.h"
+#include "harness/scenario/scenario_api.h"
 
 namespace faultline {
 namespace {

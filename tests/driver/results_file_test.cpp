@@ -1,4 +1,4 @@
-#include "harness/results_file.h"
+#include "harness/record/results_file.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

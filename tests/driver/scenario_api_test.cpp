@@ -1,10 +1,10 @@
-#include "harness/scenario_api.h"
+#include "harness/scenario/scenario_api.h"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
-#include "harness/fault_spec.h"
+#include "harness/scenario/fault_spec.h"
 
 namespace faultline {
 namespace {

@@ -1,4 +1,4 @@
-#include "harness/summary.h"
+#include "harness/judge/summary.h"
 
 #include <gtest/gtest.h>
 

@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include "harness/resource_tally.h"
-#include "harness/scenario_api.h"
+#include "harness/probe/resource_tally.h"
+#include "harness/scenario/scenario_api.h"
 
 namespace {
 const faultline::ScenarioSpec kSpec{

@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "harness/executor.h"
-#include "harness/experiment_key.h"
+#include "harness/record/experiment_key.h"
+#include "harness/run/executor.h"
 
 namespace faultline {
 namespace {

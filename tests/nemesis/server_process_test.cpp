@@ -21,7 +21,7 @@
 #include <thread>
 
 #include "harness/nemesis/nemesis.h"
-#include "harness/scenario_api.h"
+#include "harness/scenario/scenario_api.h"
 #include "servers/rpc/client.h"
 #include "servers/rpc/messages.h"
 

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "harness/report_parser.h"
+#include "harness/parse/report_parser.h"
 
 namespace faultline {
 namespace {

@@ -1,6 +1,6 @@
 // Scheduling perturbation: the spec a user types, what a point does off and on, that the draws
 // a thread sees are a function of (seed, thread index, point), and what a scenario reports.
-#include "harness/perturb/perturb.h"
+#include "harness/probe/perturb.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "harness/perturb/scenario.h"
+#include "harness/scenario/perturbation.h"
 
 namespace fp = faultline::perturb;
 using Clock = std::chrono::steady_clock;

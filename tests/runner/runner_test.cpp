@@ -1,6 +1,6 @@
 // run_process() against tests/runner/children/child.cpp. Time bounds here only prove that a
 // call did not hang (they are generous for a loaded 2-core machine); none measures speed.
-#include "harness/runner.h"
+#include "harness/run/runner.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <thread>
 
-#include "harness/scenario_api.h"
+#include "harness/scenario/scenario_api.h"
 
 namespace {
 

@@ -15,7 +15,7 @@
 #include <sstream>
 #include <thread>
 
-#include "harness/results_file.h"
+#include "harness/record/results_file.h"
 
 extern char** environ;
 

@@ -1,6 +1,6 @@
 // The pure pieces of a sweep: grid expansion, run keys, shards, the sweep file, resume state,
 // the default parallelism and the progress line.
-#include "harness/sweep.h"
+#include "harness/plan/sweep.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <map>
 #include <set>
 
-#include "harness/experiment_key.h"
+#include "harness/record/experiment_key.h"
 
 namespace faultline {
 namespace {

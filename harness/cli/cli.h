@@ -1,0 +1,86 @@
+// The faultline command line: one function per subcommand, and the pieces `run`, `exec` and
+// `sweep` share (options, run planning, interruption, the closing summary).
+#pragma once
+
+#include <atomic>
+#include <boost/program_options.hpp>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/plan/catalog.h"
+#include "harness/run/batch.h"
+#include "harness/run/executor.h"
+
+namespace faultline::cli {
+
+using Args = std::vector<std::string>;
+
+int list(const Args& args);
+int run(const Args& args);
+int exec(const Args& args);
+int sweep(const Args& args);
+int compare(const Args& args);
+int export_results(const Args& args);  // `export` is a C++ keyword
+int replay(const Args& args);
+int proxy(const Args& args);
+int score(const Args& args);
+
+// Set by SIGINT/SIGTERM. A second Ctrl-C kills the driver at once (its children die with it).
+extern std::atomic<bool> g_stop;
+void install_interrupt_handlers();
+
+// Options every command that runs things shares.
+struct RunOptions {
+  std::string sanitizer = "none";
+  std::uint64_t repeat = 1;
+  int jobs = 1;
+  double timeout_s = 60;
+  std::optional<std::uint64_t> seed;
+  std::string out;
+  std::string build_root;
+  std::uint64_t max_fds = 0;        // 0: inherit
+  std::uint64_t max_memory_mb = 0;  // 0: no limit
+  std::uint64_t max_procs = 0;      // 0: inherit
+  std::uint64_t max_threads = 0;    // 0: no limit; a per-run pids cgroup (RunLimits::threads)
+  Injection injection;              // --fault, --perturb, --nemesis
+};
+void add_run_options(boost::program_options::options_description& desc, RunOptions& options);
+// Checks ranges; throws UsageError.
+void check_run_options(const RunOptions& options);
+// Checks --fault, --perturb and --nemesis against what the scenario accepts; throws UsageError.
+void check_injection(const ScenarioSpec& spec, const Injection& injection);
+Catalog make_catalog(const RunOptions& options);
+RunSettings make_settings(const Catalog& catalog, Sanitizer sanitizer, const RunOptions& options);
+// Time limit and resource limits only, for a command that is not a faultline scenario (exec).
+RunSettings external_settings(const RunOptions& options);
+std::uint64_t base_seed(const RunOptions& options);
+
+// The variants named by --variant: "all", one name, or a comma-separated list.
+std::vector<std::string> select_variants(const ScenarioSpec& spec, const std::string& arg);
+
+// One plan per variant x repeat. Run i of a variant gets seed base + i, the same for every
+// variant, so variants are compared on the same seeds.
+std::vector<RunPlan> plan_scenario_runs(const Catalog& catalog, const ScenarioSpec& spec,
+                                        const std::vector<std::string>& variants,
+                                        Sanitizer sanitizer, const Params& params,
+                                        std::uint64_t repeat, std::uint64_t seed, double timeout_s,
+                                        const Injection& injection = {});
+
+// The judge's outcome and reason of a run, with its symptoms where they are not the incident.
+std::string run_line_detail(const Record& record);
+// Prints a one-line result per run as it ends (for run/exec).
+void print_run_line(const Record& record, std::size_t done, std::size_t total);
+
+// Prints the summary and what happened to the records; returns the exit code.
+int finish(const BatchOutcome& outcome, const ResultsWriter& writer);
+
+// Parses with Boost.Program_options and turns its errors into UsageError with the command's name.
+boost::program_options::variables_map parse(
+    const std::string& command, const Args& args,
+    const boost::program_options::options_description& desc,
+    const boost::program_options::positional_options_description* positional = nullptr);
+
+}  // namespace faultline::cli

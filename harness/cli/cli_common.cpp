@@ -1,0 +1,331 @@
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/utsname.h>
+
+#include <fstream>
+#include <iostream>
+#include <random>
+
+#include "harness/cli/cli.h"
+#include "harness/fault/faults.h"
+#include "harness/judge/judge.h"
+#include "harness/judge/summary.h"
+#include "harness/nemesis/nemesis.h"
+#include "harness/probe/perturb.h"
+#include "harness/scenario/fault_spec.h"
+
+namespace faultline::cli {
+namespace po = boost::program_options;
+
+std::atomic<bool> g_stop{false};
+
+namespace {
+extern "C" void on_interrupt(int) {
+  g_stop.store(true);
+}
+
+std::string shell_quote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                        "0123456789-_./=:,+@%") == std::string::npos) {
+    return s;
+  }
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// Semantic checks of each injection, before any run starts, with the same functions the
+// scenario binary uses (it checks again).
+std::optional<std::string> check_network_fault(const FaultSpec& fault) {
+  return fault::validate_fault(fault);
+}
+std::string network_fault_family(const FaultSpec& fault) {
+  return fault::fault_family(fault);
+}
+std::optional<std::string> check_perturb(const std::string& text) {
+  return perturb::validate_perturb_spec(text);
+}
+std::optional<std::string> check_nemesis(const std::string& text) {
+  return nemesis::validate_nemesis_spec(text);
+}
+
+// TSan maps its shadow memory at fixed addresses; kernels that randomise mmap with more than
+// 28 bits break it ("unexpected memory mapping"). Running without ASLR is the known way out.
+bool tsan_needs_setarch() {
+  std::ifstream in("/proc/sys/vm/mmap_rnd_bits");
+  int bits = 0;
+  return (in >> bits) && bits > 28;
+}
+}  // namespace
+
+void install_interrupt_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_interrupt;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESETHAND;  // a second Ctrl-C takes the default action: the driver dies
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+void add_run_options(po::options_description& desc, RunOptions& o) {
+  desc.add_options()("sanitizer", po::value(&o.sanitizer)->default_value("none"),
+                     "build to run: none (release), tsan or asan")(
+      "repeat", po::value(&o.repeat)->default_value(1), "runs per variant")(
+      "jobs", po::value(&o.jobs)->default_value(1),
+      "runs at once (parallel runs compete for cores and change timing)")(
+      "timeout", po::value(&o.timeout_s)->default_value(60),
+      "seconds before a run is stopped (SIGTERM, then SIGKILL) and counted unknown")(
+      "seed", po::value<std::uint64_t>(),
+      "base seed (default: random, recorded); run i gets seed+i")(
+      "out", po::value(&o.out), "results file to append to (JSON Lines)")(
+      "build-root", po::value(&o.build_root),
+      "folder holding the preset builds (default: the one this faultline was built in)")(
+      "max-fds", po::value(&o.max_fds)->default_value(0),
+      "RLIMIT_NOFILE for the child (0: inherit)")(
+      "max-memory-mb", po::value(&o.max_memory_mb)->default_value(0),
+      "RLIMIT_AS for the child in MiB (0: none; not with sanitizers, which reserve terabytes)")(
+      "max-procs", po::value(&o.max_procs)->default_value(0),
+      "RLIMIT_NPROC for the child (0: inherit; root ignores it)")(
+      "max-threads", po::value(&o.max_threads)->default_value(0),
+      "tasks (threads + processes) the run may have at once, through a per-run pids cgroup "
+      "(RLIMIT_NPROC when none is writable and not root); 0: no limit")(
+      "fault", po::value(&o.injection.faults)->composing(),
+      "network fault between the scenario's clients and its server, kind:key=value,... "
+      "(repeatable), e.g. latency:ms=5,jitter=2 or udp-loss:p=0.01; see docs/faults.md")(
+      "perturb", po::value(&o.injection.perturb),
+      "seeded scheduling perturbation at the scenarios' named points, e.g. "
+      "probability=0.1,max-us=200")(
+      "nemesis", po::value(&o.injection.nemesis)->composing(),
+      "process fault on the scenario's server, e.g. pause:at=0.5,for=0.3 (repeatable)");
+}
+
+void check_run_options(const RunOptions& o) {
+  parse_sanitizer(o.sanitizer);
+  if (o.repeat < 1 || o.repeat > 100000) {
+    throw UsageError(fmt::format("--repeat {} is out of range: use 1 to 100000", o.repeat));
+  }
+  if (o.jobs < 1 || o.jobs > 256) {
+    throw UsageError(fmt::format("--jobs {} is out of range: use 1 to 256", o.jobs));
+  }
+  if (!(o.timeout_s > 0) || o.timeout_s > 86400) {
+    throw UsageError(
+        fmt::format("--timeout {} is out of range: use more than 0 and at most 86400 "
+                    "seconds",
+                    o.timeout_s));
+  }
+  if (o.max_threads > 0 && thread_limit_support().mechanism.empty()) {
+    throw UsageError(thread_limit_support().error);
+  }
+  if (o.max_memory_mb > 0 && o.sanitizer != "none") {
+    throw UsageError(
+        "--max-memory-mb limits address space, which TSan and ASan reserve by the "
+        "terabyte: use it with --sanitizer none only");
+  }
+}
+
+void check_injection(const ScenarioSpec& spec, const Injection& injection) {
+  auto accepts = [&](std::string_view family) {
+    return std::find(spec.faults.begin(), spec.faults.end(), family) != spec.faults.end();
+  };
+  const std::string families =
+      spec.faults.empty() ? std::string("none") : fmt::format("{}", fmt::join(spec.faults, ", "));
+  for (const auto& text : injection.faults) {
+    FaultSpec fault;
+    try {
+      fault = parse_fault_spec(text);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(fmt::format("--fault: {}", e.what()));
+    }
+    if (auto error = check_network_fault(fault))
+      throw UsageError(fmt::format("--fault: {}", *error));
+    const std::string family = network_fault_family(fault);
+    if (!accepts(family)) {
+      throw UsageError(fmt::format(
+          "--fault {}: {} has no {} traffic to put it on (its fault families: {}; faultline list "
+          "{} shows them)",
+          text, spec.id, family, families, spec.id));
+    }
+  }
+  if (!injection.perturb.empty()) {
+    if (auto error = check_perturb(injection.perturb)) {
+      throw UsageError(*error);
+    }
+  }
+  for (const auto& text : injection.nemesis) {
+    if (!accepts("process")) {
+      throw UsageError(fmt::format(
+          "--nemesis: {} cannot run its server as a separate process to pause, kill or restart "
+          "(its fault families: {})",
+          spec.id, families));
+    }
+    if (auto error = check_nemesis(text)) throw UsageError(*error);
+  }
+}
+
+Catalog make_catalog(const RunOptions& o) {
+  std::filesystem::path root =
+      o.build_root.empty() ? Catalog::default_build_root() : std::filesystem::path(o.build_root);
+  if (!std::filesystem::is_directory(root)) {
+    throw UsageError(
+        fmt::format("build root {} does not exist: build with `cmake --preset release "
+                    "&& cmake --build --preset release`, or pass --build-root",
+                    root.string()));
+  }
+  return Catalog(root);
+}
+
+RunSettings external_settings(const RunOptions& o) {
+  RunSettings settings;
+  settings.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(o.timeout_s * 1000));
+  if (o.max_fds) settings.limits.open_files = o.max_fds;
+  if (o.max_memory_mb) settings.limits.address_space_bytes = o.max_memory_mb << 20;
+  if (o.max_procs) settings.limits.processes = o.max_procs;
+  if (o.max_threads) settings.limits.threads = o.max_threads;
+  settings.build = {{"preset", "external"}};
+  settings.host = host_info();
+  return settings;
+}
+
+RunSettings make_settings(const Catalog& catalog, Sanitizer sanitizer, const RunOptions& o) {
+  RunSettings settings = external_settings(o);
+  settings.build = catalog.build_info(sanitizer);
+  settings.build["preset"] = preset_of(sanitizer);
+  settings.build["build_dir"] = catalog.preset_dir(sanitizer).string();
+  return settings;
+}
+
+std::uint64_t base_seed(const RunOptions& o) {
+  if (o.seed) return *o.seed;
+  // Small enough to type back on a command line.
+  return std::random_device{}() % 1000000000u;
+}
+
+std::vector<std::string> select_variants(const ScenarioSpec& spec, const std::string& arg) {
+  if (arg == "all") return spec.variants;
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos <= arg.size()) {
+    std::size_t comma = arg.find(',', pos);
+    std::string name =
+        arg.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    if (std::find(spec.variants.begin(), spec.variants.end(), name) == spec.variants.end()) {
+      throw UsageError(fmt::format("{} has no variant '{}': choose {} or all", spec.id, name,
+                                   fmt::join(spec.variants, ", ")));
+    }
+    out.push_back(name);
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return out;
+}
+
+std::vector<RunPlan> plan_scenario_runs(const Catalog& catalog, const ScenarioSpec& spec,
+                                        const std::vector<std::string>& variants,
+                                        Sanitizer sanitizer, const Params& params,
+                                        std::uint64_t repeat, std::uint64_t seed, double timeout_s,
+                                        const Injection& injection) {
+  std::vector<std::string> prefix;
+  if (sanitizer == Sanitizer::kTsan && tsan_needs_setarch()) {
+    struct utsname u {};
+    ::uname(&u);
+    prefix = {"setarch", u.machine, "-R"};
+  }
+  std::vector<RunPlan> plans;
+  for (const auto& variant : variants) {
+    for (std::uint64_t i = 0; i < repeat; ++i) {
+      RunPlan plan;
+      plan.scenario = spec.id;
+      plan.variant = variant;
+      plan.sanitizer = sanitizer;
+      plan.params = params.all();
+      plan.seed = seed + i;
+      plan.repeat_index = i;
+      plan.argv = prefix;
+      plan.argv.push_back(catalog.binary(spec.id, sanitizer).string());
+      plan.expectation = resolve_expectation(spec, variant, sanitizer_name(sanitizer));
+      for (const auto& a :
+           {std::string("--variant"), variant, std::string("--seed"), std::to_string(plan.seed)}) {
+        plan.argv.push_back(a);
+      }
+      std::string replay = fmt::format(
+          "faultline run {} --variant {} --sanitizer {} --seed {} "
+          "--timeout {}",
+          spec.id, variant, sanitizer_name(sanitizer), plan.seed, timeout_s);
+      for (const auto& [k, v] : plan.params) {
+        plan.argv.push_back("--set");
+        plan.argv.push_back(k + "=" + v);
+        replay += " --set " + shell_quote(k + "=" + v);
+      }
+      plan.injection = injection;
+      auto inject = [&](const char* flag, const std::string& value) {
+        plan.argv.push_back(flag);
+        plan.argv.push_back(value);
+        replay += fmt::format(" {} {}", flag, shell_quote(value));
+      };
+      for (const auto& f : injection.faults) inject("--fault", f);
+      if (!injection.perturb.empty()) inject("--perturb", injection.perturb);
+      for (const auto& n : injection.nemesis) inject("--nemesis", n);
+      plan.replay = replay;
+      plans.push_back(std::move(plan));
+    }
+  }
+  return plans;
+}
+
+std::string run_line_detail(const Record& r) {
+  const Judgement j = judge_record(r);
+  std::string symptoms;
+  for (const auto& s : r.symptoms) {
+    if (!symptoms.empty()) symptoms += ", ";
+    symptoms += fmt::format("{} x{}", s.kind, s.count);
+  }
+  std::string text = fmt::format("{} ({})", outcome_name(j.outcome), j.reason);
+  if (!symptoms.empty() && j.outcome != Outcome::kReproduced && j.outcome != Outcome::kFixFailed) {
+    text += "; symptoms: " + symptoms;
+  }
+  return text;
+}
+
+void print_run_line(const Record& r, std::size_t done, std::size_t total) {
+  std::cout << fmt::format("[{}/{}] {} {} #{} seed {}: {} in {:.2f}s\n", done, total, r.scenario,
+                           r.variant, r.repeat_index + 1, r.seed, run_line_detail(r), r.duration_s)
+            << std::flush;
+}
+
+int finish(const BatchOutcome& outcome, const ResultsWriter& writer) {
+  auto groups = summarise(outcome.records);
+  std::cout << "\n" << render_summary(groups);
+  std::cout << fmt::format("{} record{} appended to {}\n", outcome.records.size(),
+                           outcome.records.size() == 1 ? "" : "s", writer.path().string());
+  if (writer.repaired_bytes() > 0) {
+    std::cout << fmt::format(
+        "(its torn last line, {} bytes from a driver that died mid-write, was "
+        "cut off first)\n",
+        writer.repaired_bytes());
+  }
+  if (outcome.interrupted) {
+    std::cout << fmt::format(
+        "interrupted: {} finished runs were kept; {} in flight were stopped "
+        "and dropped; {} never started\n",
+        outcome.records.size(), outcome.dropped_in_flight, outcome.not_started);
+    return kExitInterrupted;
+  }
+  return exit_code_for(groups);
+}
+
+po::variables_map parse(const std::string& command, const Args& args,
+                        const po::options_description& desc,
+                        const po::positional_options_description* positional) {
+  po::variables_map vm;
+  try {
+    auto parser = po::command_line_parser(args).options(desc);
+    if (positional) parser.positional(*positional);
+    po::store(parser.run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(fmt::format("{}: {} (see faultline {} --help)", command, e.what(), command));
+  }
+  return vm;
+}
+
+}  // namespace faultline::cli

@@ -1,0 +1,100 @@
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "harness/cli/cli.h"
+#include "harness/judge/summary.h"
+
+namespace faultline::cli {
+namespace po = boost::program_options;
+
+namespace {
+std::string type_word(ParamType t) {
+  switch (t) {
+    case ParamType::kInt:
+      return "int";
+    case ParamType::kDouble:
+      return "number";
+    case ParamType::kBool:
+      return "bool";
+    case ParamType::kString:
+      return "string";
+  }
+  return "";
+}
+}  // namespace
+
+int list(const Args& args) {
+  std::string build_root;
+  std::string only;
+  po::options_description desc(
+      "usage: faultline list [NAME] [--json]\n\n"
+      "Lists every built scenario with its variants, parameters (name, default, meaning), the\n"
+      "seed write-up it recreates and the builds (presets) that contain it.\n\noptions");
+  desc.add_options()("help,h", "this text")("json", "print the descriptions as JSON")(
+      "build-root", po::value(&build_root), "folder holding the preset builds");
+  po::options_description hidden;
+  hidden.add_options()("name", po::value(&only));
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description positional;
+  positional.add("name", 1);
+  auto vm = parse("list", args, all, &positional);
+  if (vm.count("help")) {
+    std::cout << desc;
+    return kExitOk;
+  }
+  RunOptions options;
+  options.build_root = build_root;
+  Catalog catalog = make_catalog(options);
+  std::vector<std::string> ids = catalog.ids();
+  if (!only.empty()) {
+    if (std::find(ids.begin(), ids.end(), only) == ids.end()) {
+      catalog.require_binary(only, Sanitizer::kNone);  // throws with the near names
+    }
+    ids = {only};
+  }
+  if (ids.empty()) {
+    throw UsageError(
+        fmt::format("no scenario binaries under {}: build them with `cmake --preset "
+                    "release && cmake --build --preset release`",
+                    catalog.build_root().string()));
+  }
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& id : ids) {
+    std::vector<std::string> builds;
+    std::optional<Sanitizer> any;
+    for (auto s : {Sanitizer::kNone, Sanitizer::kTsan, Sanitizer::kAsan}) {
+      if (std::filesystem::exists(catalog.binary(id, s))) {
+        builds.push_back(preset_of(s));
+        if (!any) any = s;
+      }
+    }
+    ScenarioSpec spec = catalog.spec(id, *any);
+    if (vm.count("json")) {
+      nlohmann::json j = spec_to_json(spec);
+      j["builds"] = builds;
+      out.push_back(j);
+      continue;
+    }
+    std::cout << fmt::format(
+        "{}  (seed {})\n  {}\n  oracle:   {}\n  variants: {}\n  builds:   {}\n  faults:   {}\n",
+        spec.id, spec.seed, spec.title, spec.oracle, fmt::join(spec.variants, ", "),
+        fmt::join(builds, ", "),
+        spec.faults.empty()
+            ? std::string("none (no network, no server process)")
+            : fmt::format("{} (--fault, --nemesis; docs/faults.md)", fmt::join(spec.faults, ", ")));
+    if (!spec.params.empty()) std::cout << "  parameters:\n";
+    for (const auto& p : spec.params) {
+      std::cout << fmt::format("    {:<20} {:<7} default {:<9} {}\n", p.name, type_word(p.type),
+                               p.default_value, p.help);
+    }
+    if (!spec.expectations.empty()) std::cout << "  expectations:\n";
+    for (const auto& e : spec.expectations) std::cout << "    " << e.text() << "\n";
+    std::cout << "\n";
+  }
+  if (vm.count("json")) std::cout << out.dump(2) << "\n";
+  return kExitOk;
+}
+
+}  // namespace faultline::cli

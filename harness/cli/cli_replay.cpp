@@ -1,0 +1,223 @@
+// faultline replay RUN_ID: finds a run's record and runs it again exactly (scenario, variant,
+// sanitizer, parameters, seed, faults, limits, time limit), then says whether the verdict
+// matched.
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "harness/cli/cli.h"
+#include "harness/judge/judge.h"
+#include "harness/judge/summary.h"
+#include "harness/record/results_file.h"
+
+namespace faultline::cli {
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Found {
+  Record record;
+  fs::path file;
+};
+
+std::vector<fs::path> default_results_files() {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("results", ec)) {
+    if (entry.is_regular_file() && entry.path().extension() == ".jsonl") {
+      files.push_back(entry.path());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// Exact run id, or a prefix of exactly one run id (ids are long; users paste the start).
+Found find_record(const std::string& id, const std::vector<fs::path>& files) {
+  std::vector<Found> matches;
+  for (const auto& file : files) {
+    for (auto& record : read_records(file)) {
+      const std::string& run_id = record.run_id;
+      if (run_id == id) return {std::move(record), file};
+      if (run_id.rfind(id, 0) == 0) matches.push_back({std::move(record), file});
+    }
+  }
+  if (matches.size() == 1) return matches.front();
+  std::string where = files.empty() ? std::string("no results files under results/")
+                                    : fmt::format("{} results file(s)", files.size());
+  if (matches.empty()) {
+    throw UsageError(
+        fmt::format("replay: no run with id '{}' in {}: pass the file with --results FILE "
+                    "(run ids are in each record's run_id)",
+                    id, where));
+  }
+  throw UsageError(
+      fmt::format("replay: '{}' is the start of {} run ids: give more of it", id, matches.size()));
+}
+
+std::string symptom_kinds(const Record& record) {
+  const auto kinds = record.symptom_kinds();
+  return kinds.empty() ? "none" : fmt::format("{}", fmt::join(kinds, ", "));
+}
+
+// The options the recorded run was made with: its build, faults, limits and time limit.
+RunOptions options_of(const Record& rec, const std::string& build_root, double timeout_s) {
+  RunOptions options;
+  options.build_root = build_root;
+  options.sanitizer = rec.sanitizer;
+  options.timeout_s = timeout_s > 0 ? timeout_s : rec.limits.timeout_s;
+  options.max_fds = rec.limits.open_files.value_or(0);
+  options.max_memory_mb = rec.limits.address_space_bytes.value_or(0) >> 20;
+  options.max_procs = rec.limits.processes.value_or(0);
+  options.max_threads = rec.limits.threads.value_or(0);
+  for (const auto& f : rec.faults) options.injection.faults.push_back(f.spec);
+  options.injection.perturb = rec.perturb;
+  options.injection.nemesis = rec.nemesis;
+  check_run_options(options);
+  return options;
+}
+
+// A run of `faultline exec`: the command itself is the whole description.
+RunPlan external_plan(const Record& rec, Sanitizer sanitizer) {
+  RunPlan plan;
+  plan.scenario = rec.scenario;
+  plan.variant = rec.variant;
+  plan.sanitizer = sanitizer;
+  plan.seed = rec.seed;
+  plan.repeat_index = rec.repeat_index;
+  plan.argv = rec.command;
+  plan.scenario_protocol = false;
+  plan.replay = rec.replay;
+  plan.expectation = rec.expectation;
+  return plan;
+}
+
+// A scenario run: planned again from the catalog, with the recorded parameters and seed.
+RunPlan scenario_plan(const Record& rec, const Catalog& catalog, Sanitizer sanitizer,
+                      const RunOptions& options) {
+  ScenarioSpec spec = catalog.spec(rec.scenario, sanitizer);
+  (void)select_variants(spec, rec.variant);
+  check_injection(spec, options.injection);
+  std::vector<std::string> sets;
+  for (const auto& [k, v] : rec.params) sets.push_back(k + "=" + v);
+  Params params;
+  try {
+    params = resolve_params(spec, sets);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(fmt::format(
+        "replay: the recorded parameters no longer fit {}: {} (was the scenario changed since "
+        "the run?)",
+        rec.scenario, e.what()));
+  }
+  auto plans = plan_scenario_runs(catalog, spec, {rec.variant}, sanitizer, params, 1, rec.seed,
+                                  options.timeout_s, options.injection);
+  RunPlan plan = std::move(plans.front());
+  plan.repeat_index = rec.repeat_index;
+  return plan;
+}
+
+}  // namespace
+
+int replay(const Args& args) {
+  std::string id;
+  std::vector<std::string> results;
+  std::string build_root;
+  std::string out;
+  double timeout_s = 0;
+  po::options_description desc(
+      "usage: faultline replay RUN_ID [options]\n\n"
+      "Runs a recorded run again exactly: the same scenario, variant, sanitizer build,\n"
+      "parameters, seed, faults (--fault, --perturb, --nemesis), resource limits and time limit.\n"
+      "The new record is appended to the results file with the same run key, and the verdicts are\n"
+      "compared. RUN_ID is a record's run_id, or the start of one. A race is a matter of timing:\n"
+      "the same seed makes the same choices, not the same interleaving, so a mismatch is a\n"
+      "finding about how reliable the reproduction is. Exit codes: 0 the verdict matched, 1 it\n"
+      "did not, 2 bad input, 3 the replay ended unknown, 130 interrupted.\n\noptions");
+  desc.add_options()("help,h", "this text")(
+      "results", po::value(&results)->composing(),
+      "results file(s) to look in (repeatable; default: every results/*.jsonl)")(
+      "build-root", po::value(&build_root),
+      "folder holding the preset builds (default: the one this faultline was built in)")(
+      "out", po::value(&out), "results file for the new record (default: the record's own file)")(
+      "timeout", po::value(&timeout_s), "seconds (default: the recorded run's time limit)");
+  po::options_description hidden;
+  hidden.add_options()("id", po::value(&id));
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description positional;
+  positional.add("id", 1);
+  auto vm = parse("replay", args, all, &positional);
+  if (vm.count("help")) {
+    std::cout << desc;
+    return kExitOk;
+  }
+  if (id.empty()) {
+    throw UsageError(
+        "replay: give a run id, e.g. faultline replay 20261123T101643Z-5793b08f (each record's "
+        "run_id)");
+  }
+  std::vector<fs::path> files(results.begin(), results.end());
+  for (const auto& f : files) {
+    if (!fs::exists(f)) {
+      throw UsageError(fmt::format("replay: results file {} does not exist", f.string()));
+    }
+  }
+  if (files.empty()) files = default_results_files();
+  Found found = find_record(id, files);
+  const Record& rec = found.record;
+  const RunOptions options = options_of(rec, build_root, timeout_s);
+  const Sanitizer sanitizer = parse_sanitizer(options.sanitizer);
+  RunPlan plan;
+  RunSettings settings;
+  if (rec.build_field("preset") == "external") {
+    plan = external_plan(rec, sanitizer);
+    settings = external_settings(options);
+  } else {
+    Catalog catalog = make_catalog(options);
+    plan = scenario_plan(rec, catalog, sanitizer, options);
+    settings = make_settings(catalog, sanitizer, options);
+    const std::string was = rec.build_field("git_revision");
+    const std::string now = settings.build.value("git_revision", "");
+    if (!was.empty() && !now.empty() && was != now) {
+      std::cout << fmt::format("note: the run was recorded at revision {}, this build is {}\n",
+                               was.substr(0, 12), now.substr(0, 12));
+    }
+  }
+
+  if (out.empty()) out = found.file.string();
+  ResultsWriter writer(out);
+  // Both runs are judged against the recorded run's expectation, by the one judge.
+  const Expectation& expectation = rec.expectation;
+  const std::string was_verdict(outcome_name(judge(facts_of(rec), expectation).outcome));
+  std::cout << fmt::format("replaying {} from {}: {} {} under {}, seed {} (was {}: {})\n",
+                           rec.run_id, found.file.string(), rec.scenario, rec.variant,
+                           options.sanitizer, rec.seed, was_verdict, symptom_kinds(rec))
+            << std::flush;
+  install_interrupt_handlers();
+  BatchOutcome outcome = run_batch({plan}, settings, 1, writer, &g_stop, print_run_line);
+  if (outcome.records.empty()) {
+    std::cout << "replay interrupted: no record kept\n";
+    return kExitInterrupted;
+  }
+  const Record& now = outcome.records.front();
+  const Judgement judged = judge(facts_of(now), expectation);
+  const std::string verdict(outcome_name(judged.outcome));
+  std::cout << fmt::format("replay {} -> {}: verdict {} (recorded {}), symptoms {} (recorded {})\n",
+                           rec.run_id, now.run_id, verdict, was_verdict, symptom_kinds(now),
+                           symptom_kinds(rec));
+  std::cout << fmt::format("record appended to {}\n", out);
+  if (verdict == "unknown") {
+    std::cout << "replay ended unknown: " << judged.reason << "\n";
+    return kExitUnknownRuns;
+  }
+  if (verdict != was_verdict) {
+    std::cout << "verdict differs\n";
+    return kExitExpectationMissed;
+  }
+  std::cout << "verdict matched\n";
+  return kExitOk;
+}
+
+}  // namespace faultline::cli

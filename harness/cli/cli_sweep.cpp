@@ -1,0 +1,466 @@
+// faultline sweep: a scenario over a grid of parameters, in parallel, resumable and shardable.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "harness/cli/cli.h"
+#include "harness/judge/judge.h"
+#include "harness/judge/summary.h"
+#include "harness/plan/sweep.h"
+#include "harness/record/experiment_key.h"
+#include "harness/scenario/fault_spec.h"
+
+namespace faultline::cli {
+namespace po = boost::program_options;
+
+namespace {
+
+std::string quote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                        "0123456789-_./=:,+@%") == std::string::npos) {
+    return s;
+  }
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// Shows how far the sweep is. On a terminal one line is redrawn in place (also once a second,
+// so elapsed time moves during long runs); otherwise every run gets its own line, which keeps
+// CI logs and `tee`d files readable.
+class Progress {
+ public:
+  Progress(std::size_t total, bool terminal)
+      : total_(total), terminal_(terminal), start_(std::chrono::steady_clock::now()) {
+    if (!terminal_) return;
+    draw();
+    ticker_ = std::thread([this] {
+      std::unique_lock lock(mutex_);
+      while (!stopped_) {
+        wake_.wait_for(lock, std::chrono::seconds(1));
+        if (!stopped_) draw_locked();
+      }
+    });
+  }
+  ~Progress() { stop(); }
+
+  void on_record(const Record& r) {
+    std::lock_guard lock(mutex_);
+    ++done_;
+    const Outcome outcome = judge_record(r).outcome;
+    if (is_hit(outcome)) ++failed_;
+    if (!is_decided(outcome)) ++unknown_;
+    if (terminal_) {
+      draw_locked();
+      return;
+    }
+    std::cout << fmt::format("{} | {} #{} seed {}: {} in {:.2f}s\n",
+                             progress_text(done_, total_, failed_, unknown_, elapsed()),
+                             experiment_key_of(r).label(), r.repeat_index, r.seed,
+                             run_line_detail(r), r.duration_s)
+              << std::flush;
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopped_) return;
+      stopped_ = true;
+      if (terminal_) std::cout << "\n" << std::flush;
+    }
+    wake_.notify_all();
+    if (ticker_.joinable()) ticker_.join();
+  }
+
+ private:
+  double elapsed() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+  void draw() {
+    std::lock_guard lock(mutex_);
+    draw_locked();
+  }
+  void draw_locked() {
+    // \r returns to the line start, \x1b[K clears what a longer previous line left.
+    std::cout << "\r" << progress_text(done_, total_, failed_, unknown_, elapsed()) << "\x1b[K"
+              << std::flush;
+  }
+
+  std::size_t total_;
+  bool terminal_;
+  std::chrono::steady_clock::time_point start_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::thread ticker_;
+  bool stopped_ = false;
+  std::size_t done_ = 0, failed_ = 0, unknown_ = 0;
+};
+
+// One row per experiment (sanitizer x point x variant), in the order of the plan (not of
+// completion, which parallel runs shuffle), each judged as the run summary judges it.
+std::string render_sweep_table(const std::vector<RunPlan>& plans, const RunLimits& limits,
+                               const std::vector<Record>& records) {
+  std::vector<ExperimentKey> order;
+  for (const auto& p : plans) {
+    ExperimentKey k = experiment_key(p, limits);
+    if (std::find(order.begin(), order.end(), k) == order.end()) order.push_back(std::move(k));
+  }
+  auto groups = summarise(records);
+  std::stable_sort(groups.begin(), groups.end(), [&](const GroupSummary& a, const GroupSummary& b) {
+    auto pos = [&](const ExperimentKey& k) {
+      return std::find(order.begin(), order.end(), k) - order.begin();
+    };
+    return pos(a.key) < pos(b.key);
+  });
+  std::size_t params_width = 6;
+  auto label = [](const GroupSummary& g) { return g.key.params_text() + g.key.injection_text(); };
+  for (const auto& g : groups) params_width = std::max(params_width, label(g).size());
+  std::string out =
+      fmt::format("{:<6} {:<12} {:<{}} {:>10} {:>12} {:>7} {:>8}  {}\n", "san", "variant", "params",
+                  params_width, "incident", "95% interval", "unknown", "median", "verdict");
+  for (const auto& g : groups) {
+    out +=
+        fmt::format("{:<6} {:<12} {:<{}} {:>10} {:>12} {:>7} {:>7.2f}s  {}\n", g.key.sanitizer,
+                    g.key.variant, label(g), params_width, fmt::format("{}/{}", g.hits, g.decided),
+                    fmt::format("[{:.0f}%,{:.0f}%]", 100 * g.rate.low, 100 * g.rate.high),
+                    g.unknown, g.median_duration_s, group_status_name(g.status));
+  }
+  return out;
+}
+
+// A grid axis named fault.KIND.KEY or perturb.KEY sweeps a fault's strength instead of a
+// parameter: at each point the value is set in that fault (added when --fault did not name it)
+// or in the --perturb spec. Returns false for a plain parameter.
+bool apply_injection_axis(const std::string& kv, Injection& injection) {
+  const std::size_t eq = kv.find('=');
+  const std::string key = kv.substr(0, eq);
+  const std::string value = eq == std::string::npos ? "" : kv.substr(eq + 1);
+  auto join = [](const std::vector<std::pair<std::string, std::string>>& params) {
+    std::string out;
+    for (const auto& [k, v] : params) out += (out.empty() ? "" : ",") + k + "=" + v;
+    return out;
+  };
+  auto set = [&](std::vector<std::pair<std::string, std::string>>& params, const std::string& k) {
+    for (auto& [pk, pv] : params) {
+      if (pk == k) {
+        pv = value;
+        return;
+      }
+    }
+    params.emplace_back(k, value);
+  };
+  if (key.rfind("fault.", 0) == 0) {
+    const std::size_t dot = key.find('.', 6);
+    if (dot == std::string::npos || dot + 1 == key.size()) {
+      throw UsageError(fmt::format(
+          "--grid {}: name a fault's parameter as fault.KIND.KEY, e.g. fault.latency.ms=1,5,20",
+          kv));
+    }
+    const std::string kind = key.substr(6, dot - 6);
+    const std::string param = key.substr(dot + 1);
+    for (auto& text : injection.faults) {
+      FaultSpec fault = parse_fault_spec(text);
+      if (fault.kind != kind) continue;
+      set(fault.params, param);
+      text = kind + ":" + join(fault.params);
+      return true;
+    }
+    injection.faults.push_back(kind + ":" + param + "=" + value);
+    return true;
+  }
+  if (key.rfind("perturb.", 0) == 0) {
+    auto params = parse_key_values(injection.perturb, "--perturb");
+    set(params, key.substr(8));
+    injection.perturb = join(params);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+int sweep(const Args& args) {
+  RunOptions options;
+  std::string id;
+  std::string file;
+  std::string variant_arg;
+  std::string shard_arg;
+  std::vector<std::string> grid_args;
+  std::vector<std::string> sets;
+  bool resume = false;
+  po::options_description desc(
+      "usage: faultline sweep NAME --grid key=v1,v2 [--grid ...] [options]\n"
+      "       faultline sweep --file SWEEP [options]\n\n"
+      "Runs scenario NAME at every point of the grid (the cartesian product of the --grid\n"
+      "values), for every variant, sanitizer and repeat, in parallel, appending one record per\n"
+      "run to the results file. Repeat 0 of every point runs first, so an early stop has seen\n"
+      "them all. --resume skips runs already in the file; --shard I/N runs one slice of N.\n"
+      "Every run is judged against its variant's expectation; the table judges every point.\n"
+      "Exit codes: 0 expectations met over the whole sweep (a variant expected to show the\n"
+      "incident showed it at some point, none expected clean ever showed a symptom), 1 missed,\n"
+      "2 bad input, 3 some runs unknown, 130 interrupted. See docs/sweeps.md.\n\noptions");
+  desc.add_options()("help,h", "this text")(
+      "grid", po::value(&grid_args)->composing(),
+      "key=v1,v2,...: a parameter and the values to sweep (repeatable)")(
+      "set", po::value(&sets)->composing(), "fixed parameter override key=value (repeatable)")(
+      "variant", po::value(&variant_arg)->default_value("all"),
+      "buggy, fixed, another variant, a comma list, or all")(
+      "file", po::value(&file), "read the sweep from this file (format in docs/sweeps.md)")(
+      "resume", po::bool_switch(&resume),
+      "skip runs whose records are already in --out; the base seed is taken from them")(
+      "shard", po::value(&shard_arg),
+      "I/N: run only slice I (0-based) of N; the slices are disjoint and together the sweep");
+  add_run_options(desc, options);
+  po::options_description hidden;
+  hidden.add_options()("name", po::value(&id));
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description positional;
+  positional.add("name", 1);
+
+  auto vm = parse("sweep", args, all, &positional);
+  if (vm.count("help")) {
+    std::cout << desc
+              << "\n--jobs defaults to one run per core, capped by free memory at "
+                 "512 MiB a run (asan 1.5 GiB, tsan 4 GiB).\n";
+    return kExitOk;
+  }
+
+  // The file gives the sweep; flags given on the command line win over it, and --grid adds axes.
+  SweepDefinition def;
+  if (!file.empty()) def = parse_sweep_file(file);
+  if (!id.empty() && !def.scenario.empty() && id != def.scenario) {
+    throw UsageError(fmt::format("sweep: the command line names {} but {} sweeps {}: drop one", id,
+                                 file, def.scenario));
+  }
+  if (id.empty()) id = def.scenario;
+  if (id.empty()) {
+    throw UsageError(
+        "sweep: name a scenario, e.g. faultline sweep rpc-timeout-race --grid "
+        "concurrency=10,100 (or give --file)");
+  }
+  std::vector<GridAxis> grid = def.grid;
+  {
+    std::vector<GridAxis> cli_axes;
+    for (const auto& g : grid_args) cli_axes.push_back(parse_grid_axis(g));
+    add_axes(grid, cli_axes);
+  }
+  sets.insert(sets.begin(), def.sets.begin(), def.sets.end());
+  if (vm["variant"].defaulted() && def.variants) variant_arg = *def.variants;
+  // A sweep takes a comma list of builds (--sanitizer none,tsan): they run one after another.
+  std::string sanitizer_arg = options.sanitizer;
+  if (vm["sanitizer"].defaulted() && def.sanitizers) sanitizer_arg = *def.sanitizers;
+  if (vm["repeat"].defaulted() && def.repeat) options.repeat = *def.repeat;
+  if (vm["timeout"].defaulted() && def.timeout_s) options.timeout_s = *def.timeout_s;
+  if (vm.count("seed")) {
+    options.seed = vm["seed"].as<std::uint64_t>();
+  } else if (def.seed) {
+    options.seed = def.seed;
+  }
+  std::vector<Sanitizer> sanitizers = parse_sanitizer_list(sanitizer_arg);
+  for (auto s : sanitizers) {
+    RunOptions one = options;
+    one.sanitizer = sanitizer_name(s);
+    check_run_options(one);
+  }
+  for (const auto& axis : grid) {
+    for (const auto& s : sets) {
+      if (s.rfind(axis.key + "=", 0) == 0) {
+        throw UsageError(fmt::format(
+            "parameter '{}' is both swept (--grid) and fixed (--set): keep one", axis.key));
+      }
+    }
+  }
+  Shard shard;
+  if (!shard_arg.empty()) shard = parse_shard(shard_arg);
+  if (vm["jobs"].defaulted()) {
+    options.jobs = default_sweep_jobs(sanitizers, std::thread::hardware_concurrency(),
+                                      available_memory_bytes());
+  }
+
+  // Every run of the whole sweep (all shards), planned once per seed decision.
+  Catalog catalog = make_catalog(options);
+  struct Build {
+    Sanitizer sanitizer;
+    ScenarioSpec spec;
+    std::vector<std::string> variants;
+    std::vector<std::pair<Params, Injection>> points;
+  };
+  std::vector<Build> builds;
+  const auto points = expand_grid(grid);
+  for (auto s : sanitizers) {
+    Build b{s, catalog.spec(id, s), {}, {}};
+    b.variants = select_variants(b.spec, variant_arg);
+    // The faults as given may lack what an axis supplies (--fault latency:jitter=2 with
+    // --grid fault.latency.ms=...): their syntax is checked here, the whole fault per point.
+    for (const auto& text : options.injection.faults) {
+      try {
+        (void)parse_fault_spec(text);
+      } catch (const std::invalid_argument& e) {
+        throw UsageError(fmt::format("--fault: {}", e.what()));
+      }
+    }
+    for (const auto& point : points) {
+      std::vector<std::string> overrides = sets;
+      Injection injection = options.injection;
+      for (const auto& kv : point) {
+        if (!apply_injection_axis(kv, injection)) overrides.push_back(kv);
+      }
+      check_injection(b.spec, injection);
+      try {
+        b.points.emplace_back(resolve_params(b.spec, overrides), std::move(injection));
+      } catch (const std::invalid_argument& e) {
+        throw UsageError(fmt::format("{} (faultline list {} shows them)", e.what(), id));
+      }
+    }
+    builds.push_back(std::move(b));
+  }
+  const RunLimits limits = external_settings(options).limits;
+  auto plan_all = [&](std::uint64_t seed) {
+    std::vector<RunPlan> plans;
+    for (const auto& b : builds) {
+      for (const auto& [params, injection] : b.points) {
+        auto more = plan_scenario_runs(catalog, b.spec, b.variants, b.sanitizer, params,
+                                       options.repeat, seed, options.timeout_s, injection);
+        for (auto& p : more) {
+          if (in_shard(run_key(p, limits), shard)) plans.push_back(std::move(p));
+        }
+      }
+    }
+    return plans;
+  };
+  std::set<std::string> shard_keys;
+  for (const auto& p : plan_all(0)) shard_keys.insert(run_key(p, limits));
+
+  if (options.out.empty()) {
+    options.out = shard.count > 1 ? fmt::format("results/{}-sweep-shard{}of{}.jsonl", id,
+                                                shard.index, shard.count)
+                                  : fmt::format("results/{}-sweep.jsonl", id);
+  }
+  ResultsWriter writer(options.out);  // cuts a torn last line before we read the file
+  std::vector<Record> existing;
+  std::error_code ec;
+  if (std::filesystem::file_size(options.out, ec) > 0 && !ec) {
+    std::vector<std::string> warnings;
+    if (resume) {
+      existing = read_records(options.out, &warnings);  // a corrupt file stops the resume
+    } else {
+      try {
+        existing = read_records(options.out, &warnings);
+      } catch (const ResultsFileError&) {
+        // Only used for a hint below; appending does not need the old records.
+      }
+    }
+    for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";
+  }
+  ResumeState state = scan_for_resume(existing, shard_keys);
+
+  std::uint64_t seed = 0;
+  if (resume && state.base_seed) {
+    if (options.seed && *options.seed != *state.base_seed) {
+      throw UsageError(fmt::format(
+          "--seed {} differs from base seed {} of the runs already in {}: drop --seed to "
+          "resume, or write to a new --out",
+          *options.seed, *state.base_seed, options.out));
+    }
+    seed = *state.base_seed;
+  } else if (options.seed) {
+    seed = *options.seed;
+  } else if (shard.count > 1) {
+    throw UsageError(
+        "--shard needs --seed, so every shard gives a run the same seed (any number, the same "
+        "for all shards)");
+  } else {
+    seed = base_seed(options);
+  }
+  if (state.seed_disagreements) {
+    std::cerr << fmt::format(
+        "warning: {} of the runs in {} were started with another base seed than {}\n",
+        state.seed_disagreements, options.out, seed);
+  }
+  if (!resume && !state.done_keys.empty()) {
+    std::cerr << fmt::format(
+        "note: {} runs of this sweep are already in {}; they will be run again (add --resume "
+        "to skip them)\n",
+        state.done_keys.size(), options.out);
+  }
+
+  std::vector<RunPlan> plans;
+  for (auto& p : plan_all(seed)) {
+    if (!resume || !state.done_keys.count(run_key(p, limits))) plans.push_back(std::move(p));
+  }
+  order_for_sweep(plans);
+  const std::size_t whole = shard_keys.size();
+
+  std::cout << fmt::format(
+                   "{}: {} points x {} variant(s) x {} sanitizer(s) x {} repeats = {} runs{}; "
+                   "{} to run, {} at a time, base seed {}, into {}\n",
+                   id, points.size(), builds.front().variants.size(), builds.size(), options.repeat,
+                   whole,
+                   shard.count > 1 ? fmt::format(" in shard {}/{}", shard.index, shard.count) : "",
+                   plans.size(), options.jobs, seed, options.out)
+            << std::flush;
+  if (resume && !state.done_keys.empty()) {
+    std::cout << fmt::format("resuming: {} runs already recorded are skipped\n",
+                             whole - plans.size());
+  }
+
+  // The sweep's records: those already in the file (when resuming) and the new ones.
+  std::vector<Record> records = resume ? state.records : std::vector<Record>{};
+  BatchOutcome outcome;
+  if (!plans.empty()) {
+    install_interrupt_handlers();
+    Progress progress(plans.size(), ::isatty(STDOUT_FILENO) == 1);
+    // Every run records the build it came from, also in a sweep over several sanitizers.
+    std::vector<RunPlan> group;
+    for (auto s : sanitizers) {
+      group.clear();
+      for (const auto& p : plans) {
+        if (p.sanitizer == s) group.push_back(p);
+      }
+      if (group.empty() || g_stop.load()) continue;
+      RunSettings one = make_settings(catalog, s, options);
+      BatchOutcome part =
+          run_batch(group, one, options.jobs, writer, &g_stop,
+                    [&](const Record& r, std::size_t, std::size_t) { progress.on_record(r); });
+      outcome.records.insert(outcome.records.end(), part.records.begin(), part.records.end());
+      outcome.dropped_in_flight += part.dropped_in_flight;
+      outcome.not_started += part.not_started;
+      outcome.interrupted = outcome.interrupted || part.interrupted;
+    }
+    progress.stop();
+    if (g_stop.load() && !outcome.interrupted) outcome.interrupted = true;
+  } else {
+    std::cout << "nothing left to run: every run of this sweep is in " << options.out << "\n";
+  }
+  records.insert(records.end(), outcome.records.begin(), outcome.records.end());
+
+  if (!records.empty()) std::cout << "\n" << render_sweep_table(plan_all(seed), limits, records);
+  std::cout << fmt::format("{} new record{} appended to {}\n", outcome.records.size(),
+                           outcome.records.size() == 1 ? "" : "s", options.out);
+  if (writer.repaired_bytes() > 0) {
+    std::cout << fmt::format(
+        "(its torn last line, {} bytes from a driver that died mid-write, was cut off first)\n",
+        writer.repaired_bytes());
+  }
+  if (outcome.interrupted) {
+    std::string again = "faultline sweep";
+    for (const auto& a : args) again += " " + quote(a);
+    if (!resume) again += " --resume";
+    std::cout << fmt::format(
+        "interrupted: {} finished runs were kept, {} in flight were dropped, {} never "
+        "started.\ncontinue with: {}\n",
+        outcome.records.size(), outcome.dropped_in_flight,
+        plans.size() - outcome.records.size() - outcome.dropped_in_flight, again);
+    return kExitInterrupted;
+  }
+  return records.empty() ? kExitOk : sweep_exit_code(summarise(records));
+}
+
+}  // namespace faultline::cli

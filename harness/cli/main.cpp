@@ -1,0 +1,79 @@
+// faultline: runs incident scenarios (and any command) as child processes, survives whatever
+// they do, and records what was observed. See `faultline --help`.
+#include <fmt/format.h>
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "harness/cli/cli.h"
+#include "harness/judge/summary.h"
+#include "harness/record/results_file.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*fn)(const faultline::cli::Args&);
+  const char* help;
+};
+
+const Command kCommands[] = {
+    {"list", faultline::cli::list, "list the scenarios, their variants and parameters"},
+    {"run", faultline::cli::run, "run a scenario's variants, repeatedly, and record every run"},
+    {"exec", faultline::cli::exec, "run any command the same way: faultline exec -- CMD ARGS"},
+    {"sweep", faultline::cli::sweep, "run a scenario over a grid of parameters (resumable)"},
+    {"compare", faultline::cli::compare, "compare two results files with statistical tests"},
+    {"export", faultline::cli::export_results, "write a results file as CSV or JUnit XML"},
+    {"replay", faultline::cli::replay, "run a recorded run again exactly and compare verdicts"},
+    {"score", faultline::cli::score,
+     "the detector matrix: TP/FN/FP/TN of every build per incident"},
+    {"proxy", faultline::cli::proxy, "forward TCP or UDP to a server through network faults"},
+};
+
+void print_help() {
+  std::cout << "faultline: recreate production concurrency incidents and prove, run after run,\n"
+               "whether each one happens.\n\nusage: faultline COMMAND [options]\n\ncommands:\n";
+  for (const auto& c : kCommands) std::cout << fmt::format("  {:<9} {}\n", c.name, c.help);
+  std::cout << "\n`faultline COMMAND --help` describes each. Exit codes: 0 ok, 1 an expectation "
+               "was missed,\n2 bad input, 3 some runs ended unknown, 4 internal error, 130 "
+               "interrupted.\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    print_help();
+    return args.empty() ? faultline::kExitUsage : faultline::kExitOk;
+  }
+  if (args[0] == "--version") {
+    std::cout << "faultline 0.1.0\n";
+    return faultline::kExitOk;
+  }
+  const std::string name = args[0];
+  args.erase(args.begin());
+  for (const auto& c : kCommands) {
+    if (name != c.name) continue;
+    try {
+      return c.fn(args);
+    } catch (const faultline::UsageError& e) {
+      std::cerr << "faultline: " << e.what() << "\n";
+      return faultline::kExitUsage;
+    } catch (const faultline::ResultsFileError& e) {
+      std::cerr << "faultline: " << e.what() << "\n";
+      return faultline::kExitUsage;
+    } catch (const std::exception& e) {
+      std::cerr << "faultline: internal error: " << e.what() << "\n";
+      return faultline::kExitInternal;
+    }
+  }
+  std::vector<std::string> names;
+  for (const auto& c : kCommands) names.emplace_back(c.name);
+  auto near = faultline::near_names(name, names);
+  std::cerr << fmt::format("faultline: unknown command '{}': {}\n", name,
+                           near.empty() ? fmt::format("the commands are {}", fmt::join(names, ", "))
+                                        : fmt::format("did you mean {}?", fmt::join(near, ", ")));
+  return faultline::kExitUsage;
+}

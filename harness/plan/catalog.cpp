@@ -1,0 +1,125 @@
+#include "harness/plan/catalog.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <system_error>
+
+#include "harness/run/runner.h"
+
+namespace faultline {
+namespace fs = std::filesystem;
+
+Sanitizer parse_sanitizer(const std::string& name) {
+  if (name == "none") return Sanitizer::kNone;
+  if (name == "tsan") return Sanitizer::kTsan;
+  if (name == "asan") return Sanitizer::kAsan;
+  throw UsageError(fmt::format("unknown sanitizer '{}': use none, tsan or asan", name));
+}
+
+std::string sanitizer_name(Sanitizer sanitizer) {
+  switch (sanitizer) {
+    case Sanitizer::kNone:
+      return "none";
+    case Sanitizer::kTsan:
+      return "tsan";
+    case Sanitizer::kAsan:
+      return "asan";
+  }
+  return "none";
+}
+
+std::string preset_of(Sanitizer sanitizer) {
+  return sanitizer == Sanitizer::kNone ? "release" : sanitizer_name(sanitizer);
+}
+
+fs::path Catalog::default_build_root() {
+  if (const char* env = std::getenv("FAULTLINE_BUILD_ROOT"); env && *env) return fs::path(env);
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) return self.parent_path().parent_path();  // <root>/<preset>/faultline
+  return fs::path("build");
+}
+
+fs::path Catalog::preset_dir(Sanitizer sanitizer) const {
+  return build_root_ / preset_of(sanitizer);
+}
+
+fs::path Catalog::binary(const std::string& id, Sanitizer sanitizer) const {
+  return preset_dir(sanitizer) / "scenarios" / id;
+}
+
+std::vector<std::string> Catalog::ids() const {
+  std::vector<std::string> ids;
+  for (auto s : {Sanitizer::kNone, Sanitizer::kTsan, Sanitizer::kAsan}) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(preset_dir(s) / "scenarios", ec)) {
+      if (entry.is_regular_file() && ::access(entry.path().c_str(), X_OK) == 0) {
+        ids.push_back(entry.path().filename().string());
+      }
+    }
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
+void Catalog::require_binary(const std::string& id, Sanitizer sanitizer) const {
+  if (::access(binary(id, sanitizer).c_str(), X_OK) == 0) return;
+  auto known = ids();
+  if (std::find(known.begin(), known.end(), id) == known.end()) {
+    auto near = near_names(id, known);
+    std::string hint =
+        near.empty() ? fmt::format("known scenarios: {} (faultline list)",
+                                   known.empty() ? "none were built under " + build_root_.string()
+                                                 : fmt::format("{}", fmt::join(known, ", ")))
+                     : fmt::format("did you mean {}?", fmt::join(near, ", "));
+    throw UsageError(fmt::format("unknown scenario '{}': {}", id, hint));
+  }
+  std::string preset = preset_of(sanitizer);
+  throw UsageError(fmt::format(
+      "no {} build of {} at {}: build it with `cmake --preset {} && cmake --build --preset {}` "
+      "(or pass --build-root)",
+      preset, id, binary(id, sanitizer).string(), preset, preset));
+}
+
+ScenarioSpec Catalog::spec(const std::string& id, Sanitizer sanitizer) const {
+  require_binary(id, sanitizer);
+  RunRequest request;
+  request.argv = {binary(id, sanitizer).string(), "--describe"};
+  request.timeout = std::chrono::seconds(20);
+  // A sanitizer runtime must not turn a description into a failure.
+  request.env = {{"TSAN_OPTIONS", "atexit_sleep_ms=0"}, {"ASAN_OPTIONS", "detect_leaks=0"}};
+  RunResult result = run_process(request);
+  if (result.started && result.exit_code == 2) {
+    // The scenario refused its own spec (expectations that cannot be judged, say): its words.
+    std::string why = result.err.text.substr(0, result.err.text.find('\n'));
+    throw UsageError(fmt::format("{} cannot be run: {}", id, why));
+  }
+  if (!result.started || result.exit_code != 0) {
+    throw std::runtime_error(fmt::format("{} --describe failed ({}): {}", request.argv[0],
+                                         result.started ? "exit status" : result.start_error,
+                                         result.err.text.substr(0, 500)));
+  }
+  try {
+    return spec_from_json(nlohmann::json::parse(result.out.text));
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(
+        fmt::format("{} --describe printed no valid JSON: {}", request.argv[0], e.what()));
+  }
+}
+
+nlohmann::json Catalog::build_info(Sanitizer sanitizer) const {
+  std::ifstream in(preset_dir(sanitizer) / "build_info.json");
+  if (!in) return nlohmann::json::object();
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception&) {
+    return nlohmann::json::object();
+  }
+}
+
+}  // namespace faultline

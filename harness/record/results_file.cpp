@@ -1,0 +1,145 @@
+#include "harness/record/results_file.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "harness/plan/catalog.h"
+
+namespace faultline {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Cuts the file back to just after its last newline. Returns how many bytes were cut.
+std::size_t repair_torn_tail(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || st.st_size == 0) return 0;
+  off_t end = st.st_size;
+  char buf[4096];
+  off_t pos = end;
+  while (pos > 0) {
+    off_t chunk = std::min<off_t>(pos, static_cast<off_t>(sizeof buf));
+    pos -= chunk;
+    if (::pread(fd, buf, static_cast<std::size_t>(chunk), pos) != chunk) return 0;
+    for (off_t i = chunk; i > 0; --i) {
+      if (buf[i - 1] == '\n') {
+        off_t keep = pos + i;
+        if (keep == end) return 0;
+        if (::ftruncate(fd, keep) != 0) return 0;
+        return static_cast<std::size_t>(end - keep);
+      }
+    }
+  }
+  // No newline at all: the only line is torn.
+  if (::ftruncate(fd, 0) != 0) return 0;
+  return static_cast<std::size_t>(end);
+}
+
+}  // namespace
+
+ResultsWriter::ResultsWriter(fs::path path) : path_(std::move(path)) {
+  std::error_code ec;
+  if (path_.has_parent_path()) fs::create_directories(path_.parent_path(), ec);
+  if (ec) {
+    throw UsageError(
+        fmt::format("cannot create folder {} for the results: {} (choose another "
+                    "place with --out)",
+                    path_.parent_path().string(), ec.message()));
+  }
+  fd_ = ::open(path_.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) {
+    throw UsageError(fmt::format("cannot write results file {}: {} (choose another with --out)",
+                                 path_.string(), std::strerror(errno)));
+  }
+  repaired_bytes_ = repair_torn_tail(fd_);
+}
+
+ResultsWriter::~ResultsWriter() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void ResultsWriter::append(const Record& record) {
+  append(record_to_json(record));
+}
+
+void ResultsWriter::append(const nlohmann::json& record) {
+  // Invalid UTF-8 in captured output must not make a record unwritable.
+  std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  std::lock_guard lock(mutex_);
+  const char* p = line.data();
+  std::size_t left = line.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd_, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error(
+          fmt::format("writing to {} failed: {}", path_.string(), std::strerror(errno)));
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  ::fdatasync(fd_);
+}
+
+std::vector<Record> read_records(const fs::path& path, std::vector<std::string>* warnings) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw ResultsFileError(
+        fmt::format("cannot read results file {}: {}", path.string(), std::strerror(errno)));
+  }
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<Record> records;
+  std::size_t line_no = 0;
+  std::size_t pos = 0;
+  while (pos < content.size()) {
+    std::size_t nl = content.find('\n', pos);
+    bool last_without_newline = nl == std::string::npos;
+    std::string_view line(content.data() + pos, (last_without_newline ? content.size() : nl) - pos);
+    pos = last_without_newline ? content.size() : nl + 1;
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    nlohmann::json record;
+    try {
+      record = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::parse_error& e) {
+      if (last_without_newline) {
+        if (warnings) {
+          warnings->push_back(
+              fmt::format("{}:{}: skipped a torn last line (a run that was being "
+                          "written when the driver died)",
+                          path.string(), line_no));
+        }
+        continue;
+      }
+      throw ResultsFileError(
+          fmt::format("{}:{}: not a JSON record ({}); is this a faultline "
+                      "results file?",
+                      path.string(), line_no, e.what()));
+    }
+    if (!record.is_object()) {
+      throw ResultsFileError(
+          fmt::format("{}:{}: the line is JSON but not an object; is this a "
+                      "faultline results file?",
+                      path.string(), line_no));
+    }
+    try {
+      records.push_back(record_from_json(record));
+    } catch (const RecordError& e) {
+      throw ResultsFileError(fmt::format("{}:{}: {}", path.string(), line_no, e.what()));
+    }
+  }
+  if (records.empty()) {
+    throw ResultsFileError(
+        fmt::format("{} holds no run records: run `faultline run` with --out {} first",
+                    path.string(), path.string()));
+  }
+  return records;
+}
+
+}  // namespace faultline

@@ -1,0 +1,329 @@
+#include "harness/run/executor.h"
+
+#include <fmt/format.h>
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "harness/judge/judge.h"
+#include "harness/record/experiment_key.h"
+#include "harness/record/results_file.h"
+#include "harness/scenario/fault_spec.h"
+
+namespace faultline {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::size_t kMaxSymptomGroups = 32;
+constexpr std::size_t kMaxReportChars = 16 * 1024;
+constexpr std::size_t kMaxSamplesPerSeries = 2000;
+
+std::string iso_utc(std::chrono::system_clock::time_point t) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+}
+
+std::string new_run_id(std::chrono::system_clock::time_point t) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::string stamp = iso_utc(t);
+  std::string compact;
+  for (char c : stamp.substr(0, 19)) {
+    if (c != '-' && c != ':') compact += c;
+  }
+  return fmt::format("{}Z-{:08x}", compact, static_cast<std::uint32_t>(rng()));
+}
+
+std::string top_function(const Symptom& s) {
+  return s.frames.empty() ? std::string() : s.frames.front().function;
+}
+
+}  // namespace
+
+ScenarioReport read_scenario_report(const std::string& path) {
+  ScenarioReport report;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    nlohmann::json e;
+    try {
+      e = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::parse_error&) {
+      ++report.bad_lines;
+      continue;
+    }
+    if (!e.is_object() || !e.contains("type") || !e["type"].is_string()) {
+      ++report.bad_lines;
+      continue;
+    }
+    const std::string type = e["type"];
+    try {
+      if (type == "metric") {
+        report.metrics[e.at("name").get<std::string>()] = {e.at("value").get<double>(),
+                                                           e.value("unit", "")};
+      } else if (type == "observation") {
+        report.observations.push_back({e.at("kind").get<std::string>(),
+                                       e.at("count").get<std::uint64_t>(), e.value("detail", "")});
+      } else if (type == "sample") {
+        auto& series = report.samples[e.at("series").get<std::string>()];
+        if (series.size() < kMaxSamplesPerSeries) {
+          series.emplace_back(e.at("t").get<double>(), e.at("value").get<double>());
+        }
+      } else if (type == "note") {
+        report.notes.push_back(e.at("text").get<std::string>());
+      } else if (type == "timeline") {
+        if (report.timeline.size() < kMaxSamplesPerSeries) {
+          report.timeline.push_back(
+              {e.at("t").get<double>(), e.at("what").get<std::string>(), e.value("detail", "")});
+        }
+      } else if (type == "done") {
+        report.done = true;
+      } else {
+        ++report.bad_lines;
+      }
+    } catch (const nlohmann::json::exception&) {
+      ++report.bad_lines;
+    }
+  }
+  return report;
+}
+
+std::vector<Symptom> collect_symptoms(const RunResult& result, const ScenarioReport& report) {
+  std::vector<Symptom> raw = parse_reports(result.err.text);
+  for (auto& s : parse_reports(result.out.text)) raw.push_back(std::move(s));
+
+  // A death by a signal the driver sent (timeout, cancel) is not the program's crash.
+  if (result.signal && !result.timed_out && !result.cancelled) {
+    Symptom crash;
+    crash.kind = "crash";
+    crash.source = "signal";
+    crash.summary = fmt::format("killed by {}{}", signal_name(*result.signal),
+                                result.core_dumped ? " (core dumped)" : "");
+    raw.push_back(std::move(crash));
+  }
+  for (const auto& o : report.observations) {
+    if (o.count == 0) continue;
+    Symptom s;
+    s.kind = o.kind;
+    s.source = "scenario";
+    s.summary = !o.detail.empty() ? o.detail : fmt::format("{} observed {} times", o.kind, o.count);
+    s.count = o.count;
+    raw.push_back(std::move(s));
+  }
+
+  // Merge by (kind, subkind, source, top function): a race reported at one place 40 times is one
+  // symptom with count 40, and the first report's text is kept.
+  std::vector<Symptom> merged;
+  for (auto& s : raw) {
+    auto it = std::find_if(merged.begin(), merged.end(), [&](const Symptom& m) {
+      return m.kind == s.kind && m.subkind == s.subkind && m.source == s.source &&
+             top_function(m) == top_function(s);
+    });
+    if (it != merged.end()) {
+      it->count += s.count;
+    } else if (merged.size() < kMaxSymptomGroups) {
+      if (s.report.size() > kMaxReportChars) {
+        s.report = s.report.substr(0, kMaxReportChars) + "\n[faultline: report truncated]\n";
+      }
+      merged.push_back(std::move(s));
+    }
+  }
+  return merged;
+}
+
+std::optional<std::string> run_broken(const RunResult& result, const std::vector<Symptom>& symptoms,
+                                      const ScenarioReport& report, bool scenario_protocol) {
+  if (!result.started) return "did not start: " + result.start_error;
+  if (result.cancelled) return "stopped by the user before it finished";
+  if (result.err.text.find("ThreadSanitizer: unexpected memory mapping") != std::string::npos) {
+    return "TSan could not map its shadow memory (kernel vm.mmap_rnd_bits above 28): run the "
+           "child without ASLR, e.g. setarch $(uname -m) -R";
+  }
+  if (result.timed_out) {
+    return "timed out before it finished (raise --timeout if the run is slow)";
+  }
+  if (!symptoms.empty()) return std::nullopt;
+  if (result.signal) return fmt::format("killed by {}", signal_name(*result.signal));
+  if (result.exit_code && *result.exit_code != 0) {
+    return fmt::format(
+        "exited with code {} and no recognised report (see the record's stderr_tail)",
+        *result.exit_code);
+  }
+  if (scenario_protocol && !report.done) {
+    return "the scenario exited 0 without reporting that it completed (no done event)";
+  }
+  return std::nullopt;
+}
+
+std::vector<std::pair<std::string, std::string>> sanitizer_env(Sanitizer sanitizer) {
+  auto with_user = [](const char* var, std::string ours) {
+    if (const char* user = std::getenv(var); user && *user) ours += std::string(" ") + user;
+    return std::pair<std::string, std::string>{var, ours};
+  };
+  switch (sanitizer) {
+    case Sanitizer::kTsan:
+      // halt_on_error=0: report every race and keep going, so one run shows them all.
+      // atexit_sleep_ms: the 1 s default adds a second to every run.
+      return {with_user("TSAN_OPTIONS",
+                        "halt_on_error=0 exitcode=66 atexit_sleep_ms=50 second_deadlock_stack=1")};
+    case Sanitizer::kAsan:
+      return {with_user("ASAN_OPTIONS",
+                        "detect_stack_use_after_return=1 detect_leaks=1 abort_on_error=0 "
+                        "print_summary=1"),
+              with_user("UBSAN_OPTIONS", "print_stacktrace=1 halt_on_error=1")};
+    case Sanitizer::kNone:
+      break;
+  }
+  return {};
+}
+
+nlohmann::json host_info() {
+  nlohmann::json host;
+  char name[256] = {};
+  ::gethostname(name, sizeof name - 1);
+  host["hostname"] = name;
+  host["cores"] = ::sysconf(_SC_NPROCESSORS_ONLN);
+  struct utsname u {};
+  if (::uname(&u) == 0) {
+    host["kernel"] = std::string(u.sysname) + " " + u.release;
+    host["arch"] = u.machine;
+  }
+  struct sysinfo si {};
+  if (::sysinfo(&si) == 0)
+    host["memory_bytes"] = static_cast<std::uint64_t>(si.totalram) * si.mem_unit;
+  return host;
+}
+
+namespace {
+
+std::vector<RecordedFault> recorded_faults(const std::vector<std::string>& texts) {
+  std::vector<RecordedFault> out;
+  for (const auto& text : texts) {
+    try {
+      const FaultSpec spec = parse_fault_spec(text);
+      out.push_back({spec.text, spec.kind, {spec.params.begin(), spec.params.end()}});
+    } catch (const std::invalid_argument&) {
+      out.push_back({text});  // checked before the run; kept as given regardless
+    }
+  }
+  return out;
+}
+
+RecordedLimits recorded_limits(const RunSettings& settings, const RunResult& result) {
+  RecordedLimits l;
+  l.timeout_s = static_cast<double>(settings.timeout.count()) / 1000.0;
+  l.open_files = settings.limits.open_files;
+  l.address_space_bytes = settings.limits.address_space_bytes;
+  l.processes = settings.limits.processes;
+  l.threads = settings.limits.threads;
+  if (l.threads) l.threads_enforced_by = result.threads_enforced_by;
+  return l;
+}
+
+RecordedExit recorded_exit(const RunResult& result) {
+  RecordedExit e;
+  e.started = result.started;
+  e.code = result.exit_code;
+  if (result.signal) e.signal = std::string(signal_name(*result.signal));
+  e.core_dumped = result.core_dumped;
+  e.timed_out = result.timed_out;
+  e.escalated_to_kill = result.escalated_to_kill;
+  e.max_rss_bytes = result.max_rss_bytes;
+  if (!result.started) e.start_error = result.start_error;
+  return e;
+}
+
+RecordedOutput recorded_output(const RunResult& result) {
+  auto tail = [](const std::string& text) {
+    constexpr std::size_t kTail = 4096;
+    return text.size() <= kTail ? text : text.substr(text.size() - kTail);
+  };
+  return {result.out.total_bytes,   result.err.total_bytes, result.out.dropped_bytes,
+          result.err.dropped_bytes, tail(result.out.text),  tail(result.err.text)};
+}
+
+}  // namespace
+
+Record execute_run(const RunPlan& plan, const RunSettings& settings,
+                   const std::atomic<bool>* cancel, bool* cancelled) {
+  const auto wall_start = std::chrono::system_clock::now();
+  const std::string run_id = new_run_id(wall_start);
+
+  // A fresh, private report file per run; removed after it has been read.
+  fs::path report_path =
+      fs::temp_directory_path() / fmt::format("faultline-{}-{}.jsonl", ::getpid(), run_id);
+  RunRequest request;
+  request.argv = plan.argv;
+  request.timeout = settings.timeout;
+  request.output_cap_bytes = settings.output_cap_bytes;
+  request.limits = settings.limits;
+  request.cancel = cancel;
+  request.env = sanitizer_env(plan.sanitizer);
+  for (const auto& kv : settings.env) request.env.push_back(kv);
+  request.env.emplace_back("FAULTLINE_REPORT", report_path.string());
+  request.env.emplace_back("FAULTLINE_RUN_ID", run_id);
+  request.env.emplace_back("FAULTLINE_SEED", std::to_string(plan.seed));
+
+  RunResult result = run_process(request);
+  ScenarioReport report = read_scenario_report(report_path.string());
+  std::error_code ec;
+  fs::remove(report_path, ec);
+  if (cancelled) *cancelled = result.cancelled;
+
+  std::vector<Symptom> symptoms = collect_symptoms(result, report);
+  const std::optional<std::string> broken =
+      run_broken(result, symptoms, report, plan.scenario_protocol);
+
+  Record record;
+  record.run_id = run_id;
+  record.key = run_key(plan, settings.limits);
+  record.scenario = plan.scenario;
+  record.variant = plan.variant;
+  record.sanitizer = std::string(sanitizer_name(plan.sanitizer));
+  record.params = plan.params;
+  record.seed = plan.seed;
+  record.repeat_index = plan.repeat_index;
+  record.command = plan.argv;
+  for (const auto& [k, v] : request.env) {
+    if (k != "FAULTLINE_REPORT" && k != "FAULTLINE_RUN_ID") record.env[k] = v;
+  }
+  record.replay = plan.replay;
+  record.build = settings.build;
+  record.host = settings.host;
+  record.faults = recorded_faults(plan.injection.faults);
+  record.perturb = plan.injection.perturb;
+  record.nemesis = plan.injection.nemesis;
+  record.limits = recorded_limits(settings, result);
+  record.started_at = iso_utc(wall_start);
+  record.duration_s = std::chrono::duration<double>(result.duration).count();
+  record.exit = recorded_exit(result);
+  record.output = recorded_output(result);
+  record.symptoms = std::move(symptoms);
+  record.observations = std::move(report.observations);
+  record.metrics = std::move(report.metrics);
+  record.samples = std::move(report.samples);
+  record.notes = std::move(report.notes);
+  record.timeline = std::move(report.timeline);
+  record.report_done = report.done;
+  record.report_bad_lines = report.bad_lines;
+  record.expectation = plan.expectation;
+  record.completion = {!broken.has_value(), broken.value_or("")};
+  const Judgement judgement = judge_record(record);
+  record.verdict = std::string(outcome_name(judgement.outcome));
+  record.verdict_reason = judgement.reason;
+  return record;
+}
+
+}  // namespace faultline

@@ -1,0 +1,855 @@
+// The process runner: fork and exec with containment, capped capture, timeout, cancel, reap.
+//
+// One call owns its child from fork to reap. The order that matters:
+//   1. everything the child needs (argv, envp, rlimits, fds) is built before fork, because
+//      between fork and exec only async-signal-safe calls are allowed in a threaded parent;
+//   2. the parent learns whether exec worked from a CLOEXEC pipe: EOF means exec succeeded;
+//   3. the child is noticed as exited with waitid(WNOWAIT) and left a zombie until the end, so
+//      its pid, which names the process group, cannot be reused while the group is signalled;
+//   4. the rest of the group is killed, the pipes drained for a bounded time, then the zombie is
+//      reaped with wait4 for its status and rusage;
+//   5. with a thread limit, the child joins its run's pids cgroup before exec (so everything it
+//      starts is counted from its first instruction), and the cgroup is removed after the reap,
+//      once every task in it is gone.
+#include "harness/run/runner.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string_view>
+#include <thread>
+
+extern char** environ;
+
+namespace faultline {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::chrono::milliseconds kTick{50};         // cancel is seen within this
+constexpr std::chrono::milliseconds kTickNoPidfd{10};  // exit noticed by polling instead
+constexpr std::chrono::milliseconds kDrainBound{200};  // after the child exited
+constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr int kReadsPerWake = 16;  // then the other stream and the clock get their turn
+constexpr int kExitExecFailed = 127;
+// Longer waits are taken as "never": a time_point plus milliseconds::max() would overflow.
+constexpr std::chrono::milliseconds kNever = std::chrono::hours(24 * 365 * 10);
+
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    if (this != &other) {
+      reset();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { reset(); }
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  // Not retried on EINTR: on Linux the descriptor is released whatever close returns.
+  void reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// strerror() may share one buffer between threads. strerror_r comes in a GNU flavour (returns
+// the message) and an XSI one (returns 0 and fills the buffer): these overloads accept either.
+[[maybe_unused]] const char* pick_message(const char* message, const char*) {
+  return message;
+}
+[[maybe_unused]] const char* pick_message(int rc, const char* buffer) {
+  return rc == 0 ? buffer : "unknown error";
+}
+
+std::string error_text(int err) {
+  char buffer[256] = {};
+  return pick_message(::strerror_r(err, buffer, sizeof buffer), buffer);
+}
+
+// The child moves its pipe ends onto 0, 1 and 2 with dup2; an end that already sits on one of
+// those numbers (a driver started with a closed stdio) could be overwritten before it is used.
+bool keep_above_stdio(UniqueFd& fd) {
+  if (fd.get() > 2) return true;
+  int moved = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 3);
+  if (moved < 0) return false;
+  fd = UniqueFd(moved);
+  return true;
+}
+
+// O_CLOEXEC at creation, not later: another thread may fork between two calls, and its child
+// must not keep our pipes open past its exec.
+bool make_pipe(UniqueFd& read_end, UniqueFd& write_end) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return false;
+  read_end = UniqueFd(fds[0]);
+  write_end = UniqueFd(fds[1]);
+  return keep_above_stdio(read_end) && keep_above_stdio(write_end);
+}
+
+// Keeps the first half of the cap and the last half of what a stream wrote; memory stays at
+// about the cap however much the child writes.
+class StreamCapture {
+ public:
+  explicit StreamCapture(std::size_t cap) : head_cap_(cap / 2), tail_cap_(cap - cap / 2) {}
+
+  void append(const char* data, std::size_t n) {
+    total_ += n;
+    std::size_t to_head = std::min(n, head_cap_ - head_.size());
+    if (to_head > 0) {
+      // Reserve by hand so that doubling never takes the head past its cap.
+      if (head_.size() + to_head > head_.capacity()) {
+        head_.reserve(std::min(head_cap_, std::max(head_.size() + to_head, 2 * head_.capacity())));
+      }
+      head_.append(data, to_head);
+      data += to_head;
+      n -= to_head;
+    }
+    if (n > 0) push_tail(data, n);
+  }
+
+  CapturedStream finish() && {
+    CapturedStream stream;
+    stream.total_bytes = total_;
+    stream.dropped_bytes = total_ - head_.size() - tail_.size();
+    std::string marker;
+    if (stream.dropped_bytes > 0) {
+      marker = "\n[faultline: " + std::to_string(stream.dropped_bytes) + " bytes dropped here]\n";
+    }
+    stream.text = std::move(head_);
+    stream.text.reserve(stream.text.size() + marker.size() + tail_.size());
+    stream.text += marker;
+    stream.text.append(tail_, tail_oldest_);
+    stream.text.append(tail_, 0, tail_oldest_);
+    return stream;
+  }
+
+ private:
+  // tail_ fills up to tail_cap_ in order; from then on it is a ring whose oldest byte is at
+  // tail_oldest_.
+  void push_tail(const char* data, std::size_t n) {
+    if (tail_cap_ == 0) return;
+    if (n >= tail_cap_) {
+      tail_.assign(data + (n - tail_cap_), tail_cap_);
+      tail_oldest_ = 0;
+      return;
+    }
+    if (tail_.size() < tail_cap_) {
+      tail_.reserve(tail_cap_);
+      std::size_t fill = std::min(n, tail_cap_ - tail_.size());
+      tail_.append(data, fill);
+      data += fill;
+      n -= fill;
+    }
+    while (n > 0) {
+      std::size_t chunk = std::min(n, tail_cap_ - tail_oldest_);
+      std::memcpy(tail_.data() + tail_oldest_, data, chunk);
+      tail_oldest_ = (tail_oldest_ + chunk) % tail_cap_;
+      data += chunk;
+      n -= chunk;
+    }
+  }
+
+  std::size_t head_cap_;
+  std::size_t tail_cap_;
+  std::string head_;
+  std::string tail_;
+  std::size_t tail_oldest_ = 0;
+  std::uint64_t total_ = 0;
+};
+
+// One captured stream: the read end of its pipe and what was kept of it.
+struct StreamPipe {
+  UniqueFd fd;
+  StreamCapture capture;
+};
+
+// Reads what is there now, up to a bound. Closes the pipe at EOF (every writer gone) or on an
+// error other than EAGAIN.
+void read_available(StreamPipe& pipe, char* buffer) {
+  for (int i = 0; i < kReadsPerWake && pipe.fd.valid(); ++i) {
+    ssize_t got = ::read(pipe.fd.get(), buffer, kReadChunk);
+    if (got > 0) {
+      pipe.capture.append(buffer, static_cast<std::size_t>(got));
+    } else if (got < 0 && errno == EINTR) {
+      continue;
+    } else if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return;
+    } else {
+      pipe.fd.reset();
+    }
+  }
+}
+
+// Waits for the pipes (and the pidfd, when there is one) for at most `wait`, then reads.
+// Returns true when the pidfd reported the exit.
+bool poll_once(StreamPipe& out, StreamPipe& err, const UniqueFd& pidfd,
+               std::chrono::milliseconds wait, char* buffer) {
+  pollfd fds[3];
+  nfds_t n = 0;
+  StreamPipe* owners[2] = {nullptr, nullptr};
+  for (StreamPipe* pipe : {&out, &err}) {
+    if (!pipe->fd.valid()) continue;
+    owners[n] = pipe;
+    fds[n++] = {pipe->fd.get(), POLLIN, 0};
+  }
+  const nfds_t pipes = n;
+  if (pidfd.valid()) fds[n++] = {pidfd.get(), POLLIN, 0};
+  // With nothing to watch, poll still sleeps for `wait`, which keeps the caller's loop a tick.
+  int rc = ::poll(fds, n, static_cast<int>(std::max<std::int64_t>(wait.count(), 0)));
+  if (rc <= 0) return false;  // timeout, or EINTR: the caller loops and looks at the clock
+  for (nfds_t i = 0; i < pipes; ++i) {
+    if (fds[i].revents != 0) read_available(*owners[i], buffer);
+  }
+  return pidfd.valid() && fds[pipes].revents != 0;
+}
+
+// True once the child is a zombie; it is not reaped here (WNOWAIT).
+bool has_exited(pid_t pid) {
+  for (;;) {
+    siginfo_t info{};
+    int rc = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
+    if (rc == 0) return info.si_pid == pid;
+    if (errno == EINTR) continue;
+    return true;  // ECHILD: someone else reaped it; nothing left to wait for
+  }
+}
+
+void signal_group(pid_t pgid, int sig) {
+  ::kill(-pgid, sig);
+}
+
+std::chrono::milliseconds until(Clock::time_point now, Clock::time_point when) {
+  if (when <= now) return std::chrono::milliseconds(0);
+  return std::chrono::ceil<std::chrono::milliseconds>(when - now);
+}
+
+// What the child reports through the exec pipe when it cannot get to exec.
+struct ChildFailure {
+  enum Stage : int { kStdio, kLimit, kCgroup, kExec };
+  int stage = kExec;
+  int err = 0;
+  int limit_index = 0;  // into ChildPlan::limits, for kLimit
+};
+
+struct ResourceLimit {
+  int resource;
+  const char* name;
+  rlimit value;
+};
+
+// Everything the child touches between fork and exec, prepared by the parent.
+struct ChildPlan {
+  std::string program;  // resolved path handed to execve
+  std::vector<std::string> argv_storage;
+  std::vector<std::string> env_storage;
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+  std::vector<ResourceLimit> limits;
+  int stdin_fd = -1;
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+  int report_fd = -1;
+  std::string cgroup_procs;  // the run's pids cgroup.procs to join, "" without a thread limit
+  int max_fd = 1024;         // bound for closing inherited fds when close_range is missing
+  pid_t parent = -1;
+};
+
+[[noreturn]] void report_and_exit(const ChildPlan& plan, ChildFailure failure) {
+  const char* p = reinterpret_cast<const char*>(&failure);
+  std::size_t left = sizeof failure;
+  while (left > 0) {
+    ssize_t put = ::write(plan.report_fd, p, left);
+    if (put < 0 && errno == EINTR) continue;
+    if (put <= 0) break;
+    p += put;
+    left -= static_cast<std::size_t>(put);
+  }
+  ::_exit(kExitExecFailed);
+}
+
+bool move_fd(int from, int to) {
+  if (from == to) return ::fcntl(to, F_SETFD, 0) == 0;  // dup2 would leave CLOEXEC set
+  while (::dup2(from, to) < 0) {
+    if (errno != EINTR) return false;
+  }
+  return true;
+}
+
+// Closes every descriptor the child inherited except stdio and the report pipe: the driver's
+// results file, other runs' pipes created by threads that do not use CLOEXEC...
+void close_inherited_fds(const ChildPlan& plan) {
+#ifdef SYS_close_range
+  bool ok = plan.report_fd == 3 || ::syscall(SYS_close_range, 3u, plan.report_fd - 1u, 0u) == 0;
+  if (ok && ::syscall(SYS_close_range, plan.report_fd + 1u, ~0u, 0u) == 0) return;
+#endif
+  for (int fd = 3; fd < plan.max_fd; ++fd) {
+    if (fd != plan.report_fd) ::close(fd);
+  }
+}
+
+// Runs in the forked child. The parent may have other threads, whose locks (malloc's among them)
+// were copied in whatever state they were in: only async-signal-safe calls until execve.
+[[noreturn]] void exec_child(const ChildPlan& plan) {
+  // First into its own group, so that nothing it starts escapes a group kill.
+  ::setpgid(0, 0);
+  // Dies with the thread that forked it; that thread stays in run_process until the reap. If
+  // the driver died before prctl, the parent is already someone else.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != plan.parent) ::_exit(kExitExecFailed);
+
+  // The parent blocked every signal around fork, so no driver handler can run here. The child
+  // starts with default dispositions (an ignored SIGPIPE would survive exec) and an empty mask.
+  for (int sig = 1; sig < NSIG; ++sig) {
+    struct sigaction action {};
+    action.sa_handler = SIG_DFL;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(sig, &action, nullptr);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+
+  if (!move_fd(plan.stdin_fd, 0) || !move_fd(plan.stdout_fd, 1) || !move_fd(plan.stderr_fd, 2)) {
+    report_and_exit(plan, {ChildFailure::kStdio, errno, 0});
+  }
+  close_inherited_fds(plan);
+  // "0" names the writer itself, in cgroup v1 and v2 alike: no number formatting needed here.
+  if (!plan.cgroup_procs.empty()) {
+    const int fd = ::open(plan.cgroup_procs.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || ::write(fd, "0", 1) != 1)
+      report_and_exit(plan, {ChildFailure::kCgroup, errno, 0});
+    ::close(fd);
+  }
+  for (std::size_t i = 0; i < plan.limits.size(); ++i) {
+    if (::setrlimit(plan.limits[i].resource, &plan.limits[i].value) != 0) {
+      report_and_exit(plan, {ChildFailure::kLimit, errno, static_cast<int>(i)});
+    }
+  }
+  ::execve(plan.program.c_str(), plan.argv.data(), plan.envp.data());
+  report_and_exit(plan, {ChildFailure::kExec, errno, 0});
+}
+
+bool is_executable_file(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
+}
+
+// execvp is not async-signal-safe, so a bare program name is looked up here, before fork.
+// Returns 0 and sets `path`, or an errno.
+int resolve_program(const std::string& name, const std::string& search_path, std::string& path) {
+  if (name.empty()) return ENOENT;
+  if (name.find('/') != std::string::npos) {
+    path = name;
+    return 0;
+  }
+  int err = ENOENT;
+  std::string_view rest = search_path;
+  for (;;) {
+    std::size_t colon = rest.find(':');
+    std::string dir(rest.substr(0, colon));
+    std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + name;
+    if (is_executable_file(candidate)) {
+      path = candidate;
+      return 0;
+    }
+    if (::access(candidate.c_str(), F_OK) == 0) err = EACCES;
+    if (colon == std::string_view::npos) break;
+    rest.remove_prefix(colon + 1);
+  }
+  return err;
+}
+
+std::string search_path_for(const RunRequest& request) {
+  for (auto it = request.env.rbegin(); it != request.env.rend(); ++it) {
+    if (it->first == "PATH") return it->second;
+  }
+  // getenv is safe here as long as nobody calls setenv concurrently, which the driver does not.
+  const char* driver_path = std::getenv("PATH");
+  return driver_path ? driver_path : "/usr/local/bin:/usr/bin:/bin";
+}
+
+std::vector<std::string> merged_environment(const RunRequest& request) {
+  std::vector<std::string> env;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    env.emplace_back(*entry);
+  }
+  for (const auto& [name, value] : request.env) {
+    const std::string prefix = name + "=";
+    std::erase_if(env, [&](const std::string& e) { return e.starts_with(prefix); });
+    env.push_back(prefix + value);
+  }
+  return env;
+}
+
+void add_limit(ChildPlan& plan, int resource, const char* name, std::uint64_t value) {
+  rlimit current{};
+  if (::getrlimit(resource, &current) != 0) current.rlim_max = RLIM_INFINITY;
+  // Lowering a limit is always allowed; raising the hard limit is not, and would not help.
+  rlim_t wanted = std::min<rlim_t>(static_cast<rlim_t>(value), current.rlim_max);
+  plan.limits.push_back({resource, name, {wanted, wanted}});
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+bool has_word(const std::string& text, std::string_view word) {
+  std::istringstream in(text);
+  std::string w;
+  while (in >> w) {
+    if (w == word) return true;
+  }
+  return false;
+}
+
+bool write_text(const std::string& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::close(fd);
+  return ok;
+}
+
+// The driver's own cgroup in a hierarchy, from /proc/self/cgroup: the line "0::/path" for cgroup2,
+// "N:...,pids,...:/path" for the v1 pids hierarchy.
+std::string own_cgroup(bool v2) {
+  std::ifstream in("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto first = line.find(':');
+    const auto second = line.find(':', first + 1);
+    if (first == std::string::npos || second == std::string::npos) continue;
+    const std::string controllers = line.substr(first + 1, second - first - 1);
+    std::string list = controllers;
+    std::replace(list.begin(), list.end(), ',', ' ');
+    if (v2 ? line.substr(0, first) == "0" && controllers.empty() : has_word(list, "pids")) {
+      return line.substr(second + 1);
+    }
+  }
+  return "/";
+}
+
+// A per-run cgroup can be made under `dir` and given a pids.max: tried for real, then removed.
+bool can_make_pids_cgroup(const std::string& dir, std::string& why) {
+  const std::string probe = dir + "/faultline-probe-" + std::to_string(::getpid());
+  if (::mkdir(probe.c_str(), 0755) != 0 && errno != EEXIST) {
+    why = "cannot create a cgroup in " + dir + ": " + error_text(errno);
+    return false;
+  }
+  const bool ok = write_text(probe + "/pids.max", "max");
+  if (!ok) why = "cannot write " + probe + "/pids.max: " + error_text(errno);
+  ::rmdir(probe.c_str());
+  return ok;
+}
+
+ThreadLimitSupport probe_thread_limit_support() {
+  ThreadLimitSupport support;
+  std::vector<std::string> tried;
+  std::string v2_mount, v1_mount;
+  {
+    std::ifstream in("/proc/self/mounts");
+    std::string device, dir, type, options;
+    std::string rest;
+    while (in >> device >> dir >> type >> options && std::getline(in, rest)) {
+      std::replace(options.begin(), options.end(), ',', ' ');
+      if (type == "cgroup2" && v2_mount.empty()) v2_mount = dir;
+      if (type == "cgroup" && has_word(options, "pids") && v1_mount.empty()) v1_mount = dir;
+    }
+  }
+  auto base = [](const std::string& mount, const std::string& own) {
+    std::string dir = mount + (own == "/" ? "" : own);
+    struct stat st {};
+    return ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) ? dir : mount;
+  };
+  if (!v2_mount.empty()) {
+    const std::string dir = base(v2_mount, own_cgroup(true));
+    std::string why;
+    if (!has_word(read_text(dir + "/cgroup.controllers"), "pids")) {
+      tried.push_back("cgroup2 at " + dir + " has no pids controller");
+    } else if (!has_word(read_text(dir + "/cgroup.subtree_control"), "pids") &&
+               !write_text(dir + "/cgroup.subtree_control", "+pids")) {
+      tried.push_back("cannot enable pids in " + dir +
+                      "/cgroup.subtree_control: " + error_text(errno));
+    } else if (!can_make_pids_cgroup(dir, why)) {
+      tried.push_back(why);
+    } else {
+      return {"cgroup2 pids.max", dir, ""};
+    }
+  } else {
+    tried.push_back("no cgroup2 mounted");
+  }
+  if (!v1_mount.empty()) {
+    const std::string dir = base(v1_mount, own_cgroup(false));
+    std::string why;
+    if (can_make_pids_cgroup(dir, why)) return {"cgroup1 pids.max", dir, ""};
+    tried.push_back(why);
+  } else {
+    tried.push_back("no cgroup v1 pids hierarchy mounted");
+  }
+  if (::geteuid() != 0) return {"RLIMIT_NPROC", "", ""};
+  std::string error =
+      "--max-threads needs a writable pids cgroup when faultline runs as root "
+      "(RLIMIT_NPROC does not bind root), and none was found: ";
+  for (std::size_t i = 0; i < tried.size(); ++i) error += (i ? "; " : "") + tried[i];
+  support.error = error;
+  return support;
+}
+
+// The run's own pids cgroup: made before fork, joined by the child before exec, removed after
+// the reap. Whatever is still in it then (a grandchild that left the process group) is killed
+// first: a cgroup with tasks cannot be removed.
+class PidsCgroup {
+ public:
+  PidsCgroup() = default;
+  PidsCgroup(const PidsCgroup&) = delete;
+  PidsCgroup& operator=(const PidsCgroup&) = delete;
+  ~PidsCgroup() { remove(); }
+
+  // Returns "" or why it failed.
+  std::string create(const std::string& parent, std::uint64_t max_tasks) {
+    static std::atomic<std::uint64_t> counter{0};
+    const std::string dir = parent + "/faultline-" + std::to_string(::getpid()) + "-" +
+                            std::to_string(counter.fetch_add(1));
+    if (::mkdir(dir.c_str(), 0755) != 0) {
+      return "cannot create the run's cgroup " + dir + ": " + error_text(errno);
+    }
+    dir_ = dir;
+    if (!write_text(dir + "/pids.max", std::to_string(max_tasks))) {
+      return "cannot write " + dir + "/pids.max: " + error_text(errno);
+    }
+    return "";
+  }
+  std::string procs() const { return dir_ + "/cgroup.procs"; }
+
+ private:
+  void remove() {
+    if (dir_.empty()) return;
+    constexpr auto kGiveUp = std::chrono::seconds(5);
+    const auto until = Clock::now() + kGiveUp;
+    while (::rmdir(dir_.c_str()) != 0 && errno == EBUSY && Clock::now() < until) {
+      std::istringstream pids(read_text(procs()));
+      for (pid_t pid = 0; pids >> pid;) ::kill(pid, SIGKILL);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // killed tasks are reaped
+    }
+    dir_.clear();
+  }
+
+  std::string dir_;
+};
+
+RunResult not_started(RunResult result, int err, std::string message, Clock::time_point start) {
+  result.started = false;
+  result.start_errno = err;
+  result.start_error = std::move(message);
+  result.duration = Clock::now() - start;
+  return result;
+}
+
+int reap(pid_t pid, rusage& usage) {
+  int status = 0;
+  while (::wait4(pid, &status, 0, &usage) < 0) {
+    if (errno != EINTR) return -1;
+  }
+  return status;
+}
+
+}  // namespace
+
+const ThreadLimitSupport& thread_limit_support() {
+  static const ThreadLimitSupport support = probe_thread_limit_support();
+  return support;
+}
+
+RunResult run_process(const RunRequest& request) {
+  const auto start = Clock::now();
+  RunResult result;
+  if (request.argv.empty()) return not_started(result, EINVAL, "empty command", start);
+  if (request.cancel != nullptr && request.cancel->load()) {
+    result.cancelled = true;
+    return not_started(result, ECANCELED, "cancelled before it started", start);
+  }
+
+  ChildPlan plan;
+  const std::string& name = request.argv.front();
+  if (int err = resolve_program(name, search_path_for(request), plan.program); err != 0) {
+    return not_started(
+        result, err,
+        "cannot execute '" + name + "': " +
+            (err == ENOENT && name.find('/') == std::string::npos ? std::string("not found in PATH")
+                                                                  : error_text(err)),
+        start);
+  }
+  plan.argv_storage = request.argv;
+  plan.env_storage = merged_environment(request);
+  for (auto& arg : plan.argv_storage) plan.argv.push_back(arg.data());
+  plan.argv.push_back(nullptr);
+  for (auto& entry : plan.env_storage) plan.envp.push_back(entry.data());
+  plan.envp.push_back(nullptr);
+  if (request.limits.address_space_bytes) {
+    add_limit(plan, RLIMIT_AS, "RLIMIT_AS", *request.limits.address_space_bytes);
+  }
+  if (request.limits.open_files) {
+    add_limit(plan, RLIMIT_NOFILE, "RLIMIT_NOFILE", *request.limits.open_files);
+  }
+  if (request.limits.processes) {
+    add_limit(plan, RLIMIT_NPROC, "RLIMIT_NPROC", *request.limits.processes);
+  }
+  PidsCgroup cgroup;  // declared before the fork: removed after the reap, on every path
+  if (request.limits.threads) {
+    const ThreadLimitSupport& support = thread_limit_support();
+    if (support.mechanism == "RLIMIT_NPROC") {
+      add_limit(plan, RLIMIT_NPROC, "RLIMIT_NPROC", *request.limits.threads);
+    } else if (support.mechanism.empty()) {
+      return not_started(result, EPERM, support.error, start);
+    } else if (auto error = cgroup.create(support.parent, *request.limits.threads);
+               !error.empty()) {
+      return not_started(result, errno, error, start);
+    } else {
+      plan.cgroup_procs = cgroup.procs();
+    }
+    result.threads_enforced_by = support.mechanism;
+  }
+  add_limit(plan, RLIMIT_CORE, "RLIMIT_CORE", request.limits.core_bytes);
+  if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
+    plan.max_fd = static_cast<int>(std::min<rlim_t>(files.rlim_cur, 1u << 20));
+  }
+  plan.parent = ::getpid();
+
+  UniqueFd dev_null;
+  while (!dev_null.valid()) {
+    dev_null = UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!dev_null.valid() && errno != EINTR) {
+      return not_started(result, errno, "cannot open /dev/null: " + error_text(errno), start);
+    }
+  }
+  StreamPipe out{UniqueFd(), StreamCapture(request.output_cap_bytes)};
+  StreamPipe err{UniqueFd(), StreamCapture(request.output_cap_bytes)};
+  UniqueFd out_w, err_w, report_r, report_w;
+  if (!keep_above_stdio(dev_null) || !make_pipe(out.fd, out_w) || !make_pipe(err.fd, err_w) ||
+      !make_pipe(report_r, report_w)) {
+    return not_started(result, errno, "cannot create pipes: " + error_text(errno), start);
+  }
+  plan.stdin_fd = dev_null.get();
+  plan.stdout_fd = out_w.get();
+  plan.stderr_fd = err_w.get();
+  plan.report_fd = report_w.get();
+
+  // Signals stay blocked in this thread across fork so that no driver handler runs in the child
+  // before it resets the dispositions.
+  sigset_t all, previous;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &previous);
+  const pid_t pid = ::fork();
+  if (pid == 0) exec_child(plan);
+  const int fork_errno = errno;
+  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  if (pid < 0) return not_started(result, fork_errno, "fork: " + error_text(fork_errno), start);
+  result.pid = pid;
+
+  // Only the child holds the write ends now; EOF on the report pipe then means exec succeeded.
+  dev_null.reset();
+  out_w.reset();
+  err_w.reset();
+  report_w.reset();
+  ChildFailure failure;
+  std::size_t got = 0;
+  while (got < sizeof failure) {
+    ssize_t n =
+        ::read(report_r.get(), reinterpret_cast<char*>(&failure) + got, sizeof failure - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  report_r.reset();
+  if (got == sizeof failure) {
+    rusage usage{};
+    reap(pid, usage);
+    std::string what;
+    switch (failure.stage) {
+      case ChildFailure::kStdio:
+        what = "cannot set up stdio for '" + plan.program + "'";
+        break;
+      case ChildFailure::kCgroup:
+        what = "cannot move '" + plan.program + "' into " + plan.cgroup_procs;
+        break;
+      case ChildFailure::kLimit: {
+        const auto& limit = plan.limits.at(static_cast<std::size_t>(failure.limit_index));
+        what = std::string("cannot apply ") + limit.name + "=" +
+               std::to_string(limit.value.rlim_cur) + " to '" + plan.program + "'";
+        break;
+      }
+      default:
+        what = "cannot execute '" + plan.program + "'";
+    }
+    return not_started(result, failure.err, what + ": " + error_text(failure.err), start);
+  }
+  result.started = true;
+
+  for (StreamPipe* pipe : {&out, &err}) ::fcntl(pipe->fd.get(), F_SETFL, O_NONBLOCK);
+  // pidfd_open (Linux 5.3) makes the exit pollable next to the pipes; without it the exit is
+  // checked on a shorter tick.
+  UniqueFd pidfd;
+#ifdef SYS_pidfd_open
+  pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0u)));
+#endif
+  const std::chrono::milliseconds tick = pidfd.valid() ? kTick : kTickNoPidfd;
+  auto buffer = std::make_unique<char[]>(kReadChunk);
+
+  const Clock::time_point deadline = start + std::min(request.timeout, kNever);
+  std::optional<Clock::time_point> kill_at;  // set when SIGTERM went out
+  while (!has_exited(pid)) {
+    const auto now = Clock::now();
+    if (!kill_at) {
+      const bool cancel_now = request.cancel != nullptr && request.cancel->load();
+      if (cancel_now || now >= deadline) {
+        (cancel_now ? result.cancelled : result.timed_out) = true;
+        signal_group(pid, SIGTERM);
+        signal_group(pid, SIGCONT);  // a stopped process would hold SIGTERM pending forever
+        kill_at = now + std::min(request.kill_grace, kNever);
+      }
+    } else if (!result.escalated_to_kill && now >= *kill_at) {
+      signal_group(pid, SIGKILL);
+      result.escalated_to_kill = true;
+    }
+    std::chrono::milliseconds wait = tick;
+    if (!kill_at) wait = std::min(wait, until(now, deadline));
+    if (kill_at && !result.escalated_to_kill) wait = std::min(wait, until(now, *kill_at));
+    poll_once(out, err, pidfd, wait, buffer.get());
+  }
+
+  // The child is a zombie, so its pid still names the group: what is left of the group (a
+  // grandchild holding the pipes open, say) is killed, and the pipes read until every writer is
+  // gone or the bound passes (a descendant that left the group may hold them forever).
+  signal_group(pid, SIGKILL);
+  pidfd.reset();
+  const auto drain_until = Clock::now() + kDrainBound;
+  while (out.fd.valid() || err.fd.valid()) {
+    const auto now = Clock::now();
+    if (now >= drain_until) break;
+    poll_once(out, err, pidfd, until(now, drain_until), buffer.get());
+  }
+  out.fd.reset();
+  err.fd.reset();
+
+  rusage usage{};
+  const int status = reap(pid, usage);
+  result.duration = Clock::now() - start;
+  if (status >= 0) {
+    if (WIFEXITED(status)) {
+      result.exit_code = WEXITSTATUS(status);
+    } else if (WIFSIGNALED(status)) {
+      result.signal = WTERMSIG(status);
+      result.core_dumped = WCOREDUMP(status);
+    }
+    result.max_rss_bytes = static_cast<std::uint64_t>(usage.ru_maxrss) * 1024;  // KiB on Linux
+  }
+  result.out = std::move(out.capture).finish();
+  result.err = std::move(err.capture).finish();
+  return result;
+}
+
+std::string signal_name(int signal) {
+  switch (signal) {
+    case SIGHUP:
+      return "SIGHUP";
+    case SIGINT:
+      return "SIGINT";
+    case SIGQUIT:
+      return "SIGQUIT";
+    case SIGILL:
+      return "SIGILL";
+    case SIGTRAP:
+      return "SIGTRAP";
+    case SIGABRT:
+      return "SIGABRT";
+    case SIGBUS:
+      return "SIGBUS";
+    case SIGFPE:
+      return "SIGFPE";
+    case SIGKILL:
+      return "SIGKILL";
+    case SIGUSR1:
+      return "SIGUSR1";
+    case SIGSEGV:
+      return "SIGSEGV";
+    case SIGUSR2:
+      return "SIGUSR2";
+    case SIGPIPE:
+      return "SIGPIPE";
+    case SIGALRM:
+      return "SIGALRM";
+    case SIGTERM:
+      return "SIGTERM";
+#ifdef SIGSTKFLT
+    case SIGSTKFLT:
+      return "SIGSTKFLT";
+#endif
+    case SIGCHLD:
+      return "SIGCHLD";
+    case SIGCONT:
+      return "SIGCONT";
+    case SIGSTOP:
+      return "SIGSTOP";
+    case SIGTSTP:
+      return "SIGTSTP";
+    case SIGTTIN:
+      return "SIGTTIN";
+    case SIGTTOU:
+      return "SIGTTOU";
+    case SIGURG:
+      return "SIGURG";
+    case SIGXCPU:
+      return "SIGXCPU";
+    case SIGXFSZ:
+      return "SIGXFSZ";
+    case SIGVTALRM:
+      return "SIGVTALRM";
+    case SIGPROF:
+      return "SIGPROF";
+    case SIGWINCH:
+      return "SIGWINCH";
+    case SIGIO:
+      return "SIGIO";
+    case SIGPWR:
+      return "SIGPWR";
+    case SIGSYS:
+      return "SIGSYS";
+    default:
+      break;
+  }
+  // SIGRTMIN is a call in glibc (it reserves the first few for itself), hence no case label.
+  if (signal >= SIGRTMIN && signal <= SIGRTMAX) {
+    return signal == SIGRTMIN ? "SIGRTMIN" : "SIGRTMIN+" + std::to_string(signal - SIGRTMIN);
+  }
+  return "SIG" + std::to_string(signal);
+}
+
+}  // namespace faultline

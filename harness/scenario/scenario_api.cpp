@@ -1,0 +1,460 @@
+#include "harness/scenario/scenario_api.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "harness/probe/resource_tally.h"
+#include "harness/scenario/fault_spec.h"
+
+namespace faultline {
+namespace {
+
+std::string_view type_name(ParamType type) {
+  switch (type) {
+    case ParamType::kInt:
+      return "int";
+    case ParamType::kDouble:
+      return "double";
+    case ParamType::kBool:
+      return "bool";
+    case ParamType::kString:
+      return "string";
+  }
+  return "string";
+}
+
+ParamType type_from_name(std::string_view name) {
+  if (name == "int") return ParamType::kInt;
+  if (name == "double") return ParamType::kDouble;
+  if (name == "bool") return ParamType::kBool;
+  if (name == "string") return ParamType::kString;
+  throw std::runtime_error(fmt::format("unknown parameter type '{}'", name));
+}
+
+std::optional<std::int64_t> parse_int(std::string_view s) {
+  std::int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size() || s.empty()) return std::nullopt;
+  return v;
+}
+
+std::optional<double> parse_double(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  std::string copy(s);
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(copy.c_str(), &end);
+  if (errno != 0 || end != copy.c_str() + copy.size()) return std::nullopt;
+  return v;
+}
+
+std::optional<bool> parse_bool(std::string_view s) {
+  if (s == "true" || s == "1" || s == "yes" || s == "on") return true;
+  if (s == "false" || s == "0" || s == "no" || s == "off") return false;
+  return std::nullopt;
+}
+
+std::string range_text(const ParamSpec& spec) {
+  if (spec.min && spec.max) return fmt::format("from {} to {}", *spec.min, *spec.max);
+  if (spec.min) return fmt::format("at least {}", *spec.min);
+  if (spec.max) return fmt::format("at most {}", *spec.max);
+  return "any";
+}
+
+const std::string& lookup(const std::map<std::string, std::string>& values, std::string_view name) {
+  auto it = values.find(std::string(name));
+  if (it == values.end()) {
+    // A scenario asking for a parameter it did not declare is a programming error.
+    throw std::logic_error(fmt::format("scenario reads undeclared parameter '{}'", name));
+  }
+  return it->second;
+}
+
+void print_help(const ScenarioSpec& spec, std::string_view argv0) {
+  std::cout << fmt::format(
+      "{} - {}\n(seed write-up {}; oracle: {})\n\n"
+      "usage: {} [--variant V] [--seed S] [--set key=value ...] [--report FILE]\n"
+      "          [--fault SPEC ...] [--perturb SPEC] [--nemesis SPEC]\n"
+      "       {} --describe\n\n"
+      "Usually run by the faultline driver: faultline run {} --help\n\n"
+      "variants: {}\nparameters:\n",
+      spec.id, spec.title, spec.seed, spec.oracle, argv0, argv0, spec.id,
+      fmt::join(spec.variants, ", "));
+  for (const auto& p : spec.params) {
+    std::cout << fmt::format("  {:<22} {:<7} default {:<8} {}\n", p.name, type_name(p.type),
+                             p.default_value, p.help);
+  }
+  std::cout << fmt::format(
+      "fault families: {}\n",
+      spec.faults.empty() ? std::string("none") : fmt::format("{}", fmt::join(spec.faults, ", ")));
+  std::cout << "expectations:\n";
+  for (const auto& e : spec.expectations) std::cout << "  " << e.text() << "\n";
+}
+
+}  // namespace
+
+nlohmann::json spec_to_json(const ScenarioSpec& spec) {
+  nlohmann::json params = nlohmann::json::array();
+  for (const auto& p : spec.params) {
+    nlohmann::json j = {{"name", p.name},
+                        {"type", type_name(p.type)},
+                        {"default", p.default_value},
+                        {"help", p.help}};
+    if (p.min) j["min"] = *p.min;
+    if (p.max) j["max"] = *p.max;
+    if (!p.choices.empty()) j["choices"] = p.choices;
+    params.push_back(std::move(j));
+  }
+  nlohmann::json expectations = nlohmann::json::array();
+  for (const auto& e : spec.expectations) expectations.push_back(expectation_to_json(e));
+  return {{"id", spec.id},
+          {"seed", spec.seed},
+          {"title", spec.title},
+          {"oracle", spec.oracle},
+          {"variants", spec.variants},
+          {"params", params},
+          {"faults", spec.faults},
+          {"expectations", expectations},
+          {"observes", spec.observes}};
+}
+
+ScenarioSpec spec_from_json(const nlohmann::json& json) {
+  try {
+    ScenarioSpec spec;
+    spec.id = json.at("id").get<std::string>();
+    spec.seed = json.at("seed").get<std::string>();
+    spec.title = json.at("title").get<std::string>();
+    spec.oracle = json.at("oracle").get<std::string>();
+    spec.variants = json.at("variants").get<std::vector<std::string>>();
+    for (const auto& j : json.at("params")) {
+      ParamSpec p;
+      p.name = j.at("name").get<std::string>();
+      p.type = type_from_name(j.at("type").get<std::string>());
+      p.default_value = j.at("default").get<std::string>();
+      p.help = j.at("help").get<std::string>();
+      if (j.contains("min")) p.min = j["min"].get<double>();
+      if (j.contains("max")) p.max = j["max"].get<double>();
+      if (j.contains("choices")) p.choices = j["choices"].get<std::vector<std::string>>();
+      spec.params.push_back(std::move(p));
+    }
+    if (json.contains("faults")) spec.faults = json["faults"].get<std::vector<std::string>>();
+    if (json.contains("observes")) {
+      spec.observes = json["observes"].get<std::vector<std::string>>();
+    }
+    if (json.contains("expectations")) {
+      for (const auto& e : json["expectations"]) {
+        spec.expectations.push_back(expectation_from_json(e));
+      }
+    }
+    return spec;
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(fmt::format("malformed scenario description: {}", e.what()));
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(fmt::format("malformed scenario description: {}", e.what()));
+  }
+}
+
+std::optional<std::string> validate_param(const ParamSpec& spec, std::string_view value) {
+  switch (spec.type) {
+    case ParamType::kInt: {
+      auto v = parse_int(value);
+      if (!v) return fmt::format("'{}' is not a whole number (parameter {})", value, spec.name);
+      if ((spec.min && *v < *spec.min) || (spec.max && *v > *spec.max)) {
+        return fmt::format("{}={} is out of range: allowed {}", spec.name, value, range_text(spec));
+      }
+      return std::nullopt;
+    }
+    case ParamType::kDouble: {
+      auto v = parse_double(value);
+      if (!v) return fmt::format("'{}' is not a number (parameter {})", value, spec.name);
+      if ((spec.min && *v < *spec.min) || (spec.max && *v > *spec.max)) {
+        return fmt::format("{}={} is out of range: allowed {}", spec.name, value, range_text(spec));
+      }
+      return std::nullopt;
+    }
+    case ParamType::kBool:
+      if (!parse_bool(value)) {
+        return fmt::format("'{}' is not true or false (parameter {})", value, spec.name);
+      }
+      return std::nullopt;
+    case ParamType::kString:
+      if (!spec.choices.empty() &&
+          std::find(spec.choices.begin(), spec.choices.end(), value) == spec.choices.end()) {
+        return fmt::format("{}={} is not allowed: choose one of {}", spec.name, value,
+                           fmt::join(spec.choices, ", "));
+      }
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::int64_t Params::integer(std::string_view name) const {
+  return parse_int(lookup(values_, name)).value();
+}
+double Params::real(std::string_view name) const {
+  return parse_double(lookup(values_, name)).value();
+}
+bool Params::boolean(std::string_view name) const {
+  return parse_bool(lookup(values_, name)).value();
+}
+const std::string& Params::text(std::string_view name) const {
+  return lookup(values_, name);
+}
+
+Params resolve_params(const ScenarioSpec& spec, const std::vector<std::string>& overrides) {
+  std::map<std::string, std::string> values;
+  for (const auto& p : spec.params) values[p.name] = p.default_value;
+  for (const auto& kv : overrides) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw std::invalid_argument(
+          fmt::format("'{}' is not key=value: write it as --set name=value", kv));
+    }
+    std::string key = kv.substr(0, eq);
+    std::string value = kv.substr(eq + 1);
+    auto it = std::find_if(spec.params.begin(), spec.params.end(),
+                           [&](const ParamSpec& p) { return p.name == key; });
+    if (it == spec.params.end()) {
+      std::vector<std::string> names;
+      for (const auto& p : spec.params) names.push_back(p.name);
+      throw std::invalid_argument(
+          fmt::format("{} has no parameter '{}': its parameters are {}", spec.id, key,
+                      names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
+    }
+    if (auto error = validate_param(*it, value)) throw std::invalid_argument(*error);
+    values[key] = value;
+  }
+  return Params(std::move(values));
+}
+
+Reporter::Reporter(const std::string& path) {
+  if (path.empty()) return;
+  fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) {
+    throw std::runtime_error(
+        fmt::format("cannot open report file {}: {}", path, std::strerror(errno)));
+  }
+}
+
+Reporter::~Reporter() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void Reporter::emit(const nlohmann::json& event) {
+  if (fd_ < 0) return;
+  std::string line = event.dump() + "\n";
+  // One write per event: O_APPEND makes it land whole even with several writer threads.
+  const char* p = line.data();
+  std::size_t left = line.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd_, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;  // the driver will see the missing events; a scenario must not die of it
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
+void Reporter::metric(std::string_view name, double value, std::string_view unit) {
+  nlohmann::json e = {{"type", "metric"}, {"name", name}, {"value", value}};
+  if (!unit.empty()) e["unit"] = unit;
+  emit(e);
+}
+
+void Reporter::observation(std::string_view kind, std::uint64_t count, std::string_view detail) {
+  nlohmann::json e = {{"type", "observation"}, {"kind", kind}, {"count", count}};
+  if (!detail.empty()) e["detail"] = detail;
+  emit(e);
+}
+
+void Reporter::sample(std::string_view series, double t_seconds, double value) {
+  emit({{"type", "sample"}, {"series", series}, {"t", t_seconds}, {"value", value}});
+}
+
+void Reporter::note(std::string_view text) {
+  emit({{"type", "note"}, {"text", text}});
+}
+
+void Reporter::timeline(std::string_view what, double t_seconds, std::string_view detail) {
+  nlohmann::json e = {{"type", "timeline"}, {"what", what}, {"t", t_seconds}};
+  if (!detail.empty()) e["detail"] = detail;
+  emit(e);
+}
+
+void Reporter::histogram(std::string_view prefix, const LatencyHistogram& h, double divisor,
+                         std::string_view unit) {
+  auto name = [&](std::string_view suffix) { return std::string(prefix) + std::string(suffix); };
+  auto scaled = [&](double v) { return v / divisor; };
+  metric(name("_count"), static_cast<double>(h.count()));
+  if (h.count() == 0) return;
+  metric(name("_p50"), scaled(static_cast<double>(h.percentile(50))), unit);
+  metric(name("_p90"), scaled(static_cast<double>(h.percentile(90))), unit);
+  metric(name("_p99"), scaled(static_cast<double>(h.percentile(99))), unit);
+  metric(name("_p999"), scaled(static_cast<double>(h.percentile(99.9))), unit);
+  metric(name("_max"), scaled(static_cast<double>(h.max())), unit);
+  metric(name("_mean"), scaled(h.mean()), unit);
+}
+
+void Reporter::done() {
+  emit({{"type", "done"}});
+}
+
+int scenario_main(int argc, char** argv, const ScenarioSpec& spec,
+                  const std::function<int(Context&)>& body) {
+  std::string variant = spec.variants.empty() ? "" : spec.variants.front();
+  std::uint64_t seed = 1;
+  std::vector<std::string> overrides;
+  std::string report_path;
+  std::vector<std::string> faults;
+  std::string perturb;
+  std::vector<std::string> nemesis;
+  if (const char* env = std::getenv("FAULTLINE_REPORT")) report_path = env;
+
+  auto fail = [&](const std::string& message) {
+    std::cerr << spec.id << ": " << message << "\n";
+    return 2;
+  };
+  // A spec whose expectations cannot be judged is the scenario's own mistake: say so at once.
+  if (auto problems = check_expectations(spec); !problems.empty()) {
+    return fail(
+        fmt::format("its spec's expectations cannot be judged: {} (fix them in the "
+                    "scenario's spec)",
+                    fmt::join(problems, "; ")));
+  }
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    auto value = [&](std::string_view flag) -> std::optional<std::string> {
+      if (i + 1 >= argc) return std::nullopt;
+      (void)flag;
+      return std::string(argv[++i]);
+    };
+    if (arg == "--describe") {
+      std::cout << spec_to_json(spec).dump(2) << "\n";
+      return 0;
+    } else if (arg == "--help" || arg == "-h") {
+      print_help(spec, argv[0]);
+      return 0;
+    } else if (arg == "--variant" || arg == "--seed" || arg == "--set" || arg == "--report" ||
+               arg == "--fault" || arg == "--perturb" || arg == "--nemesis") {
+      auto v = value(arg);
+      if (!v) return fail(fmt::format("{} needs a value", arg));
+      if (arg == "--variant") {
+        variant = *v;
+      } else if (arg == "--seed") {
+        auto s = parse_int(*v);
+        if (!s || *s < 0)
+          return fail(fmt::format("--seed takes a whole number >= 0, not '{}'", *v));
+        seed = static_cast<std::uint64_t>(*s);
+      } else if (arg == "--set") {
+        overrides.push_back(*v);
+      } else if (arg == "--fault") {
+        faults.push_back(*v);
+      } else if (arg == "--perturb") {
+        perturb = *v;
+      } else if (arg == "--nemesis") {
+        nemesis.push_back(*v);
+      } else {
+        report_path = *v;
+      }
+    } else {
+      return fail(fmt::format("unknown argument '{}' (see --help)", arg));
+    }
+  }
+  if (std::find(spec.variants.begin(), spec.variants.end(), variant) == spec.variants.end()) {
+    return fail(fmt::format("unknown variant '{}': choose one of {}", variant,
+                            fmt::join(spec.variants, ", ")));
+  }
+  auto accepts = [&](std::string_view family) {
+    return std::find(spec.faults.begin(), spec.faults.end(), family) != spec.faults.end();
+  };
+  for (const auto& text : faults) {
+    try {
+      (void)parse_fault_spec(text);
+    } catch (const std::invalid_argument& e) {
+      return fail(e.what());
+    }
+  }
+  if (!faults.empty() && !accepts("tcp") && !accepts("udp")) {
+    return fail(fmt::format("--fault: {} has no network to put faults on (fault families: {})",
+                            spec.id,
+                            spec.faults.empty() ? std::string("none")
+                                                : fmt::format("{}", fmt::join(spec.faults, ", "))));
+  }
+  if (!nemesis.empty() && !accepts("process")) {
+    return fail(
+        fmt::format("--nemesis: {} has no server process to pause, kill or restart", spec.id));
+  }
+  try {
+    Params params = resolve_params(spec, overrides);
+    Reporter reporter(report_path);
+    Context ctx{spec, variant, seed, std::move(params), reporter, faults, perturb, nemesis};
+    int rc = 1;
+    try {
+      rc = body(ctx);
+    } catch (const std::system_error& e) {
+      // A thread that could not start (std::thread throws EAGAIN) or an fd that could not be
+      // opened ends the body: that is the run's symptom, reported as resource_exhausted.
+      const int err = e.code().value();
+      const bool thread = err == EAGAIN;
+      if (!thread && !ResourceTally::is_fd_exhaustion(err)) throw;
+      resource_tally().note(e, thread ? "std::thread" : e.what(), thread);
+      std::cerr << spec.id << ": stopped: " << e.what() << "\n";
+    }
+    // Checked on every run (count 0: nothing ran out).
+    reporter.observation("resource_exhausted", resource_tally().count(), resource_tally().detail());
+    return rc;
+  } catch (const std::invalid_argument& e) {
+    return fail(e.what());
+  } catch (const std::logic_error& e) {
+    // A scenario's own mistake (an undeclared parameter read, say): name it, never a pass.
+    return fail(fmt::format("internal error: {}", e.what()));
+  } catch (const std::runtime_error& e) {
+    return fail(e.what());
+  }
+}
+
+namespace {
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t substitute = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, substitute});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+}  // namespace
+
+std::vector<std::string> near_names(const std::string& name,
+                                    const std::vector<std::string>& candidates) {
+  std::vector<std::pair<std::size_t, std::string>> scored;
+  for (const auto& c : candidates) {
+    std::size_t d = edit_distance(name, c);
+    bool shares_part = !name.empty() && c.find(name) != std::string::npos;
+    if (d <= std::max<std::size_t>(2, name.size() / 3) || shares_part) scored.emplace_back(d, c);
+  }
+  std::sort(scored.begin(), scored.end());
+  std::vector<std::string> out;
+  for (auto& [d, c] : scored) out.push_back(c);
+  if (out.size() > 3) out.resize(3);
+  return out;
+}
+
+}  // namespace faultline
