@@ -71,6 +71,8 @@ std::vector<RunPlan> plan_scenario_runs(const Catalog& catalog, const ScenarioSp
 
 // The judge's outcome and reason of a run, with its symptoms where they are not the incident.
 std::string run_line_detail(const Record& record);
+// `s` as one word of a POSIX shell command line: as it is when it is safe, else single-quoted.
+std::string shell_quote(const std::string& s);
 // Prints a one-line result per run as it ends (for run/exec).
 void print_run_line(const Record& record, std::size_t done, std::size_t total);
 

@@ -24,16 +24,6 @@ extern "C" void on_interrupt(int) {
   g_stop.store(true);
 }
 
-std::string shell_quote(const std::string& s) {
-  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                        "0123456789-_./=:,+@%") == std::string::npos) {
-    return s;
-  }
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 // Semantic checks of each injection, before any run starts, with the same functions the
 // scenario binary uses (it checks again).
 std::optional<std::string> check_network_fault(const FaultSpec& fault) {
@@ -57,6 +47,16 @@ bool tsan_needs_setarch() {
   return (in >> bits) && bits > 28;
 }
 }  // namespace
+
+std::string shell_quote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                        "0123456789-_./=:,+@%") == std::string::npos) {
+    return s;
+  }
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
 
 void install_interrupt_handlers() {
   struct sigaction sa {};

@@ -21,16 +21,6 @@ namespace po = boost::program_options;
 
 namespace {
 
-std::string quote(const std::string& s) {
-  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                        "0123456789-_./=:,+@%") == std::string::npos) {
-    return s;
-  }
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 // Shows how far the sweep is. On a terminal one line is redrawn in place (also once a second,
 // so elapsed time moves during long runs); otherwise every run gets its own line, which keeps
 // CI logs and `tee`d files readable.
@@ -141,11 +131,6 @@ bool apply_injection_axis(const std::string& kv, Injection& injection) {
   const std::size_t eq = kv.find('=');
   const std::string key = kv.substr(0, eq);
   const std::string value = eq == std::string::npos ? "" : kv.substr(eq + 1);
-  auto join = [](const std::vector<std::pair<std::string, std::string>>& params) {
-    std::string out;
-    for (const auto& [k, v] : params) out += (out.empty() ? "" : ",") + k + "=" + v;
-    return out;
-  };
   auto set = [&](std::vector<std::pair<std::string, std::string>>& params, const std::string& k) {
     for (auto& [pk, pv] : params) {
       if (pk == k) {
@@ -168,7 +153,7 @@ bool apply_injection_axis(const std::string& kv, Injection& injection) {
       FaultSpec fault = parse_fault_spec(text);
       if (fault.kind != kind) continue;
       set(fault.params, param);
-      text = kind + ":" + join(fault.params);
+      text = kind + ":" + key_value_text(fault.params);
       return true;
     }
     injection.faults.push_back(kind + ":" + param + "=" + value);
@@ -177,7 +162,7 @@ bool apply_injection_axis(const std::string& kv, Injection& injection) {
   if (key.rfind("perturb.", 0) == 0) {
     auto params = parse_key_values(injection.perturb, "--perturb");
     set(params, key.substr(8));
-    injection.perturb = join(params);
+    injection.perturb = key_value_text(params);
     return true;
   }
   return false;
@@ -451,7 +436,7 @@ int sweep(const Args& args) {
   }
   if (outcome.interrupted) {
     std::string again = "faultline sweep";
-    for (const auto& a : args) again += " " + quote(a);
+    for (const auto& a : args) again += " " + shell_quote(a);
     if (!resume) again += " --resume";
     std::cout << fmt::format(
         "interrupted: {} finished runs were kept, {} in flight were dropped, {} never "

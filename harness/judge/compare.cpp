@@ -68,11 +68,8 @@ std::string axis_value(const CompareBy& by, const Record& record) {
       return k.perturb;
     case Axis::kNemesis:
       return fmt::format("{}", fmt::join(k.nemesis, ";"));
-    case Axis::kLimits: {
-      std::string out;
-      for (const auto& [name, v] : k.limits) out += (out.empty() ? "" : ",") + name + "=" + v;
-      return out;
-    }
+    case Axis::kLimits:
+      return key_value_text(k.limits);
   }
   return "";
 }

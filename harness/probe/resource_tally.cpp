@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "harness/probe/proc_cgroup.h"
+
 namespace faultline {
 namespace {
 
@@ -29,20 +31,13 @@ const char* errno_name(int err) {
 
 // pids.max of this process's pids cgroup (v2 or v1), or "" when there is none or it is "max".
 std::string pids_max() {
-  std::ifstream in("/proc/self/cgroup");
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto first = line.find(':');
-    const auto second = line.find(':', first + 1);
-    if (first == std::string::npos || second == std::string::npos) continue;
-    const std::string controllers = line.substr(first + 1, second - first - 1);
-    const std::string path = line.substr(second + 1);
+  for (const auto& m : own_cgroups()) {
     std::vector<std::string> files;  // where the usual mounts put it
-    if (controllers.empty()) {
-      files = {"/sys/fs/cgroup" + path + "/pids.max",
-               "/sys/fs/cgroup/unified" + path + "/pids.max"};
-    } else if (("," + controllers + ",").find(",pids,") != std::string::npos) {
-      files = {"/sys/fs/cgroup/pids" + path + "/pids.max"};
+    if (m.controllers.empty()) {
+      files = {"/sys/fs/cgroup" + m.path + "/pids.max",
+               "/sys/fs/cgroup/unified" + m.path + "/pids.max"};
+    } else if (m.has_controller("pids")) {
+      files = {"/sys/fs/cgroup/pids" + m.path + "/pids.max"};
     }
     for (const auto& file : files) {
       std::ifstream max(file);

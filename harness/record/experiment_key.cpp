@@ -9,12 +9,6 @@ namespace faultline {
 
 namespace {
 
-std::string joined(const std::map<std::string, std::string>& kv) {
-  std::string out;
-  for (const auto& [k, v] : kv) out += (out.empty() ? "" : ",") + k + "=" + v;
-  return out;
-}
-
 // The limits that identify an experiment, in the one text form records use.
 std::map<std::string, std::string> limits_of(const RunLimits& l) {
   RecordedLimits recorded;
@@ -28,7 +22,7 @@ std::map<std::string, std::string> limits_of(const RunLimits& l) {
 }  // namespace
 
 std::string ExperimentKey::params_text() const {
-  return params.empty() ? "-" : joined(params);
+  return params.empty() ? "-" : key_value_text(params);
 }
 
 std::string ExperimentKey::injection_text() const {
@@ -36,16 +30,17 @@ std::string ExperimentKey::injection_text() const {
   if (!faults.empty()) out += fmt::format(" @fault={}", fmt::join(faults, ";"));
   if (!perturb.empty()) out += " @perturb=" + perturb;
   if (!nemesis.empty()) out += fmt::format(" @nemesis={}", fmt::join(nemesis, ";"));
-  if (!limits.empty()) out += " @limits=" + joined(limits);
+  if (!limits.empty()) out += " @limits=" + key_value_text(limits);
   return out;
 }
 
 std::string ExperimentKey::id() const {
-  std::string out = fmt::format("{}|{}|{}|{}", scenario, variant, sanitizer, joined(params));
+  std::string out =
+      fmt::format("{}|{}|{}|{}", scenario, variant, sanitizer, key_value_text(params));
   if (!faults.empty()) out += fmt::format("|faults={}", fmt::join(faults, ";"));
   if (!perturb.empty()) out += "|perturb=" + perturb;
   if (!nemesis.empty()) out += fmt::format("|nemesis={}", fmt::join(nemesis, ";"));
-  if (!limits.empty()) out += "|limits=" + joined(limits);
+  if (!limits.empty()) out += "|limits=" + key_value_text(limits);
   return out;
 }
 

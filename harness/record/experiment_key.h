@@ -22,6 +22,15 @@ namespace faultline {
 struct RunPlan;
 struct Record;
 
+// "k=v,k=v" of key-value pairs in their order: the one text form of parameters, fault
+// parameters and limits.
+template <class Pairs>
+std::string key_value_text(const Pairs& pairs) {
+  std::string out;
+  for (const auto& [k, v] : pairs) out += (out.empty() ? "" : ",") + k + "=" + v;
+  return out;
+}
+
 struct ExperimentKey {
   std::string scenario;
   std::string variant;

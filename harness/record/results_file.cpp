@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "harness/plan/catalog.h"
+#include "harness/probe/write_all.h"
 
 namespace faultline {
 namespace fs = std::filesystem;
@@ -72,17 +73,9 @@ void ResultsWriter::append(const nlohmann::json& record) {
   // Invalid UTF-8 in captured output must not make a record unwritable.
   std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   std::lock_guard lock(mutex_);
-  const char* p = line.data();
-  std::size_t left = line.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd_, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw std::runtime_error(
-          fmt::format("writing to {} failed: {}", path_.string(), std::strerror(errno)));
-    }
-    p += n;
-    left -= static_cast<std::size_t>(n);
+  if (!write_all(fd_, line.data(), line.size())) {
+    throw std::runtime_error(
+        fmt::format("writing to {} failed: {}", path_.string(), std::strerror(errno)));
   }
   ::fdatasync(fd_);
 }

@@ -35,6 +35,9 @@
 
 extern char** environ;
 
+#include "harness/probe/proc_cgroup.h"
+#include "harness/probe/write_all.h"
+
 namespace faultline {
 namespace {
 
@@ -280,15 +283,7 @@ struct ChildPlan {
 };
 
 [[noreturn]] void report_and_exit(const ChildPlan& plan, ChildFailure failure) {
-  const char* p = reinterpret_cast<const char*>(&failure);
-  std::size_t left = sizeof failure;
-  while (left > 0) {
-    ssize_t put = ::write(plan.report_fd, p, left);
-    if (put < 0 && errno == EINTR) continue;
-    if (put <= 0) break;
-    p += put;
-    left -= static_cast<std::size_t>(put);
-  }
+  (void)write_all(plan.report_fd, &failure, sizeof failure);
   ::_exit(kExitExecFailed);
 }
 
@@ -441,18 +436,8 @@ bool write_text(const std::string& path, const std::string& text) {
 // The driver's own cgroup in a hierarchy, from /proc/self/cgroup: the line "0::/path" for cgroup2,
 // "N:...,pids,...:/path" for the v1 pids hierarchy.
 std::string own_cgroup(bool v2) {
-  std::ifstream in("/proc/self/cgroup");
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto first = line.find(':');
-    const auto second = line.find(':', first + 1);
-    if (first == std::string::npos || second == std::string::npos) continue;
-    const std::string controllers = line.substr(first + 1, second - first - 1);
-    std::string list = controllers;
-    std::replace(list.begin(), list.end(), ',', ' ');
-    if (v2 ? line.substr(0, first) == "0" && controllers.empty() : has_word(list, "pids")) {
-      return line.substr(second + 1);
-    }
+  for (const auto& m : own_cgroups()) {
+    if (v2 ? m.is_v2() : m.has_controller("pids")) return m.path;
   }
   return "/";
 }

@@ -15,6 +15,7 @@
 #include <stdexcept>
 
 #include "harness/probe/resource_tally.h"
+#include "harness/probe/write_all.h"
 #include "harness/scenario/fault_spec.h"
 
 namespace faultline {
@@ -254,18 +255,10 @@ Reporter::~Reporter() {
 void Reporter::emit(const nlohmann::json& event) {
   if (fd_ < 0) return;
   std::string line = event.dump() + "\n";
-  // One write per event: O_APPEND makes it land whole even with several writer threads.
-  const char* p = line.data();
-  std::size_t left = line.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd_, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return;  // the driver will see the missing events; a scenario must not die of it
-    }
-    p += n;
-    left -= static_cast<std::size_t>(n);
-  }
+  // One write per event: O_APPEND makes it land whole even with several writer threads. A
+  // failed write is not fatal: the driver sees the missing events, and a scenario must not die
+  // of it.
+  (void)write_all(fd_, line.data(), line.size());
 }
 
 void Reporter::metric(std::string_view name, double value, std::string_view unit) {

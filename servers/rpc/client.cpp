@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "harness/probe/perturb.h"
+#include "servers/rpc/write_queue.h"
 
 namespace faultline::rpc {
 namespace asio = boost::asio;
@@ -66,15 +67,13 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   std::uint64_t next_id = 1;
   bool shut_down = false;
 
-  // Strand only.
-  std::deque<std::string> out;
-  bool writing = false;
+  // Strand only. A failed write closes the socket: the reader sees it and fails the pending calls.
+  WriteQueue<tcp::socket> out{socket, nullptr, [this] { close_socket(); }};
 
   std::atomic<std::uint64_t> replies{0}, late_dropped{0}, bad_replies{0};
 
   asio::awaitable<void> read_loop();
   void send(std::string bytes);
-  void write_next();
   void close_socket() {
     boost::system::error_code ignored;
     socket.shutdown(tcp::socket::shutdown_both, ignored);
@@ -161,29 +160,8 @@ asio::awaitable<void> Client::Impl::read_loop() {
 
 void Client::Impl::send(std::string bytes) {
   asio::post(socket.get_executor(), [self = shared_from_this(), b = std::move(bytes)]() mutable {
-    self->out.push_back(std::move(b));
-    if (!self->writing) self->write_next();
+    self->out.send(std::move(b), self);
   });
-}
-
-void Client::Impl::write_next() {
-  if (out.empty()) {
-    writing = false;
-    return;
-  }
-  writing = true;
-  asio::async_write(socket, asio::buffer(out.front()),
-                    [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-                      self->out.pop_front();
-                      if (ec) {
-                        // The reader sees the broken socket and fails the pending calls.
-                        self->out.clear();
-                        self->writing = false;
-                        self->close_socket();
-                        return;
-                      }
-                      self->write_next();
-                    });
 }
 
 std::shared_ptr<Call> Client::Impl::start(std::string_view method, std::string body,

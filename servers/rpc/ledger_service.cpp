@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "harness/probe/perturb.h"
+#include "harness/probe/write_all.h"
 #include "servers/rpc/server.h"
 
 namespace faultline::rpc {
@@ -123,15 +124,7 @@ LedgerJournal::LedgerJournal(const std::filesystem::path& path, Ledger& ledger) 
     std::string line = j.dump() + "\n";
     // One write per entry, under the ledger's lock, before the reply is sent: a commit the
     // client hears about is in the file even if the server is killed the next instant.
-    const char* p = line.data();
-    std::size_t left = line.size();
-    while (left > 0) {
-      ssize_t n = ::write(fd, p, left);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return;  // a full disk: the audit will show the missing commit
-      p += n;
-      left -= static_cast<std::size_t>(n);
-    }
+    (void)write_all(fd, line.data(), line.size());  // a full disk: the audit shows the gap
   });
 }
 

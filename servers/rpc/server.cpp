@@ -18,6 +18,8 @@
 #include <future>
 #include <iostream>
 
+#include "servers/rpc/write_queue.h"
+
 namespace faultline::rpc {
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -47,12 +49,19 @@ struct Server::Impl {
   asio::awaitable<void> accept_loop();
 };
 
-// One accepted socket. Everything that touches socket_, out_ or writing_ runs on the socket's
+// One accepted socket. Everything that touches socket_ or out_ runs on the socket's
 // strand (its executor); the object lives as long as a coroutine or a queued write holds it.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(tcp::socket socket, Server::Impl& server)
-      : socket_(std::move(socket)), server_(server) {}
+      : socket_(std::move(socket)),
+        server_(server),
+        out_(
+            socket_,
+            [this] {
+              if (close_after_drain_) close();
+            },
+            [this] { close(); }) {}
 
   asio::awaitable<void> read_loop();
   void close() {
@@ -66,13 +75,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<void> serve(Frame frame, SteadyClock::time_point received_at);
   // Queues bytes; writes go out one at a time, in order. Runs on the strand.
   void send(std::string bytes, bool close_after = false);
-  void write_next();
 
   tcp::socket socket_;
   Server::Impl& server_;
-  std::deque<std::string> out_;
-  bool writing_ = false;
   bool close_after_drain_ = false;
+  WriteQueue<tcp::socket> out_;
 };
 
 asio::awaitable<void> Connection::read_loop() {
@@ -155,30 +162,8 @@ asio::awaitable<void> Connection::serve(Frame frame, SteadyClock::time_point rec
 
 void Connection::send(std::string bytes, bool close_after) {
   if (close_after_drain_) return;  // the connection is going away: nothing more goes out
-  out_.push_back(std::move(bytes));
   close_after_drain_ = close_after;
-  if (!writing_) write_next();
-}
-
-void Connection::write_next() {
-  if (out_.empty()) {
-    writing_ = false;
-    if (close_after_drain_) close();
-    return;
-  }
-  writing_ = true;
-  // out_ is a deque: pushing more messages while this write is in flight never moves the front.
-  asio::async_write(socket_, asio::buffer(out_.front()),
-                    [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-                      self->out_.pop_front();
-                      if (ec) {
-                        self->out_.clear();
-                        self->writing_ = false;
-                        self->close();
-                        return;
-                      }
-                      self->write_next();
-                    });
+  out_.send(std::move(bytes), shared_from_this());
 }
 
 asio::awaitable<void> Server::Impl::accept_loop() {
