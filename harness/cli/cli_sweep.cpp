@@ -170,7 +170,10 @@ bool apply_injection_axis(const std::string& kv, Injection& injection) {
 
 }  // namespace
 
-int sweep(const Args& args) {
+namespace {
+
+// What the command line said, before the sweep file is merged in.
+struct SweepArgs {
   RunOptions options;
   std::string id;
   std::string file;
@@ -179,36 +182,241 @@ int sweep(const Args& args) {
   std::vector<std::string> grid_args;
   std::vector<std::string> sets;
   bool resume = false;
-  po::options_description desc(
-      "usage: faultline sweep NAME --grid key=v1,v2 [--grid ...] [options]\n"
-      "       faultline sweep --file SWEEP [options]\n\n"
-      "Runs scenario NAME at every point of the grid (the cartesian product of the --grid\n"
-      "values), for every variant, sanitizer and repeat, in parallel, appending one record per\n"
-      "run to the results file. Repeat 0 of every point runs first, so an early stop has seen\n"
-      "them all. --resume skips runs already in the file; --shard I/N runs one slice of N.\n"
-      "Every run is judged against its variant's expectation; the table judges every point.\n"
-      "Exit codes: 0 expectations met over the whole sweep (a variant expected to show the\n"
-      "incident showed it at some point, none expected clean ever showed a symptom), 1 missed,\n"
-      "2 bad input, 3 some runs unknown, 130 interrupted. See docs/sweeps.md.\n\noptions");
+};
+
+// The sweep to run: the file and the command line merged, every value checked.
+struct SweepSetup {
+  std::string id;
+  RunOptions options;
+  std::vector<GridAxis> grid;
+  std::vector<std::string> sets;
+  std::string variant_arg;
+  std::vector<Sanitizer> sanitizers;
+  Shard shard;
+  bool resume = false;
+};
+
+// One build of the sweep: its spec, the variants to run and every grid point resolved.
+struct Build {
+  Sanitizer sanitizer;
+  ScenarioSpec spec;
+  std::vector<std::string> variants;
+  std::vector<std::pair<Params, Injection>> points;
+};
+
+const char* const kSweepUsage =
+    "usage: faultline sweep NAME --grid key=v1,v2 [--grid ...] [options]\n"
+    "       faultline sweep --file SWEEP [options]\n\n"
+    "Runs scenario NAME at every point of the grid (the cartesian product of the --grid\n"
+    "values), for every variant, sanitizer and repeat, in parallel, appending one record per\n"
+    "run to the results file. Repeat 0 of every point runs first, so an early stop has seen\n"
+    "them all. --resume skips runs already in the file; --shard I/N runs one slice of N.\n"
+    "Every run is judged against its variant's expectation; the table judges every point.\n"
+    "Exit codes: 0 expectations met over the whole sweep (a variant expected to show the\n"
+    "incident showed it at some point, none expected clean ever showed a symptom), 1 missed,\n"
+    "2 bad input, 3 some runs unknown, 130 interrupted. See docs/sweeps.md.\n\noptions";
+
+void add_sweep_options(po::options_description& desc, SweepArgs& a) {
   desc.add_options()("help,h", "this text")(
-      "grid", po::value(&grid_args)->composing(),
+      "grid", po::value(&a.grid_args)->composing(),
       "key=v1,v2,...: a parameter and the values to sweep (repeatable)")(
-      "set", po::value(&sets)->composing(), "fixed parameter override key=value (repeatable)")(
-      "variant", po::value(&variant_arg)->default_value("all"),
+      "set", po::value(&a.sets)->composing(), "fixed parameter override key=value (repeatable)")(
+      "variant", po::value(&a.variant_arg)->default_value("all"),
       "buggy, fixed, another variant, a comma list, or all")(
-      "file", po::value(&file), "read the sweep from this file (format in docs/sweeps.md)")(
-      "resume", po::bool_switch(&resume),
+      "file", po::value(&a.file), "read the sweep from this file (format in docs/sweeps.md)")(
+      "resume", po::bool_switch(&a.resume),
       "skip runs whose records are already in --out; the base seed is taken from them")(
-      "shard", po::value(&shard_arg),
+      "shard", po::value(&a.shard_arg),
       "I/N: run only slice I (0-based) of N; the slices are disjoint and together the sweep");
-  add_run_options(desc, options);
+  add_run_options(desc, a.options);
+}
+
+// The sweep file gives the sweep; flags given on the command line win over it, and --grid adds
+// axes.
+SweepSetup merge_sweep(SweepArgs a, const po::variables_map& vm) {
+  SweepDefinition def;
+  if (!a.file.empty()) def = parse_sweep_file(a.file);
+  if (!a.id.empty() && !def.scenario.empty() && a.id != def.scenario) {
+    throw UsageError(fmt::format("sweep: the command line names {} but {} sweeps {}: drop one",
+                                 a.id, a.file, def.scenario));
+  }
+  SweepSetup s;
+  s.id = a.id.empty() ? def.scenario : a.id;
+  if (s.id.empty()) {
+    throw UsageError(
+        "sweep: name a scenario, e.g. faultline sweep rpc-timeout-race --grid "
+        "concurrency=10,100 (or give --file)");
+  }
+  s.grid = def.grid;
+  std::vector<GridAxis> cli_axes;
+  for (const auto& g : a.grid_args) cli_axes.push_back(parse_grid_axis(g));
+  add_axes(s.grid, cli_axes);
+  s.sets = def.sets;
+  s.sets.insert(s.sets.end(), a.sets.begin(), a.sets.end());
+  s.variant_arg = vm["variant"].defaulted() && def.variants ? *def.variants : a.variant_arg;
+  s.options = std::move(a.options);
+  // A sweep takes a comma list of builds (--sanitizer none,tsan): they run one after another.
+  const std::string sanitizer_arg =
+      vm["sanitizer"].defaulted() && def.sanitizers ? *def.sanitizers : s.options.sanitizer;
+  if (vm["repeat"].defaulted() && def.repeat) s.options.repeat = *def.repeat;
+  if (vm["timeout"].defaulted() && def.timeout_s) s.options.timeout_s = *def.timeout_s;
+  if (vm.count("seed")) {
+    s.options.seed = vm["seed"].as<std::uint64_t>();
+  } else if (def.seed) {
+    s.options.seed = def.seed;
+  }
+  s.sanitizers = parse_sanitizer_list(sanitizer_arg);
+  s.resume = a.resume;
+  if (!a.shard_arg.empty()) s.shard = parse_shard(a.shard_arg);
+  if (vm["jobs"].defaulted()) {
+    s.options.jobs = default_sweep_jobs(s.sanitizers, std::thread::hardware_concurrency(),
+                                        available_memory_bytes());
+  }
+  return s;
+}
+
+void check_sweep(const SweepSetup& s) {
+  for (auto sanitizer : s.sanitizers) {
+    RunOptions one = s.options;
+    one.sanitizer = sanitizer_name(sanitizer);
+    check_run_options(one);
+  }
+  for (const auto& axis : s.grid) {
+    for (const auto& set : s.sets) {
+      if (set.rfind(axis.key + "=", 0) == 0) {
+        throw UsageError(fmt::format(
+            "parameter '{}' is both swept (--grid) and fixed (--set): keep one", axis.key));
+      }
+    }
+  }
+  // The faults as given may lack what an axis supplies (--fault latency:jitter=2 with
+  // --grid fault.latency.ms=...): their syntax is checked here, the whole fault per point.
+  for (const auto& text : s.options.injection.faults) {
+    try {
+      (void)parse_fault_spec(text);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(fmt::format("--fault: {}", e.what()));
+    }
+  }
+}
+
+Build plan_build(const Catalog& catalog, const SweepSetup& s, Sanitizer sanitizer,
+                 const std::vector<std::vector<std::string>>& points) {
+  Build b{sanitizer, catalog.spec(s.id, sanitizer), {}, {}};
+  b.variants = select_variants(b.spec, s.variant_arg);
+  for (const auto& point : points) {
+    std::vector<std::string> overrides = s.sets;
+    Injection injection = s.options.injection;
+    for (const auto& kv : point) {
+      if (!apply_injection_axis(kv, injection)) overrides.push_back(kv);
+    }
+    check_injection(b.spec, injection);
+    try {
+      b.points.emplace_back(resolve_params(b.spec, overrides), std::move(injection));
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(fmt::format("{} (faultline list {} shows them)", e.what(), s.id));
+    }
+  }
+  return b;
+}
+
+// Every run of this shard of the sweep, for one base seed.
+std::vector<RunPlan> plan_sweep_runs(const Catalog& catalog, const SweepSetup& s,
+                                     const std::vector<Build>& builds, const RunLimits& limits,
+                                     std::uint64_t seed) {
+  std::vector<RunPlan> plans;
+  for (const auto& b : builds) {
+    for (const auto& [params, injection] : b.points) {
+      auto more = plan_scenario_runs(catalog, b.spec, b.variants, b.sanitizer, params,
+                                     s.options.repeat, seed, s.options.timeout_s, injection);
+      for (auto& p : more) {
+        if (in_shard(run_key(p, limits), s.shard)) plans.push_back(std::move(p));
+      }
+    }
+  }
+  return plans;
+}
+
+// The records already in the output file. A corrupt file stops a resume; without --resume
+// they only feed a hint, and appending does not need them.
+std::vector<Record> existing_records(const std::string& out, bool resume) {
+  std::vector<Record> existing;
+  std::error_code ec;
+  if (std::filesystem::file_size(out, ec) == 0 || ec) return existing;
+  std::vector<std::string> warnings;
+  try {
+    existing = read_records(out, &warnings);
+  } catch (const ResultsFileError&) {
+    if (resume) throw;
+  }
+  for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";
+  return existing;
+}
+
+void warn_about_existing(const SweepSetup& s, const ResumeState& state, std::uint64_t seed) {
+  if (state.seed_disagreements) {
+    std::cerr << fmt::format(
+        "warning: {} of the runs in {} were started with another base seed than {}\n",
+        state.seed_disagreements, s.options.out, seed);
+  }
+  if (!s.resume && !state.done_keys.empty()) {
+    std::cerr << fmt::format(
+        "note: {} runs of this sweep are already in {}; they will be run again (add --resume "
+        "to skip them)\n",
+        state.done_keys.size(), s.options.out);
+  }
+}
+
+// Each build's runs with its own settings, so every record names the build it came from.
+BatchOutcome run_sweep(const Catalog& catalog, const SweepSetup& s,
+                       const std::vector<RunPlan>& plans, ResultsWriter& writer) {
+  BatchOutcome outcome;
+  install_interrupt_handlers();
+  Progress progress(plans.size(), ::isatty(STDOUT_FILENO) == 1);
+  for (auto sanitizer : s.sanitizers) {
+    std::vector<RunPlan> group;
+    for (const auto& p : plans) {
+      if (p.sanitizer == sanitizer) group.push_back(p);
+    }
+    if (group.empty() || g_stop.load()) continue;
+    BatchOutcome part = run_batch(
+        group, make_settings(catalog, sanitizer, s.options), s.options.jobs, writer, &g_stop,
+        [&](const Record& r, std::size_t, std::size_t) { progress.on_record(r); });
+    outcome.records.insert(outcome.records.end(), part.records.begin(), part.records.end());
+    outcome.dropped_in_flight += part.dropped_in_flight;
+    outcome.not_started += part.not_started;
+    outcome.interrupted = outcome.interrupted || part.interrupted;
+  }
+  progress.stop();
+  if (g_stop.load()) outcome.interrupted = true;
+  return outcome;
+}
+
+int report_interruption(const Args& args, const SweepSetup& s, const BatchOutcome& outcome,
+                        std::size_t planned) {
+  std::string again = "faultline sweep";
+  for (const auto& a : args) again += " " + shell_quote(a);
+  if (!s.resume) again += " --resume";
+  std::cout << fmt::format(
+      "interrupted: {} finished runs were kept, {} in flight were dropped, {} never "
+      "started.\ncontinue with: {}\n",
+      outcome.records.size(), outcome.dropped_in_flight,
+      planned - outcome.records.size() - outcome.dropped_in_flight, again);
+  return kExitInterrupted;
+}
+
+}  // namespace
+
+int sweep(const Args& args) {
+  SweepArgs a;
+  po::options_description desc(kSweepUsage);
+  add_sweep_options(desc, a);
   po::options_description hidden;
-  hidden.add_options()("name", po::value(&id));
+  hidden.add_options()("name", po::value(&a.id));
   po::options_description all;
   all.add(desc).add(hidden);
   po::positional_options_description positional;
   positional.add("name", 1);
-
   auto vm = parse("sweep", args, all, &positional);
   if (vm.count("help")) {
     std::cout << desc
@@ -216,235 +424,66 @@ int sweep(const Args& args) {
                  "512 MiB a run (asan 1.5 GiB, tsan 4 GiB).\n";
     return kExitOk;
   }
-
-  // The file gives the sweep; flags given on the command line win over it, and --grid adds axes.
-  SweepDefinition def;
-  if (!file.empty()) def = parse_sweep_file(file);
-  if (!id.empty() && !def.scenario.empty() && id != def.scenario) {
-    throw UsageError(fmt::format("sweep: the command line names {} but {} sweeps {}: drop one", id,
-                                 file, def.scenario));
-  }
-  if (id.empty()) id = def.scenario;
-  if (id.empty()) {
-    throw UsageError(
-        "sweep: name a scenario, e.g. faultline sweep rpc-timeout-race --grid "
-        "concurrency=10,100 (or give --file)");
-  }
-  std::vector<GridAxis> grid = def.grid;
-  {
-    std::vector<GridAxis> cli_axes;
-    for (const auto& g : grid_args) cli_axes.push_back(parse_grid_axis(g));
-    add_axes(grid, cli_axes);
-  }
-  sets.insert(sets.begin(), def.sets.begin(), def.sets.end());
-  if (vm["variant"].defaulted() && def.variants) variant_arg = *def.variants;
-  // A sweep takes a comma list of builds (--sanitizer none,tsan): they run one after another.
-  std::string sanitizer_arg = options.sanitizer;
-  if (vm["sanitizer"].defaulted() && def.sanitizers) sanitizer_arg = *def.sanitizers;
-  if (vm["repeat"].defaulted() && def.repeat) options.repeat = *def.repeat;
-  if (vm["timeout"].defaulted() && def.timeout_s) options.timeout_s = *def.timeout_s;
-  if (vm.count("seed")) {
-    options.seed = vm["seed"].as<std::uint64_t>();
-  } else if (def.seed) {
-    options.seed = def.seed;
-  }
-  std::vector<Sanitizer> sanitizers = parse_sanitizer_list(sanitizer_arg);
-  for (auto s : sanitizers) {
-    RunOptions one = options;
-    one.sanitizer = sanitizer_name(s);
-    check_run_options(one);
-  }
-  for (const auto& axis : grid) {
-    for (const auto& s : sets) {
-      if (s.rfind(axis.key + "=", 0) == 0) {
-        throw UsageError(fmt::format(
-            "parameter '{}' is both swept (--grid) and fixed (--set): keep one", axis.key));
-      }
-    }
-  }
-  Shard shard;
-  if (!shard_arg.empty()) shard = parse_shard(shard_arg);
-  if (vm["jobs"].defaulted()) {
-    options.jobs = default_sweep_jobs(sanitizers, std::thread::hardware_concurrency(),
-                                      available_memory_bytes());
-  }
+  SweepSetup s = merge_sweep(std::move(a), vm);
+  check_sweep(s);
 
   // Every run of the whole sweep (all shards), planned once per seed decision.
-  Catalog catalog = make_catalog(options);
-  struct Build {
-    Sanitizer sanitizer;
-    ScenarioSpec spec;
-    std::vector<std::string> variants;
-    std::vector<std::pair<Params, Injection>> points;
-  };
+  Catalog catalog = make_catalog(s.options);
+  const auto points = expand_grid(s.grid);
   std::vector<Build> builds;
-  const auto points = expand_grid(grid);
-  for (auto s : sanitizers) {
-    Build b{s, catalog.spec(id, s), {}, {}};
-    b.variants = select_variants(b.spec, variant_arg);
-    // The faults as given may lack what an axis supplies (--fault latency:jitter=2 with
-    // --grid fault.latency.ms=...): their syntax is checked here, the whole fault per point.
-    for (const auto& text : options.injection.faults) {
-      try {
-        (void)parse_fault_spec(text);
-      } catch (const std::invalid_argument& e) {
-        throw UsageError(fmt::format("--fault: {}", e.what()));
-      }
-    }
-    for (const auto& point : points) {
-      std::vector<std::string> overrides = sets;
-      Injection injection = options.injection;
-      for (const auto& kv : point) {
-        if (!apply_injection_axis(kv, injection)) overrides.push_back(kv);
-      }
-      check_injection(b.spec, injection);
-      try {
-        b.points.emplace_back(resolve_params(b.spec, overrides), std::move(injection));
-      } catch (const std::invalid_argument& e) {
-        throw UsageError(fmt::format("{} (faultline list {} shows them)", e.what(), id));
-      }
-    }
-    builds.push_back(std::move(b));
-  }
-  const RunLimits limits = external_settings(options).limits;
-  auto plan_all = [&](std::uint64_t seed) {
-    std::vector<RunPlan> plans;
-    for (const auto& b : builds) {
-      for (const auto& [params, injection] : b.points) {
-        auto more = plan_scenario_runs(catalog, b.spec, b.variants, b.sanitizer, params,
-                                       options.repeat, seed, options.timeout_s, injection);
-        for (auto& p : more) {
-          if (in_shard(run_key(p, limits), shard)) plans.push_back(std::move(p));
-        }
-      }
-    }
-    return plans;
-  };
+  for (auto sanitizer : s.sanitizers) builds.push_back(plan_build(catalog, s, sanitizer, points));
+  const RunLimits limits = external_settings(s.options).limits;
   std::set<std::string> shard_keys;
-  for (const auto& p : plan_all(0)) shard_keys.insert(run_key(p, limits));
-
-  if (options.out.empty()) {
-    options.out = shard.count > 1 ? fmt::format("results/{}-sweep-shard{}of{}.jsonl", id,
-                                                shard.index, shard.count)
-                                  : fmt::format("results/{}-sweep.jsonl", id);
-  }
-  ResultsWriter writer(options.out);  // cuts a torn last line before we read the file
-  std::vector<Record> existing;
-  std::error_code ec;
-  if (std::filesystem::file_size(options.out, ec) > 0 && !ec) {
-    std::vector<std::string> warnings;
-    if (resume) {
-      existing = read_records(options.out, &warnings);  // a corrupt file stops the resume
-    } else {
-      try {
-        existing = read_records(options.out, &warnings);
-      } catch (const ResultsFileError&) {
-        // Only used for a hint below; appending does not need the old records.
-      }
-    }
-    for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";
-  }
-  ResumeState state = scan_for_resume(existing, shard_keys);
-
-  std::uint64_t seed = 0;
-  if (resume && state.base_seed) {
-    if (options.seed && *options.seed != *state.base_seed) {
-      throw UsageError(fmt::format(
-          "--seed {} differs from base seed {} of the runs already in {}: drop --seed to "
-          "resume, or write to a new --out",
-          *options.seed, *state.base_seed, options.out));
-    }
-    seed = *state.base_seed;
-  } else if (options.seed) {
-    seed = *options.seed;
-  } else if (shard.count > 1) {
-    throw UsageError(
-        "--shard needs --seed, so every shard gives a run the same seed (any number, the same "
-        "for all shards)");
-  } else {
-    seed = base_seed(options);
-  }
-  if (state.seed_disagreements) {
-    std::cerr << fmt::format(
-        "warning: {} of the runs in {} were started with another base seed than {}\n",
-        state.seed_disagreements, options.out, seed);
-  }
-  if (!resume && !state.done_keys.empty()) {
-    std::cerr << fmt::format(
-        "note: {} runs of this sweep are already in {}; they will be run again (add --resume "
-        "to skip them)\n",
-        state.done_keys.size(), options.out);
+  for (const auto& p : plan_sweep_runs(catalog, s, builds, limits, 0)) {
+    shard_keys.insert(run_key(p, limits));
   }
 
+  if (s.options.out.empty()) s.options.out = default_sweep_out(s.id, s.shard);
+  ResultsWriter writer(s.options.out);  // cuts a torn last line before we read the file
+  const ResumeState state = scan_for_resume(existing_records(s.options.out, s.resume), shard_keys);
+  const std::uint64_t seed = choose_sweep_seed(s.resume, state.base_seed, s.options.seed, s.shard,
+                                               s.options.out, [&] { return base_seed(s.options); });
+  warn_about_existing(s, state, seed);
+
+  const std::vector<RunPlan> sweep_plans = plan_sweep_runs(catalog, s, builds, limits, seed);
   std::vector<RunPlan> plans;
-  for (auto& p : plan_all(seed)) {
-    if (!resume || !state.done_keys.count(run_key(p, limits))) plans.push_back(std::move(p));
+  for (const auto& p : sweep_plans) {
+    if (!s.resume || !state.done_keys.count(run_key(p, limits))) plans.push_back(p);
   }
   order_for_sweep(plans);
   const std::size_t whole = shard_keys.size();
-
   std::cout << fmt::format(
                    "{}: {} points x {} variant(s) x {} sanitizer(s) x {} repeats = {} runs{}; "
                    "{} to run, {} at a time, base seed {}, into {}\n",
-                   id, points.size(), builds.front().variants.size(), builds.size(), options.repeat,
-                   whole,
-                   shard.count > 1 ? fmt::format(" in shard {}/{}", shard.index, shard.count) : "",
-                   plans.size(), options.jobs, seed, options.out)
+                   s.id, points.size(), builds.front().variants.size(), builds.size(),
+                   s.options.repeat, whole,
+                   s.shard.count > 1 ? fmt::format(" in shard {}/{}", s.shard.index, s.shard.count)
+                                     : "",
+                   plans.size(), s.options.jobs, seed, s.options.out)
             << std::flush;
-  if (resume && !state.done_keys.empty()) {
+  if (s.resume && !state.done_keys.empty()) {
     std::cout << fmt::format("resuming: {} runs already recorded are skipped\n",
                              whole - plans.size());
   }
 
   // The sweep's records: those already in the file (when resuming) and the new ones.
-  std::vector<Record> records = resume ? state.records : std::vector<Record>{};
+  std::vector<Record> records = s.resume ? state.records : std::vector<Record>{};
   BatchOutcome outcome;
-  if (!plans.empty()) {
-    install_interrupt_handlers();
-    Progress progress(plans.size(), ::isatty(STDOUT_FILENO) == 1);
-    // Every run records the build it came from, also in a sweep over several sanitizers.
-    std::vector<RunPlan> group;
-    for (auto s : sanitizers) {
-      group.clear();
-      for (const auto& p : plans) {
-        if (p.sanitizer == s) group.push_back(p);
-      }
-      if (group.empty() || g_stop.load()) continue;
-      RunSettings one = make_settings(catalog, s, options);
-      BatchOutcome part =
-          run_batch(group, one, options.jobs, writer, &g_stop,
-                    [&](const Record& r, std::size_t, std::size_t) { progress.on_record(r); });
-      outcome.records.insert(outcome.records.end(), part.records.begin(), part.records.end());
-      outcome.dropped_in_flight += part.dropped_in_flight;
-      outcome.not_started += part.not_started;
-      outcome.interrupted = outcome.interrupted || part.interrupted;
-    }
-    progress.stop();
-    if (g_stop.load() && !outcome.interrupted) outcome.interrupted = true;
+  if (plans.empty()) {
+    std::cout << "nothing left to run: every run of this sweep is in " << s.options.out << "\n";
   } else {
-    std::cout << "nothing left to run: every run of this sweep is in " << options.out << "\n";
+    outcome = run_sweep(catalog, s, plans, writer);
   }
   records.insert(records.end(), outcome.records.begin(), outcome.records.end());
-
-  if (!records.empty()) std::cout << "\n" << render_sweep_table(plan_all(seed), limits, records);
+  if (!records.empty()) std::cout << "\n" << render_sweep_table(sweep_plans, limits, records);
   std::cout << fmt::format("{} new record{} appended to {}\n", outcome.records.size(),
-                           outcome.records.size() == 1 ? "" : "s", options.out);
+                           outcome.records.size() == 1 ? "" : "s", s.options.out);
   if (writer.repaired_bytes() > 0) {
     std::cout << fmt::format(
         "(its torn last line, {} bytes from a driver that died mid-write, was cut off first)\n",
         writer.repaired_bytes());
   }
-  if (outcome.interrupted) {
-    std::string again = "faultline sweep";
-    for (const auto& a : args) again += " " + shell_quote(a);
-    if (!resume) again += " --resume";
-    std::cout << fmt::format(
-        "interrupted: {} finished runs were kept, {} in flight were dropped, {} never "
-        "started.\ncontinue with: {}\n",
-        outcome.records.size(), outcome.dropped_in_flight,
-        plans.size() - outcome.records.size() - outcome.dropped_in_flight, again);
-    return kExitInterrupted;
-  }
+  if (outcome.interrupted) return report_interruption(args, s, outcome, plans.size());
   return records.empty() ? kExitOk : sweep_exit_code(summarise(records));
 }
 

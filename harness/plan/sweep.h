@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -57,6 +58,17 @@ struct Shard {
   std::uint64_t count = 1;
 };
 Shard parse_shard(const std::string& text);  // "I/N"; throws UsageError
+
+// results/<id>-sweep.jsonl, or results/<id>-sweep-shard<I>of<N>.jsonl for a shard.
+std::string default_sweep_out(const std::string& id, const Shard& shard);
+
+// The base seed of a sweep: a resume takes the one of the runs already in the file (a --seed
+// that differs is refused), else --seed, else a fresh one from `fresh`. Shards must agree on
+// it, so a shard without --seed is refused. Throws UsageError naming the fix.
+std::uint64_t choose_sweep_seed(bool resume, std::optional<std::uint64_t> seed_in_file,
+                                std::optional<std::uint64_t> given, const Shard& shard,
+                                const std::string& out,
+                                const std::function<std::uint64_t()>& fresh);
 
 // FNV-1a, 64 bits: the same on every machine and compiler, unlike std::hash.
 std::uint64_t stable_hash(std::string_view text);

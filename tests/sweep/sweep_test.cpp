@@ -214,3 +214,29 @@ TEST(Progress, SaysDoneTotalFailuresAndEta) {
 
 }  // namespace
 }  // namespace faultline
+
+namespace faultline {
+namespace {
+
+TEST(SweepSeed, ResumeTakesTheFileSeedAndShardsNeedOne) {
+  auto fresh = [] { return std::uint64_t{777}; };
+  const Shard one{}, shard{1, 3};
+  EXPECT_EQ(choose_sweep_seed(true, 42, std::nullopt, one, "x.jsonl", fresh), 42u);
+  EXPECT_EQ(choose_sweep_seed(true, 42, 42, one, "x.jsonl", fresh), 42u);
+  EXPECT_THROW(choose_sweep_seed(true, 42, 7, one, "x.jsonl", fresh), UsageError);
+  // Nothing in the file yet: --seed, else a fresh one.
+  EXPECT_EQ(choose_sweep_seed(true, std::nullopt, 7, one, "x.jsonl", fresh), 7u);
+  EXPECT_EQ(choose_sweep_seed(false, 42, std::nullopt, one, "x.jsonl", fresh), 777u);
+  EXPECT_EQ(choose_sweep_seed(false, std::nullopt, 9, shard, "x.jsonl", fresh), 9u);
+  try {
+    choose_sweep_seed(false, std::nullopt, std::nullopt, shard, "x.jsonl", fresh);
+    FAIL() << "a shard without --seed must be refused";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("--shard needs --seed"), std::string::npos);
+  }
+  EXPECT_EQ(default_sweep_out("s", one), "results/s-sweep.jsonl");
+  EXPECT_EQ(default_sweep_out("s", shard), "results/s-sweep-shard1of3.jsonl");
+}
+
+}  // namespace
+}  // namespace faultline
