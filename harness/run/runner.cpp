@@ -566,31 +566,20 @@ int reap(pid_t pid, rusage& usage) {
   return status;
 }
 
-}  // namespace
+// Why a run could not start: the errno and one line for the record.
+struct StartError {
+  int err;
+  std::string message;
+};
 
-const ThreadLimitSupport& thread_limit_support() {
-  static const ThreadLimitSupport support = probe_thread_limit_support();
-  return support;
-}
-
-RunResult run_process(const RunRequest& request) {
-  const auto start = Clock::now();
-  RunResult result;
-  if (request.argv.empty()) return not_started(result, EINVAL, "empty command", start);
-  if (request.cancel != nullptr && request.cancel->load()) {
-    result.cancelled = true;
-    return not_started(result, ECANCELED, "cancelled before it started", start);
-  }
-
-  ChildPlan plan;
+// The program, its argv and environment, and the limits the child applies before exec.
+std::optional<StartError> plan_child(const RunRequest& request, ChildPlan& plan, PidsCgroup& cgroup,
+                                     RunResult& result) {
   const std::string& name = request.argv.front();
   if (int err = resolve_program(name, search_path_for(request), plan.program); err != 0) {
-    return not_started(
-        result, err,
-        "cannot execute '" + name + "': " +
-            (err == ENOENT && name.find('/') == std::string::npos ? std::string("not found in PATH")
-                                                                  : error_text(err)),
-        start);
+    const bool bare = err == ENOENT && name.find('/') == std::string::npos;
+    return StartError{err, "cannot execute '" + name +
+                               "': " + (bare ? std::string("not found in PATH") : error_text(err))};
   }
   plan.argv_storage = request.argv;
   plan.env_storage = merged_environment(request);
@@ -598,57 +587,63 @@ RunResult run_process(const RunRequest& request) {
   plan.argv.push_back(nullptr);
   for (auto& entry : plan.env_storage) plan.envp.push_back(entry.data());
   plan.envp.push_back(nullptr);
-  if (request.limits.address_space_bytes) {
-    add_limit(plan, RLIMIT_AS, "RLIMIT_AS", *request.limits.address_space_bytes);
+  const RunLimits& limits = request.limits;
+  if (limits.address_space_bytes) {
+    add_limit(plan, RLIMIT_AS, "RLIMIT_AS", *limits.address_space_bytes);
   }
-  if (request.limits.open_files) {
-    add_limit(plan, RLIMIT_NOFILE, "RLIMIT_NOFILE", *request.limits.open_files);
-  }
-  if (request.limits.processes) {
-    add_limit(plan, RLIMIT_NPROC, "RLIMIT_NPROC", *request.limits.processes);
-  }
-  PidsCgroup cgroup;  // declared before the fork: removed after the reap, on every path
-  if (request.limits.threads) {
+  if (limits.open_files) add_limit(plan, RLIMIT_NOFILE, "RLIMIT_NOFILE", *limits.open_files);
+  if (limits.processes) add_limit(plan, RLIMIT_NPROC, "RLIMIT_NPROC", *limits.processes);
+  if (limits.threads) {
     const ThreadLimitSupport& support = thread_limit_support();
     if (support.mechanism == "RLIMIT_NPROC") {
-      add_limit(plan, RLIMIT_NPROC, "RLIMIT_NPROC", *request.limits.threads);
+      add_limit(plan, RLIMIT_NPROC, "RLIMIT_NPROC", *limits.threads);
     } else if (support.mechanism.empty()) {
-      return not_started(result, EPERM, support.error, start);
-    } else if (auto error = cgroup.create(support.parent, *request.limits.threads);
-               !error.empty()) {
-      return not_started(result, errno, error, start);
+      return StartError{EPERM, support.error};
+    } else if (auto error = cgroup.create(support.parent, *limits.threads); !error.empty()) {
+      return StartError{errno, error};
     } else {
       plan.cgroup_procs = cgroup.procs();
     }
     result.threads_enforced_by = support.mechanism;
   }
-  add_limit(plan, RLIMIT_CORE, "RLIMIT_CORE", request.limits.core_bytes);
+  add_limit(plan, RLIMIT_CORE, "RLIMIT_CORE", limits.core_bytes);
   if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
     plan.max_fd = static_cast<int>(std::min<rlim_t>(files.rlim_cur, 1u << 20));
   }
   plan.parent = ::getpid();
+  return std::nullopt;
+}
 
-  UniqueFd dev_null;
-  while (!dev_null.valid()) {
-    dev_null = UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    if (!dev_null.valid() && errno != EINTR) {
-      return not_started(result, errno, "cannot open /dev/null: " + error_text(errno), start);
+// The child's stdin (/dev/null), its stdout and stderr pipes, and the pipe on which it reports
+// a failure before exec. The parent keeps the read ends; the write ends close after the fork.
+struct ChildPipes {
+  UniqueFd dev_null, out_w, err_w, report_r, report_w;
+  StreamPipe out, err;
+  explicit ChildPipes(std::size_t cap)
+      : out{UniqueFd(), StreamCapture(cap)}, err{UniqueFd(), StreamCapture(cap)} {}
+};
+
+std::optional<StartError> open_pipes(ChildPipes& p, ChildPlan& plan) {
+  while (!p.dev_null.valid()) {
+    p.dev_null = UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!p.dev_null.valid() && errno != EINTR) {
+      return StartError{errno, "cannot open /dev/null: " + error_text(errno)};
     }
   }
-  StreamPipe out{UniqueFd(), StreamCapture(request.output_cap_bytes)};
-  StreamPipe err{UniqueFd(), StreamCapture(request.output_cap_bytes)};
-  UniqueFd out_w, err_w, report_r, report_w;
-  if (!keep_above_stdio(dev_null) || !make_pipe(out.fd, out_w) || !make_pipe(err.fd, err_w) ||
-      !make_pipe(report_r, report_w)) {
-    return not_started(result, errno, "cannot create pipes: " + error_text(errno), start);
+  if (!keep_above_stdio(p.dev_null) || !make_pipe(p.out.fd, p.out_w) ||
+      !make_pipe(p.err.fd, p.err_w) || !make_pipe(p.report_r, p.report_w)) {
+    return StartError{errno, "cannot create pipes: " + error_text(errno)};
   }
-  plan.stdin_fd = dev_null.get();
-  plan.stdout_fd = out_w.get();
-  plan.stderr_fd = err_w.get();
-  plan.report_fd = report_w.get();
+  plan.stdin_fd = p.dev_null.get();
+  plan.stdout_fd = p.out_w.get();
+  plan.stderr_fd = p.err_w.get();
+  plan.report_fd = p.report_w.get();
+  return std::nullopt;
+}
 
-  // Signals stay blocked in this thread across fork so that no driver handler runs in the child
-  // before it resets the dispositions.
+// Signals stay blocked in this thread across fork so that no driver handler runs in the child
+// before it resets the dispositions. Returns the pid, or -1 with errno set.
+pid_t fork_child(const ChildPlan& plan) {
   sigset_t all, previous;
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &previous);
@@ -656,14 +651,13 @@ RunResult run_process(const RunRequest& request) {
   if (pid == 0) exec_child(plan);
   const int fork_errno = errno;
   ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-  if (pid < 0) return not_started(result, fork_errno, "fork: " + error_text(fork_errno), start);
-  result.pid = pid;
+  errno = fork_errno;
+  return pid;
+}
 
-  // Only the child holds the write ends now; EOF on the report pipe then means exec succeeded.
-  dev_null.reset();
-  out_w.reset();
-  err_w.reset();
-  report_w.reset();
+// EOF on the report pipe means exec succeeded; a whole ChildFailure says which step failed, and
+// the child (already exiting) is reaped.
+std::optional<StartError> wait_for_exec(pid_t pid, UniqueFd& report_r, const ChildPlan& plan) {
   ChildFailure failure;
   std::size_t got = 0;
   while (got < sizeof failure) {
@@ -674,31 +668,34 @@ RunResult run_process(const RunRequest& request) {
     got += static_cast<std::size_t>(n);
   }
   report_r.reset();
-  if (got == sizeof failure) {
-    rusage usage{};
-    reap(pid, usage);
-    std::string what;
-    switch (failure.stage) {
-      case ChildFailure::kStdio:
-        what = "cannot set up stdio for '" + plan.program + "'";
-        break;
-      case ChildFailure::kCgroup:
-        what = "cannot move '" + plan.program + "' into " + plan.cgroup_procs;
-        break;
-      case ChildFailure::kLimit: {
-        const auto& limit = plan.limits.at(static_cast<std::size_t>(failure.limit_index));
-        what = std::string("cannot apply ") + limit.name + "=" +
-               std::to_string(limit.value.rlim_cur) + " to '" + plan.program + "'";
-        break;
-      }
-      default:
-        what = "cannot execute '" + plan.program + "'";
+  if (got != sizeof failure) return std::nullopt;
+  rusage usage{};
+  reap(pid, usage);
+  std::string what;
+  switch (failure.stage) {
+    case ChildFailure::kStdio:
+      what = "cannot set up stdio for '" + plan.program + "'";
+      break;
+    case ChildFailure::kCgroup:
+      what = "cannot move '" + plan.program + "' into " + plan.cgroup_procs;
+      break;
+    case ChildFailure::kLimit: {
+      const auto& limit = plan.limits.at(static_cast<std::size_t>(failure.limit_index));
+      what = std::string("cannot apply ") + limit.name + "=" +
+             std::to_string(limit.value.rlim_cur) + " to '" + plan.program + "'";
+      break;
     }
-    return not_started(result, failure.err, what + ": " + error_text(failure.err), start);
+    default:
+      what = "cannot execute '" + plan.program + "'";
   }
-  result.started = true;
+  return StartError{failure.err, what + ": " + error_text(failure.err)};
+}
 
-  for (StreamPipe* pipe : {&out, &err}) ::fcntl(pipe->fd.get(), F_SETFL, O_NONBLOCK);
+// Reads the output until the child exits; on the time limit or a cancel, SIGTERM to its group
+// and, after the grace, SIGKILL.
+void supervise(pid_t pid, const RunRequest& request, Clock::time_point start, ChildPipes& p,
+               RunResult& result) {
+  for (StreamPipe* pipe : {&p.out, &p.err}) ::fcntl(pipe->fd.get(), F_SETFL, O_NONBLOCK);
   // pidfd_open (Linux 5.3) makes the exit pollable next to the pipes; without it the exit is
   // checked on a shorter tick.
   UniqueFd pidfd;
@@ -707,7 +704,6 @@ RunResult run_process(const RunRequest& request) {
 #endif
   const std::chrono::milliseconds tick = pidfd.valid() ? kTick : kTickNoPidfd;
   auto buffer = std::make_unique<char[]>(kReadChunk);
-
   const Clock::time_point deadline = start + std::min(request.timeout, kNever);
   std::optional<Clock::time_point> kill_at;  // set when SIGTERM went out
   while (!has_exited(pid)) {
@@ -727,23 +723,26 @@ RunResult run_process(const RunRequest& request) {
     std::chrono::milliseconds wait = tick;
     if (!kill_at) wait = std::min(wait, until(now, deadline));
     if (kill_at && !result.escalated_to_kill) wait = std::min(wait, until(now, *kill_at));
-    poll_once(out, err, pidfd, wait, buffer.get());
+    poll_once(p.out, p.err, pidfd, wait, buffer.get());
   }
+}
 
-  // The child is a zombie, so its pid still names the group: what is left of the group (a
-  // grandchild holding the pipes open, say) is killed, and the pipes read until every writer is
-  // gone or the bound passes (a descendant that left the group may hold them forever).
+// The child is a zombie, so its pid still names the group: what is left of the group (a
+// grandchild holding the pipes open, say) is killed, and the pipes read until every writer is
+// gone or the bound passes (a descendant that left the group may hold them forever). Then the
+// child is reaped and its status, usage and output go into the result.
+void drain_and_reap(pid_t pid, Clock::time_point start, ChildPipes& p, RunResult& result) {
   signal_group(pid, SIGKILL);
-  pidfd.reset();
+  UniqueFd no_pidfd;
+  auto buffer = std::make_unique<char[]>(kReadChunk);
   const auto drain_until = Clock::now() + kDrainBound;
-  while (out.fd.valid() || err.fd.valid()) {
+  while (p.out.fd.valid() || p.err.fd.valid()) {
     const auto now = Clock::now();
     if (now >= drain_until) break;
-    poll_once(out, err, pidfd, until(now, drain_until), buffer.get());
+    poll_once(p.out, p.err, no_pidfd, until(now, drain_until), buffer.get());
   }
-  out.fd.reset();
-  err.fd.reset();
-
+  p.out.fd.reset();
+  p.err.fd.reset();
   rusage usage{};
   const int status = reap(pid, usage);
   result.duration = Clock::now() - start;
@@ -756,8 +755,46 @@ RunResult run_process(const RunRequest& request) {
     }
     result.max_rss_bytes = static_cast<std::uint64_t>(usage.ru_maxrss) * 1024;  // KiB on Linux
   }
-  result.out = std::move(out.capture).finish();
-  result.err = std::move(err.capture).finish();
+  result.out = std::move(p.out.capture).finish();
+  result.err = std::move(p.err.capture).finish();
+}
+
+}  // namespace
+
+const ThreadLimitSupport& thread_limit_support() {
+  static const ThreadLimitSupport support = probe_thread_limit_support();
+  return support;
+}
+
+RunResult run_process(const RunRequest& request) {
+  const auto start = Clock::now();
+  RunResult result;
+  auto failed = [&](StartError e) { return not_started(result, e.err, e.message, start); };
+  if (request.argv.empty()) return failed({EINVAL, "empty command"});
+  if (request.cancel != nullptr && request.cancel->load()) {
+    result.cancelled = true;
+    return failed({ECANCELED, "cancelled before it started"});
+  }
+  ChildPlan plan;
+  PidsCgroup cgroup;  // declared before the fork: removed after the reap, on every path
+  if (auto e = plan_child(request, plan, cgroup, result)) return failed(*e);
+  ChildPipes pipes(request.output_cap_bytes);
+  if (auto e = open_pipes(pipes, plan)) return failed(*e);
+  const pid_t pid = fork_child(plan);
+  if (pid < 0) {
+    const int err = errno;
+    return failed({err, "fork: " + error_text(err)});
+  }
+  result.pid = pid;
+  // Only the child holds the write ends now.
+  pipes.dev_null.reset();
+  pipes.out_w.reset();
+  pipes.err_w.reset();
+  pipes.report_w.reset();
+  if (auto e = wait_for_exec(pid, pipes.report_r, plan)) return failed(*e);
+  result.started = true;
+  supervise(pid, request, start, pipes, result);
+  drain_and_reap(pid, start, pipes, result);
   return result;
 }
 
