@@ -14,50 +14,48 @@
 namespace faultline::cli {
 namespace po = boost::program_options;
 
-int compare(const Args& args) {
+namespace {
+
+struct CompareArgs {
   std::vector<std::string> files;
   double alpha = 0.05;
   std::vector<std::string> metrics;
   std::vector<std::string> higher_better;
-  std::string fail_on_arg;
+  std::string fail_on;
   std::string format;
-  std::string by_arg;
-  po::options_description desc(
-      "usage: faultline compare A B [options]\n"
-      "       faultline compare FILE... --by AXIS [options]\n\n"
-      "Matches the runs of results files A and B by their experiment key (scenario, variant,\n"
-      "sanitizer, parameters, faults, perturbation, nemesis, limits), then tests each group: the\n"
-      "incident rate as the judge counts it (Fisher's exact test, 95% Wilson intervals) and every\n"
-      "metric (medians, Mann-Whitney U). With --by, the runs of every file given are pooled and\n"
-      "each value of the axis is compared with the first one seen: --by variant puts buggy\n"
-      "beside fixed, --by perturb a baseline beside perturbed runs. A comparison that matches\n"
-      "nothing is an error, never a pass. Exit codes: 0 nothing of the --fail-on kind, 1 a\n"
-      "significant regression (or change, with --fail-on any), 2 bad input or nothing to\n"
-      "compare. See docs/compare.md.\n\noptions");
-  desc.add_options()("help,h", "this text")("alpha", po::value(&alpha)->default_value(0.05),
+  std::string by;
+};
+
+const char* const kCompareUsage =
+    "usage: faultline compare A B [options]\n"
+    "       faultline compare FILE... --by AXIS [options]\n\n"
+    "Matches the runs of results files A and B by their experiment key (scenario, variant,\n"
+    "sanitizer, parameters, faults, perturbation, nemesis, limits), then tests each group: the\n"
+    "incident rate as the judge counts it (Fisher's exact test, 95% Wilson intervals) and every\n"
+    "metric (medians, Mann-Whitney U). With --by, the runs of every file given are pooled and\n"
+    "each value of the axis is compared with the first one seen: --by variant puts buggy\n"
+    "beside fixed, --by perturb a baseline beside perturbed runs. A comparison that matches\n"
+    "nothing is an error, never a pass. Exit codes: 0 nothing of the --fail-on kind, 1 a\n"
+    "significant regression (or change, with --fail-on any), 2 bad input or nothing to\n"
+    "compare. See docs/compare.md.\n\noptions";
+
+void add_compare_options(po::options_description& desc, CompareArgs& a) {
+  desc.add_options()("help,h", "this text")("alpha", po::value(&a.alpha)->default_value(0.05),
                                             "significance level of every test")(
-      "metric", po::value(&metrics)->composing(), "compare only this metric (repeatable)")(
-      "higher-better", po::value(&higher_better)->composing(),
+      "metric", po::value(&a.metrics)->composing(), "compare only this metric (repeatable)")(
+      "higher-better", po::value(&a.higher_better)->composing(),
       "a metric for which higher is better (repeatable; see docs/compare.md for the default)")(
-      "fail-on", po::value(&fail_on_arg)->default_value("regression"),
+      "fail-on", po::value(&a.fail_on)->default_value("regression"),
       "what makes the exit code 1: regression, any (significant change) or none")(
-      "format", po::value(&format)->default_value("table"), "table, json, csv or markdown")(
-      "by", po::value(&by_arg)->default_value("file"),
+      "format", po::value(&a.format)->default_value("table"), "table, json, csv or markdown")(
+      "by", po::value(&a.by)->default_value("file"),
       "the axis to compare along: file (A against B), variant, sanitizer, param=NAME, fault, "
       "perturb, nemesis or limits");
-  po::options_description hidden;
-  hidden.add_options()("files", po::value(&files)->composing());
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description positional;
-  positional.add("files", -1);
+}
 
-  auto vm = parse("compare", args, all, &positional);
-  if (vm.count("help")) {
-    std::cout << desc;
-    return kExitOk;
-  }
-  const CompareBy by = parse_compare_by(by_arg);
+// Everything that can be checked before a file is read.
+void check_compare_args(const CompareArgs& a, const CompareBy& by) {
+  const auto& files = a.files;
   if (by.axis == Axis::kFile && files.size() != 2) {
     throw UsageError(fmt::format(
         "compare: give exactly two results files, A (before) and B (after), not {} (or compare "
@@ -76,64 +74,41 @@ int compare(const Args& args) {
           files[0]));
     }
   }
-  if (!(alpha > 0 && alpha < 1)) {
+  if (!(a.alpha > 0 && a.alpha < 1)) {
     throw UsageError(
-        fmt::format("--alpha {} is out of range: use a level such as 0.05 or 0.01", alpha));
+        fmt::format("--alpha {} is out of range: use a level such as 0.05 or 0.01", a.alpha));
   }
-  const FailOn fail_on = parse_fail_on(fail_on_arg);
-  if (format != "table" && format != "json" && format != "csv" && format != "markdown") {
+  if (a.format != "table" && a.format != "json" && a.format != "csv" && a.format != "markdown") {
     throw UsageError(
-        fmt::format("--format '{}' is not known: use table, json, csv or markdown", format));
+        fmt::format("--format '{}' is not known: use table, json, csv or markdown", a.format));
   }
+}
 
-  std::vector<std::string> warnings;
-  auto a = read_records(files[0], &warnings);
-  std::vector<Record> b;
-  for (std::size_t i = 1; i < files.size(); ++i) {
-    auto more = read_records(files[i], &warnings);
-    b.insert(b.end(), more.begin(), more.end());
-  }
-  if (by.axis == Axis::kParam) {
-    bool any = false;
-    for (const auto* side : {&a, &b}) {
-      for (const auto& r : *side) any = any || r.params.count(by.param) > 0;
-    }
-    if (!any) {
-      throw UsageError(fmt::format(
-          "--by param={}: no record has that parameter (faultline list shows a scenario's)",
-          by.param));
+// What needs the records: a --by param that no record has, a --metric neither side has.
+void check_against_records(const CompareArgs& a, const CompareBy& by,
+                           const std::vector<Record>& left, const std::vector<Record>& right) {
+  std::set<std::string> params, seen;
+  for (const auto* side : {&left, &right}) {
+    for (const auto& r : *side) {
+      for (const auto& [name, v] : r.params) params.insert(name);
+      for (const auto& [name, m] : r.metrics) seen.insert(name);
     }
   }
-  if (!metrics.empty()) {
-    std::set<std::string> seen;
-    for (const auto* side : {&a, &b}) {
-      for (const auto& r : *side) {
-        for (const auto& [name, m] : r.metrics) seen.insert(name);
-      }
-    }
-    for (const auto& m : metrics) {
-      if (!seen.count(m)) {
-        throw UsageError(
-            fmt::format("--metric {}: neither file has it; the metrics are: {}", m,
-                        seen.empty() ? "none" : fmt::format("{}", fmt::join(seen, ", "))));
-      }
+  if (by.axis == Axis::kParam && !params.count(by.param)) {
+    throw UsageError(fmt::format(
+        "--by param={}: no record has that parameter (faultline list shows a scenario's)",
+        by.param));
+  }
+  for (const auto& m : a.metrics) {
+    if (!seen.count(m)) {
+      throw UsageError(
+          fmt::format("--metric {}: neither file has it; the metrics are: {}", m,
+                      seen.empty() ? "none" : fmt::format("{}", fmt::join(seen, ", "))));
     }
   }
+}
 
-  CompareOptions options;
-  options.alpha = alpha;
-  options.metrics = metrics;
-  options.higher_is_better = higher_better;
-  options.by = by;
-  const std::string name_b = files.size() == 2  ? files[1]
-                             : files.size() > 2 ? fmt::format("{} more files", files.size() - 1)
-                                                : "";
-  ComparisonReport report = compare_records(a, b, options, files[0], name_b);
-  if (std::string why = vacuous_reason(report); !why.empty()) throw UsageError("compare: " + why);
-  warnings.insert(warnings.end(), report.warnings.begin(), report.warnings.end());
-  for (const auto& w : power_warnings(report)) warnings.push_back(w);
-  for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";
-
+void print_comparison(const ComparisonReport& report, const std::string& format) {
   if (format == "json") {
     std::cout << compare_to_json(report).dump(2) << "\n";
   } else if (format == "csv") {
@@ -143,6 +118,53 @@ int compare(const Args& args) {
   } else {
     std::cout << render_compare_table(report);
   }
+}
+
+}  // namespace
+
+int compare(const Args& args) {
+  CompareArgs a;
+  po::options_description desc(kCompareUsage);
+  add_compare_options(desc, a);
+  po::options_description hidden;
+  hidden.add_options()("files", po::value(&a.files)->composing());
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description positional;
+  positional.add("files", -1);
+  auto vm = parse("compare", args, all, &positional);
+  if (vm.count("help")) {
+    std::cout << desc;
+    return kExitOk;
+  }
+  const CompareBy by = parse_compare_by(a.by);
+  check_compare_args(a, by);
+  const FailOn fail_on = parse_fail_on(a.fail_on);
+
+  std::vector<std::string> warnings;
+  auto left = read_records(a.files[0], &warnings);
+  std::vector<Record> right;
+  for (std::size_t i = 1; i < a.files.size(); ++i) {
+    auto more = read_records(a.files[i], &warnings);
+    right.insert(right.end(), more.begin(), more.end());
+  }
+  check_against_records(a, by, left, right);
+
+  CompareOptions options;
+  options.alpha = a.alpha;
+  options.metrics = a.metrics;
+  options.higher_is_better = a.higher_better;
+  options.by = by;
+  const auto& files = a.files;
+  const std::string name_b = files.size() == 2  ? files[1]
+                             : files.size() > 2 ? fmt::format("{} more files", files.size() - 1)
+                                                : "";
+  ComparisonReport report = compare_records(left, right, options, files[0], name_b);
+  if (std::string why = vacuous_reason(report); !why.empty()) throw UsageError("compare: " + why);
+  warnings.insert(warnings.end(), report.warnings.begin(), report.warnings.end());
+  for (const auto& w : power_warnings(report)) warnings.push_back(w);
+  for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";
+  print_comparison(report, a.format);
   return compare_exit_code(report, fail_on);
 }
 
