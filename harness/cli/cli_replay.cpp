@@ -118,6 +118,55 @@ RunPlan scenario_plan(const Record& rec, const Catalog& catalog, Sanitizer sanit
   return plan;
 }
 
+// The plan and settings that run the recorded run again.
+std::pair<RunPlan, RunSettings> replay_plan(const Record& rec, const RunOptions& options) {
+  const Sanitizer sanitizer = parse_sanitizer(options.sanitizer);
+  if (rec.build_field("preset") == "external") {
+    return {external_plan(rec, sanitizer), external_settings(options)};
+  }
+  Catalog catalog = make_catalog(options);
+  RunPlan plan = scenario_plan(rec, catalog, sanitizer, options);
+  RunSettings settings = make_settings(catalog, sanitizer, options);
+  const std::string was = rec.build_field("git_revision");
+  const std::string now = settings.build.value("git_revision", "");
+  if (!was.empty() && !now.empty() && was != now) {
+    std::cout << fmt::format("note: the run was recorded at revision {}, this build is {}\n",
+                             was.substr(0, 12), now.substr(0, 12));
+  }
+  return {std::move(plan), std::move(settings)};
+}
+
+// Both runs judged against the recorded run's expectation, by the one judge.
+int report_replay(const Record& rec, const Record& now, const std::string& was_verdict,
+                  const std::string& out) {
+  const Judgement judged = judge(facts_of(now), rec.expectation);
+  const std::string verdict(outcome_name(judged.outcome));
+  std::cout << fmt::format("replay {} -> {}: verdict {} (recorded {}), symptoms {} (recorded {})\n",
+                           rec.run_id, now.run_id, verdict, was_verdict, symptom_kinds(now),
+                           symptom_kinds(rec));
+  std::cout << fmt::format("record appended to {}\n", out);
+  if (judged.outcome == Outcome::kUnknown) {
+    std::cout << "replay ended unknown: " << judged.reason << "\n";
+    return kExitUnknownRuns;
+  }
+  if (verdict != was_verdict) {
+    std::cout << "verdict differs\n";
+    return kExitExpectationMissed;
+  }
+  std::cout << "verdict matched\n";
+  return kExitOk;
+}
+
+const char* const kReplayUsage =
+    "usage: faultline replay RUN_ID [options]\n\n"
+    "Runs a recorded run again exactly: the same scenario, variant, sanitizer build,\n"
+    "parameters, seed, faults (--fault, --perturb, --nemesis), resource limits and time limit.\n"
+    "The new record is appended to the results file with the same run key, and the verdicts are\n"
+    "compared. RUN_ID is a record's run_id, or the start of one. A race is a matter of timing:\n"
+    "the same seed makes the same choices, not the same interleaving, so a mismatch is a\n"
+    "finding about how reliable the reproduction is. Exit codes: 0 the verdict matched, 1 it\n"
+    "did not, 2 bad input, 3 the replay ended unknown, 130 interrupted.\n\noptions";
+
 }  // namespace
 
 int replay(const Args& args) {
@@ -126,15 +175,7 @@ int replay(const Args& args) {
   std::string build_root;
   std::string out;
   double timeout_s = 0;
-  po::options_description desc(
-      "usage: faultline replay RUN_ID [options]\n\n"
-      "Runs a recorded run again exactly: the same scenario, variant, sanitizer build,\n"
-      "parameters, seed, faults (--fault, --perturb, --nemesis), resource limits and time limit.\n"
-      "The new record is appended to the results file with the same run key, and the verdicts are\n"
-      "compared. RUN_ID is a record's run_id, or the start of one. A race is a matter of timing:\n"
-      "the same seed makes the same choices, not the same interleaving, so a mismatch is a\n"
-      "finding about how reliable the reproduction is. Exit codes: 0 the verdict matched, 1 it\n"
-      "did not, 2 bad input, 3 the replay ended unknown, 130 interrupted.\n\noptions");
+  po::options_description desc(kReplayUsage);
   desc.add_options()("help,h", "this text")(
       "results", po::value(&results)->composing(),
       "results file(s) to look in (repeatable; default: every results/*.jsonl)")(
@@ -168,29 +209,10 @@ int replay(const Args& args) {
   Found found = find_record(id, files);
   const Record& rec = found.record;
   const RunOptions options = options_of(rec, build_root, timeout_s);
-  const Sanitizer sanitizer = parse_sanitizer(options.sanitizer);
-  RunPlan plan;
-  RunSettings settings;
-  if (rec.build_field("preset") == "external") {
-    plan = external_plan(rec, sanitizer);
-    settings = external_settings(options);
-  } else {
-    Catalog catalog = make_catalog(options);
-    plan = scenario_plan(rec, catalog, sanitizer, options);
-    settings = make_settings(catalog, sanitizer, options);
-    const std::string was = rec.build_field("git_revision");
-    const std::string now = settings.build.value("git_revision", "");
-    if (!was.empty() && !now.empty() && was != now) {
-      std::cout << fmt::format("note: the run was recorded at revision {}, this build is {}\n",
-                               was.substr(0, 12), now.substr(0, 12));
-    }
-  }
-
+  auto [plan, settings] = replay_plan(rec, options);
   if (out.empty()) out = found.file.string();
   ResultsWriter writer(out);
-  // Both runs are judged against the recorded run's expectation, by the one judge.
-  const Expectation& expectation = rec.expectation;
-  const std::string was_verdict(outcome_name(judge(facts_of(rec), expectation).outcome));
+  const std::string was_verdict(outcome_name(judge(facts_of(rec), rec.expectation).outcome));
   std::cout << fmt::format("replaying {} from {}: {} {} under {}, seed {} (was {}: {})\n",
                            rec.run_id, found.file.string(), rec.scenario, rec.variant,
                            options.sanitizer, rec.seed, was_verdict, symptom_kinds(rec))
@@ -201,23 +223,7 @@ int replay(const Args& args) {
     std::cout << "replay interrupted: no record kept\n";
     return kExitInterrupted;
   }
-  const Record& now = outcome.records.front();
-  const Judgement judged = judge(facts_of(now), expectation);
-  const std::string verdict(outcome_name(judged.outcome));
-  std::cout << fmt::format("replay {} -> {}: verdict {} (recorded {}), symptoms {} (recorded {})\n",
-                           rec.run_id, now.run_id, verdict, was_verdict, symptom_kinds(now),
-                           symptom_kinds(rec));
-  std::cout << fmt::format("record appended to {}\n", out);
-  if (verdict == "unknown") {
-    std::cout << "replay ended unknown: " << judged.reason << "\n";
-    return kExitUnknownRuns;
-  }
-  if (verdict != was_verdict) {
-    std::cout << "verdict differs\n";
-    return kExitExpectationMissed;
-  }
-  std::cout << "verdict matched\n";
-  return kExitOk;
+  return report_replay(rec, outcome.records.front(), was_verdict, out);
 }
 
 }  // namespace faultline::cli
