@@ -254,16 +254,10 @@ RecordedOutput recorded_output(const RunResult& result) {
           result.err.dropped_bytes, tail(result.out.text),  tail(result.err.text)};
 }
 
-}  // namespace
-
-Record execute_run(const RunPlan& plan, const RunSettings& settings,
-                   const std::atomic<bool>* cancel, bool* cancelled) {
-  const auto wall_start = std::chrono::system_clock::now();
-  const std::string run_id = new_run_id(wall_start);
-
-  // A fresh, private report file per run; removed after it has been read.
-  fs::path report_path =
-      fs::temp_directory_path() / fmt::format("faultline-{}-{}.jsonl", ::getpid(), run_id);
+// The child's request: its command, limits and environment, with the private report file.
+RunRequest run_request(const RunPlan& plan, const RunSettings& settings,
+                       const std::atomic<bool>* cancel, const std::string& run_id,
+                       const fs::path& report_path) {
   RunRequest request;
   request.argv = plan.argv;
   request.timeout = settings.timeout;
@@ -275,19 +269,12 @@ Record execute_run(const RunPlan& plan, const RunSettings& settings,
   request.env.emplace_back("FAULTLINE_REPORT", report_path.string());
   request.env.emplace_back("FAULTLINE_RUN_ID", run_id);
   request.env.emplace_back("FAULTLINE_SEED", std::to_string(plan.seed));
+  return request;
+}
 
-  RunResult result = run_process(request);
-  ScenarioReport report = read_scenario_report(report_path.string());
-  std::error_code ec;
-  fs::remove(report_path, ec);
-  if (cancelled) *cancelled = result.cancelled;
-
-  std::vector<Symptom> symptoms = collect_symptoms(result, report);
-  const std::optional<std::string> broken =
-      run_broken(result, symptoms, report, plan.scenario_protocol);
-
-  Record record;
-  record.run_id = run_id;
+// The record's identity: what was run, with what, where.
+void describe_run(Record& record, const RunPlan& plan, const RunSettings& settings,
+                  const RunRequest& request) {
   record.key = run_key(plan, settings.limits);
   record.scenario = plan.scenario;
   record.variant = plan.variant;
@@ -305,12 +292,11 @@ Record execute_run(const RunPlan& plan, const RunSettings& settings,
   record.faults = recorded_faults(plan.injection.faults);
   record.perturb = plan.injection.perturb;
   record.nemesis = plan.injection.nemesis;
-  record.limits = recorded_limits(settings, result);
-  record.started_at = iso_utc(wall_start);
-  record.duration_s = std::chrono::duration<double>(result.duration).count();
-  record.exit = recorded_exit(result);
-  record.output = recorded_output(result);
-  record.symptoms = std::move(symptoms);
+  record.expectation = plan.expectation;
+}
+
+// What the scenario reported on its channel, moved into the record.
+void take_report(Record& record, ScenarioReport&& report) {
   record.observations = std::move(report.observations);
   record.metrics = std::move(report.metrics);
   record.samples = std::move(report.samples);
@@ -318,7 +304,36 @@ Record execute_run(const RunPlan& plan, const RunSettings& settings,
   record.timeline = std::move(report.timeline);
   record.report_done = report.done;
   record.report_bad_lines = report.bad_lines;
-  record.expectation = plan.expectation;
+}
+
+}  // namespace
+
+Record execute_run(const RunPlan& plan, const RunSettings& settings,
+                   const std::atomic<bool>* cancel, bool* cancelled) {
+  const auto wall_start = std::chrono::system_clock::now();
+  Record record;
+  record.run_id = new_run_id(wall_start);
+  record.started_at = iso_utc(wall_start);
+  // A fresh, private report file per run; removed after it has been read.
+  const fs::path report_path =
+      fs::temp_directory_path() / fmt::format("faultline-{}-{}.jsonl", ::getpid(), record.run_id);
+  const RunRequest request = run_request(plan, settings, cancel, record.run_id, report_path);
+  describe_run(record, plan, settings, request);
+
+  RunResult result = run_process(request);
+  ScenarioReport report = read_scenario_report(report_path.string());
+  std::error_code ec;
+  fs::remove(report_path, ec);
+  if (cancelled) *cancelled = result.cancelled;
+
+  record.symptoms = collect_symptoms(result, report);
+  const std::optional<std::string> broken =
+      run_broken(result, record.symptoms, report, plan.scenario_protocol);
+  record.limits = recorded_limits(settings, result);
+  record.duration_s = std::chrono::duration<double>(result.duration).count();
+  record.exit = recorded_exit(result);
+  record.output = recorded_output(result);
+  take_report(record, std::move(report));
   record.completion = {!broken.has_value(), broken.value_or("")};
   const Judgement judgement = judge_record(record);
   record.verdict = std::string(outcome_name(judgement.outcome));
