@@ -49,40 +49,85 @@ Expectation exec_expectation(const std::vector<std::string>& expect,
   return e;
 }
 
-}  // namespace
-
-int exec(const Args& args) {
-  auto dashes = std::find(args.begin(), args.end(), "--");
-  Args own(args.begin(), dashes);
-  std::vector<std::string> command(dashes == args.end() ? dashes : dashes + 1, args.end());
-
+struct ExecArgs {
   RunOptions options;
   std::string name;
   std::string variant;
   std::vector<std::string> expect;
   std::vector<std::string> reach;
   std::vector<std::string> observes;
-  po::options_description desc(
-      "usage: faultline exec [options] -- COMMAND [ARGS...]\n\n"
-      "Runs any command with the same runner, report parsers and records as a scenario, so a\n"
-      "reproduction written in any language gets the same treatment. The command finds the path\n"
-      "of its report channel in $FAULTLINE_REPORT (docs/report-protocol.md) and its seed in\n"
-      "$FAULTLINE_SEED. Every run is judged against --expect: the incident (a symptom kind,\n"
-      "optionally narrowed to a frame, KIND:FUNCTION; repeat it for any-of) or clean. Without\n"
-      "--expect nothing is judged: runs are recorded and summarised, and only unknown runs\n"
-      "change the exit code. A variant's name sets no expectation.\n\noptions");
+};
+
+const char* const kExecUsage =
+    "usage: faultline exec [options] -- COMMAND [ARGS...]\n\n"
+    "Runs any command with the same runner, report parsers and records as a scenario, so a\n"
+    "reproduction written in any language gets the same treatment. The command finds the path\n"
+    "of its report channel in $FAULTLINE_REPORT (docs/report-protocol.md) and its seed in\n"
+    "$FAULTLINE_SEED. Every run is judged against --expect: the incident (a symptom kind,\n"
+    "optionally narrowed to a frame, KIND:FUNCTION; repeat it for any-of) or clean. Without\n"
+    "--expect nothing is judged: runs are recorded and summarised, and only unknown runs\n"
+    "change the exit code. A variant's name sets no expectation.\n\noptions";
+
+void add_exec_options(po::options_description& desc, ExecArgs& a) {
   desc.add_options()("help,h", "this text")(
-      "name", po::value(&name), "label recorded as the scenario (default: the command's name)")(
-      "variant", po::value(&variant)->default_value("exec"), "label recorded as the variant")(
-      "expect", po::value(&expect)->composing(),
+      "name", po::value(&a.name), "label recorded as the scenario (default: the command's name)")(
+      "variant", po::value(&a.variant)->default_value("exec"), "label recorded as the variant")(
+      "expect", po::value(&a.expect)->composing(),
       "KIND[:FRAME] the incident looks like (repeatable: any one of them), or clean")(
-      "reach", po::value(&reach)->composing(),
+      "reach", po::value(&a.reach)->composing(),
       "METRIC>N: a metric the command reports that shows it entered the race window "
       "(repeatable: any one); a run with no symptom that meets none is unknown")(
-      "observes", po::value(&observes)->composing(),
+      "observes", po::value(&a.observes)->composing(),
       "a symptom kind the command reports itself as an observation (repeatable), so --expect "
       "may name it");
-  add_run_options(desc, options);
+  add_run_options(desc, a.options);
+}
+
+// The faultline command line that runs repeat `seed` of the command again.
+std::string exec_replay(const ExecArgs& a, const std::vector<std::string>& command,
+                        std::uint64_t seed) {
+  std::string flags;
+  for (const auto& e : a.expect) flags += " --expect " + shell_quote(e);
+  for (const auto& r : a.reach) flags += " --reach " + shell_quote(r);
+  for (const auto& k : a.observes) flags += " --observes " + shell_quote(k);
+  std::string words;
+  for (const auto& w : command) words += " " + shell_quote(w);
+  return fmt::format(
+      "faultline exec --name {} --variant {} --sanitizer {} --seed {} --timeout {}{} --{}",
+      shell_quote(a.name), shell_quote(a.variant), a.options.sanitizer, seed, a.options.timeout_s,
+      flags, words);
+}
+
+std::vector<RunPlan> plan_exec_runs(const ExecArgs& a, const std::vector<std::string>& command,
+                                    const Expectation& expectation) {
+  const Sanitizer sanitizer = parse_sanitizer(a.options.sanitizer);
+  const std::uint64_t seed = base_seed(a.options);
+  std::vector<RunPlan> plans;
+  for (std::uint64_t i = 0; i < a.options.repeat; ++i) {
+    RunPlan plan;
+    plan.scenario = a.name;
+    plan.variant = a.variant;
+    plan.sanitizer = sanitizer;
+    plan.seed = seed + i;
+    plan.repeat_index = i;
+    plan.argv = command;
+    plan.scenario_protocol = false;
+    plan.expectation = expectation;
+    plan.replay = exec_replay(a, command, plan.seed);
+    plans.push_back(std::move(plan));
+  }
+  return plans;
+}
+
+}  // namespace
+
+int exec(const Args& args) {
+  auto dashes = std::find(args.begin(), args.end(), "--");
+  Args own(args.begin(), dashes);
+  std::vector<std::string> command(dashes == args.end() ? dashes : dashes + 1, args.end());
+  ExecArgs a;
+  po::options_description desc(kExecUsage);
+  add_exec_options(desc, a);
   auto vm = parse("exec", own, desc);
   if (vm.count("help")) {
     std::cout << desc;
@@ -91,48 +136,22 @@ int exec(const Args& args) {
   if (command.empty()) {
     throw UsageError("exec: give the command after --, e.g. faultline exec --repeat 5 -- ./repro");
   }
-  if (vm.count("seed")) options.seed = vm["seed"].as<std::uint64_t>();
-  check_run_options(options);
-  if (!options.injection.empty()) {
+  if (vm.count("seed")) a.options.seed = vm["seed"].as<std::uint64_t>();
+  check_run_options(a.options);
+  if (!a.options.injection.empty()) {
     throw UsageError(
         "exec: --fault, --perturb and --nemesis need a faultline scenario (they are wired into "
         "its clients and server); a command run by exec gets the seed in $FAULTLINE_SEED");
   }
   const Expectation expectation =
-      exec_expectation(expect, reach, observes, variant, options.sanitizer);
-  Sanitizer sanitizer = parse_sanitizer(options.sanitizer);
-  if (name.empty()) name = std::filesystem::path(command.front()).filename().string();
-  if (options.out.empty()) options.out = "results/exec-" + name + ".jsonl";
-
-  ResultsWriter writer(options.out);
-  RunSettings settings = external_settings(options);
-
-  std::uint64_t seed = base_seed(options);
-  std::string quoted;
-  for (const auto& a : command) quoted += " " + a;
-  std::vector<RunPlan> plans;
-  for (std::uint64_t i = 0; i < options.repeat; ++i) {
-    RunPlan plan;
-    plan.scenario = name;
-    plan.variant = variant;
-    plan.sanitizer = sanitizer;
-    plan.seed = seed + i;
-    plan.repeat_index = i;
-    plan.argv = command;
-    plan.scenario_protocol = false;
-    plan.expectation = expectation;
-    std::string flags;
-    for (const auto& e : expect) flags += " --expect " + e;
-    for (const auto& r : reach) flags += " --reach '" + r + "'";
-    for (const auto& k : observes) flags += " --observes " + k;
-    plan.replay = fmt::format(
-        "faultline exec --name {} --variant {} --sanitizer {} --seed {} "
-        "--timeout {}{} --{}",
-        name, variant, options.sanitizer, plan.seed, options.timeout_s, flags, quoted);
-    plans.push_back(std::move(plan));
-  }
+      exec_expectation(a.expect, a.reach, a.observes, a.variant, a.options.sanitizer);
+  if (a.name.empty()) a.name = std::filesystem::path(command.front()).filename().string();
+  if (a.options.out.empty()) a.options.out = "results/exec-" + a.name + ".jsonl";
+  ResultsWriter writer(a.options.out);
+  const std::vector<RunPlan> plans = plan_exec_runs(a, command, expectation);
   install_interrupt_handlers();
-  BatchOutcome outcome = run_batch(plans, settings, options.jobs, writer, &g_stop, print_run_line);
+  BatchOutcome outcome = run_batch(plans, external_settings(a.options), a.options.jobs, writer,
+                                   &g_stop, print_run_line);
   return finish(outcome, writer);
 }
 
