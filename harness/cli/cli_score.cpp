@@ -119,28 +119,47 @@ std::vector<Record> run_campaign(const Catalog& catalog, const ScoreOptions& so,
   return records;
 }
 
-}  // namespace
+const char* const kScoreUsage =
+    "usage: faultline score [SCENARIO...] [options]\n"
+    "       faultline score --from FILE [--from FILE...] [options]\n\n"
+    "The detector matrix: runs every variant of each scenario (default: every one built) under\n"
+    "each build (--sanitizer none,tsan,asan), --repeat times, and prints per incident and\n"
+    "detector the true and false positives and negatives, recall, precision, and the median\n"
+    "runs and time to the first detection. Ground truth is each run's expectation (a variant\n"
+    "expected to show the incident is a positive, one expected clean a negative), and the\n"
+    "judge decides what the detector saw. --from reads result files instead of running.\n"
+    "Every run is appended to --out as it ends, so --resume continues a campaign that was\n"
+    "stopped. Exit codes: 0 the matrix was printed, 2 bad input, 130 interrupted.\n\noptions";
 
-int score(const Args& args) {
-  RunOptions options;
-  ScoreOptions so;
-  po::options_description desc(
-      "usage: faultline score [SCENARIO...] [options]\n"
-      "       faultline score --from FILE [--from FILE...] [options]\n\n"
-      "The detector matrix: runs every variant of each scenario (default: every one built) under\n"
-      "each build (--sanitizer none,tsan,asan), --repeat times, and prints per incident and\n"
-      "detector the true and false positives and negatives, recall, precision, and the median\n"
-      "runs and time to the first detection. Ground truth is each run's expectation (a variant\n"
-      "expected to show the incident is a positive, one expected clean a negative), and the\n"
-      "judge decides what the detector saw. --from reads result files instead of running.\n"
-      "Every run is appended to --out as it ends, so --resume continues a campaign that was\n"
-      "stopped. Exit codes: 0 the matrix was printed, 2 bad input, 130 interrupted.\n\noptions");
+void add_score_options(po::options_description& desc, ScoreOptions& so, RunOptions& options) {
   desc.add_options()("help,h", "this text")("from", po::value(&so.from)->composing(),
                                             "score the records of this results file "
                                             "(repeatable) instead of running")(
       "format", po::value(&so.format)->default_value("table"), "table, csv or markdown")(
       "resume", po::bool_switch(&so.resume), "skip runs already recorded in --out");
   add_run_options(desc, options);
+}
+
+// A campaign's defaults (every build, 20 runs) where the command line left them.
+void campaign_defaults(const po::variables_map& vm, ScoreOptions& so, RunOptions& options) {
+  if (!vm["sanitizer"].defaulted()) so.sanitizers = options.sanitizer;
+  if (vm["repeat"].defaulted()) options.repeat = 20;
+  if (vm.count("seed")) options.seed = vm["seed"].as<std::uint64_t>();
+  for (auto s : parse_sanitizer_list(so.sanitizers)) {
+    RunOptions one = options;
+    one.sanitizer = sanitizer_name(s);
+    check_run_options(one);
+  }
+  if (options.out.empty()) options.out = "results/score.jsonl";
+}
+
+}  // namespace
+
+int score(const Args& args) {
+  RunOptions options;
+  ScoreOptions so;
+  po::options_description desc(kScoreUsage);
+  add_score_options(desc, so, options);
   po::options_description hidden;
   hidden.add_options()("scenario", po::value(&so.scenarios)->composing());
   po::options_description all;
@@ -157,15 +176,7 @@ int score(const Args& args) {
         fmt::format("--format '{}' is not known: use table, csv or markdown", so.format));
   }
   if (!so.from.empty()) return score_from_files(so);
-
-  if (!vm["sanitizer"].defaulted()) so.sanitizers = options.sanitizer;
-  if (vm["repeat"].defaulted()) options.repeat = 20;
-  if (vm.count("seed")) options.seed = vm["seed"].as<std::uint64_t>();
-  for (auto s : parse_sanitizer_list(so.sanitizers)) {
-    RunOptions one = options;
-    one.sanitizer = sanitizer_name(s);
-    check_run_options(one);
-  }
+  campaign_defaults(vm, so, options);
   Catalog catalog = make_catalog(options);
   if (so.scenarios.empty()) so.scenarios = catalog.ids();
   if (so.scenarios.empty()) {
@@ -174,8 +185,6 @@ int score(const Args& args) {
                     "scripts/build.sh release tsan asan",
                     catalog.build_root().string()));
   }
-  if (options.out.empty()) options.out = "results/score.jsonl";
-
   ResultsWriter writer(options.out);
   const Campaign campaign = plan_campaign(catalog, so, options);
   const std::size_t done = campaign.done.done_keys.size();
