@@ -22,6 +22,38 @@ std::string type_word(ParamType t) {
   }
   return "";
 }
+
+// The presets a scenario is built in.
+std::vector<std::string> builds_of(const Catalog& catalog, const std::string& id,
+                                   std::optional<Sanitizer>& first) {
+  std::vector<std::string> builds;
+  for (auto s : {Sanitizer::kNone, Sanitizer::kTsan, Sanitizer::kAsan}) {
+    if (std::filesystem::exists(catalog.binary(id, s))) {
+      builds.push_back(preset_of(s));
+      if (!first) first = s;
+    }
+  }
+  return builds;
+}
+
+void print_scenario(const ScenarioSpec& spec, const std::vector<std::string>& builds) {
+  std::cout << fmt::format(
+      "{}  (seed {})\n  {}\n  oracle:   {}\n  variants: {}\n  builds:   {}\n  faults:   {}\n",
+      spec.id, spec.seed, spec.title, spec.oracle, fmt::join(spec.variants, ", "),
+      fmt::join(builds, ", "),
+      spec.faults.empty()
+          ? std::string("none (no network, no server process)")
+          : fmt::format("{} (--fault, --nemesis; docs/faults.md)", fmt::join(spec.faults, ", ")));
+  if (!spec.params.empty()) std::cout << "  parameters:\n";
+  for (const auto& p : spec.params) {
+    std::cout << fmt::format("    {:<20} {:<7} default {:<9} {}\n", p.name, type_word(p.type),
+                             p.default_value, p.help);
+  }
+  if (!spec.expectations.empty()) std::cout << "  expectations:\n";
+  for (const auto& e : spec.expectations) std::cout << "    " << e.text() << "\n";
+  std::cout << "\n";
+}
+
 }  // namespace
 
 int list(const Args& args) {
@@ -62,36 +94,16 @@ int list(const Args& args) {
   }
   nlohmann::json out = nlohmann::json::array();
   for (const auto& id : ids) {
-    std::vector<std::string> builds;
     std::optional<Sanitizer> any;
-    for (auto s : {Sanitizer::kNone, Sanitizer::kTsan, Sanitizer::kAsan}) {
-      if (std::filesystem::exists(catalog.binary(id, s))) {
-        builds.push_back(preset_of(s));
-        if (!any) any = s;
-      }
-    }
+    const std::vector<std::string> builds = builds_of(catalog, id, any);
     ScenarioSpec spec = catalog.spec(id, *any);
     if (vm.count("json")) {
       nlohmann::json j = spec_to_json(spec);
       j["builds"] = builds;
       out.push_back(j);
-      continue;
+    } else {
+      print_scenario(spec, builds);
     }
-    std::cout << fmt::format(
-        "{}  (seed {})\n  {}\n  oracle:   {}\n  variants: {}\n  builds:   {}\n  faults:   {}\n",
-        spec.id, spec.seed, spec.title, spec.oracle, fmt::join(spec.variants, ", "),
-        fmt::join(builds, ", "),
-        spec.faults.empty()
-            ? std::string("none (no network, no server process)")
-            : fmt::format("{} (--fault, --nemesis; docs/faults.md)", fmt::join(spec.faults, ", ")));
-    if (!spec.params.empty()) std::cout << "  parameters:\n";
-    for (const auto& p : spec.params) {
-      std::cout << fmt::format("    {:<20} {:<7} default {:<9} {}\n", p.name, type_word(p.type),
-                               p.default_value, p.help);
-    }
-    if (!spec.expectations.empty()) std::cout << "  expectations:\n";
-    for (const auto& e : spec.expectations) std::cout << "    " << e.text() << "\n";
-    std::cout << "\n";
   }
   if (vm.count("json")) std::cout << out.dump(2) << "\n";
   return kExitOk;
