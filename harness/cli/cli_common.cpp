@@ -240,31 +240,23 @@ std::vector<RunPlan> plan_scenario_runs(const Catalog& catalog, const ScenarioSp
       plan.params = params.all();
       plan.seed = seed + i;
       plan.repeat_index = i;
+      plan.expectation = resolve_expectation(spec, variant, sanitizer_name(sanitizer));
+      plan.injection = injection;
+      ScenarioArgs args{variant, plan.seed};
+      for (const auto& [k, v] : plan.params) args.sets.push_back(k + "=" + v);
+      args.faults = injection.faults;
+      args.perturb = injection.perturb;
+      args.nemesis = injection.nemesis;
+      const std::vector<std::string> words = scenario_argv(args);
       plan.argv = prefix;
       plan.argv.push_back(catalog.binary(spec.id, sanitizer).string());
-      plan.expectation = resolve_expectation(spec, variant, sanitizer_name(sanitizer));
-      for (const auto& a :
-           {std::string("--variant"), variant, std::string("--seed"), std::to_string(plan.seed)}) {
-        plan.argv.push_back(a);
-      }
+      plan.argv.insert(plan.argv.end(), words.begin(), words.end());
+      // words begin "--variant V --seed N": the replay line puts the build and time limit
+      // between them and gives the rest as they are.
       std::string replay = fmt::format(
-          "faultline run {} --variant {} --sanitizer {} --seed {} "
-          "--timeout {}",
-          spec.id, variant, sanitizer_name(sanitizer), plan.seed, timeout_s);
-      for (const auto& [k, v] : plan.params) {
-        plan.argv.push_back("--set");
-        plan.argv.push_back(k + "=" + v);
-        replay += " --set " + shell_quote(k + "=" + v);
-      }
-      plan.injection = injection;
-      auto inject = [&](const char* flag, const std::string& value) {
-        plan.argv.push_back(flag);
-        plan.argv.push_back(value);
-        replay += fmt::format(" {} {}", flag, shell_quote(value));
-      };
-      for (const auto& f : injection.faults) inject("--fault", f);
-      if (!injection.perturb.empty()) inject("--perturb", injection.perturb);
-      for (const auto& n : injection.nemesis) inject("--nemesis", n);
+          "faultline run {} --variant {} --sanitizer {} --seed {} --timeout {}", spec.id,
+          shell_quote(variant), sanitizer_name(sanitizer), plan.seed, timeout_s);
+      for (std::size_t w = 4; w < words.size(); ++w) replay += " " + shell_quote(words[w]);
       plan.replay = replay;
       plans.push_back(std::move(plan));
     }

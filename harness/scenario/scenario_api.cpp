@@ -305,17 +305,119 @@ void Reporter::done() {
   emit({{"type", "done"}});
 }
 
+std::vector<std::string> scenario_argv(const ScenarioArgs& a) {
+  std::vector<std::string> words = {"--variant", a.variant, "--seed", std::to_string(a.seed)};
+  auto add = [&](const char* flag, const std::string& value) {
+    words.push_back(flag);
+    words.push_back(value);
+  };
+  for (const auto& kv : a.sets) add("--set", kv);
+  if (!a.report_path.empty()) add("--report", a.report_path);
+  for (const auto& f : a.faults) add("--fault", f);
+  if (!a.perturb.empty()) add("--perturb", a.perturb);
+  for (const auto& n : a.nemesis) add("--nemesis", n);
+  return words;
+}
+
+ScenarioArgs parse_scenario_args(int argc, const char* const* argv) {
+  ScenarioArgs a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--describe") {
+      a.describe = true;
+      continue;
+    }
+    if (arg == "--help" || arg == "-h") {
+      a.help = true;
+      continue;
+    }
+    static const std::vector<std::string_view> kValued = {
+        "--variant", "--seed", "--set", "--report", "--fault", "--perturb", "--nemesis"};
+    if (std::find(kValued.begin(), kValued.end(), arg) == kValued.end()) {
+      throw std::invalid_argument(fmt::format("unknown argument '{}' (see --help)", arg));
+    }
+    if (i + 1 >= argc) throw std::invalid_argument(fmt::format("{} needs a value", arg));
+    const std::string v = argv[++i];
+    if (arg == "--variant") {
+      a.variant = v;
+    } else if (arg == "--seed") {
+      auto n = parse_int(v);
+      if (!n || *n < 0) {
+        throw std::invalid_argument(fmt::format("--seed takes a whole number >= 0, not '{}'", v));
+      }
+      a.seed = static_cast<std::uint64_t>(*n);
+    } else if (arg == "--set") {
+      a.sets.push_back(v);
+    } else if (arg == "--report") {
+      a.report_path = v;
+    } else if (arg == "--fault") {
+      a.faults.push_back(v);
+    } else if (arg == "--perturb") {
+      a.perturb = v;
+    } else {
+      a.nemesis.push_back(v);
+    }
+  }
+  return a;
+}
+
+namespace {
+
+// What the spec rules out: an unknown variant, faults where there is no network, a nemesis
+// where there is no server process. Returns the problem, or "".
+std::string check_args_against_spec(const ScenarioSpec& spec, const ScenarioArgs& a) {
+  if (std::find(spec.variants.begin(), spec.variants.end(), a.variant) == spec.variants.end()) {
+    return fmt::format("unknown variant '{}': choose one of {}", a.variant,
+                       fmt::join(spec.variants, ", "));
+  }
+  auto accepts = [&](std::string_view family) {
+    return std::find(spec.faults.begin(), spec.faults.end(), family) != spec.faults.end();
+  };
+  for (const auto& text : a.faults) {
+    try {
+      (void)parse_fault_spec(text);
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+  }
+  if (!a.faults.empty() && !accepts("tcp") && !accepts("udp")) {
+    return fmt::format("--fault: {} has no network to put faults on (fault families: {})", spec.id,
+                       spec.faults.empty() ? std::string("none")
+                                           : fmt::format("{}", fmt::join(spec.faults, ", ")));
+  }
+  if (!a.nemesis.empty() && !accepts("process")) {
+    return fmt::format("--nemesis: {} has no server process to pause, kill or restart", spec.id);
+  }
+  return "";
+}
+
+// Runs the body; a thread that could not start (std::thread throws EAGAIN) or an fd that could
+// not be opened ends it: that is the run's symptom, reported as resource_exhausted (checked on
+// every run, count 0 when nothing ran out).
+int run_body(const ScenarioSpec& spec, ScenarioArgs a, const std::function<int(Context&)>& body) {
+  Params params = resolve_params(spec, a.sets);
+  Reporter reporter(a.report_path);
+  Context ctx{
+      spec,     a.variant, a.seed, std::move(params), reporter, a.faults, std::move(a.perturb),
+      a.nemesis};
+  int rc = 1;
+  try {
+    rc = body(ctx);
+  } catch (const std::system_error& e) {
+    const int err = e.code().value();
+    const bool thread = err == EAGAIN;
+    if (!thread && !ResourceTally::is_fd_exhaustion(err)) throw;
+    resource_tally().note(e, thread ? "std::thread" : e.what(), thread);
+    std::cerr << spec.id << ": stopped: " << e.what() << "\n";
+  }
+  reporter.observation("resource_exhausted", resource_tally().count(), resource_tally().detail());
+  return rc;
+}
+
+}  // namespace
+
 int scenario_main(int argc, char** argv, const ScenarioSpec& spec,
                   const std::function<int(Context&)>& body) {
-  std::string variant = spec.variants.empty() ? "" : spec.variants.front();
-  std::uint64_t seed = 1;
-  std::vector<std::string> overrides;
-  std::string report_path;
-  std::vector<std::string> faults;
-  std::string perturb;
-  std::vector<std::string> nemesis;
-  if (const char* env = std::getenv("FAULTLINE_REPORT")) report_path = env;
-
   auto fail = [&](const std::string& message) {
     std::cerr << spec.id << ": " << message << "\n";
     return 2;
@@ -327,88 +429,24 @@ int scenario_main(int argc, char** argv, const ScenarioSpec& spec,
                     "scenario's spec)",
                     fmt::join(problems, "; ")));
   }
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    auto value = [&](std::string_view flag) -> std::optional<std::string> {
-      if (i + 1 >= argc) return std::nullopt;
-      (void)flag;
-      return std::string(argv[++i]);
-    };
-    if (arg == "--describe") {
+  try {
+    ScenarioArgs a = parse_scenario_args(argc, argv);
+    if (a.describe) {
       std::cout << spec_to_json(spec).dump(2) << "\n";
       return 0;
-    } else if (arg == "--help" || arg == "-h") {
+    }
+    if (a.help) {
       print_help(spec, argv[0]);
       return 0;
-    } else if (arg == "--variant" || arg == "--seed" || arg == "--set" || arg == "--report" ||
-               arg == "--fault" || arg == "--perturb" || arg == "--nemesis") {
-      auto v = value(arg);
-      if (!v) return fail(fmt::format("{} needs a value", arg));
-      if (arg == "--variant") {
-        variant = *v;
-      } else if (arg == "--seed") {
-        auto s = parse_int(*v);
-        if (!s || *s < 0)
-          return fail(fmt::format("--seed takes a whole number >= 0, not '{}'", *v));
-        seed = static_cast<std::uint64_t>(*s);
-      } else if (arg == "--set") {
-        overrides.push_back(*v);
-      } else if (arg == "--fault") {
-        faults.push_back(*v);
-      } else if (arg == "--perturb") {
-        perturb = *v;
-      } else if (arg == "--nemesis") {
-        nemesis.push_back(*v);
-      } else {
-        report_path = *v;
-      }
-    } else {
-      return fail(fmt::format("unknown argument '{}' (see --help)", arg));
     }
-  }
-  if (std::find(spec.variants.begin(), spec.variants.end(), variant) == spec.variants.end()) {
-    return fail(fmt::format("unknown variant '{}': choose one of {}", variant,
-                            fmt::join(spec.variants, ", ")));
-  }
-  auto accepts = [&](std::string_view family) {
-    return std::find(spec.faults.begin(), spec.faults.end(), family) != spec.faults.end();
-  };
-  for (const auto& text : faults) {
-    try {
-      (void)parse_fault_spec(text);
-    } catch (const std::invalid_argument& e) {
-      return fail(e.what());
+    if (a.variant.empty() && !spec.variants.empty()) a.variant = spec.variants.front();
+    if (a.report_path.empty()) {
+      if (const char* env = std::getenv("FAULTLINE_REPORT")) a.report_path = env;
     }
-  }
-  if (!faults.empty() && !accepts("tcp") && !accepts("udp")) {
-    return fail(fmt::format("--fault: {} has no network to put faults on (fault families: {})",
-                            spec.id,
-                            spec.faults.empty() ? std::string("none")
-                                                : fmt::format("{}", fmt::join(spec.faults, ", "))));
-  }
-  if (!nemesis.empty() && !accepts("process")) {
-    return fail(
-        fmt::format("--nemesis: {} has no server process to pause, kill or restart", spec.id));
-  }
-  try {
-    Params params = resolve_params(spec, overrides);
-    Reporter reporter(report_path);
-    Context ctx{spec, variant, seed, std::move(params), reporter, faults, perturb, nemesis};
-    int rc = 1;
-    try {
-      rc = body(ctx);
-    } catch (const std::system_error& e) {
-      // A thread that could not start (std::thread throws EAGAIN) or an fd that could not be
-      // opened ends the body: that is the run's symptom, reported as resource_exhausted.
-      const int err = e.code().value();
-      const bool thread = err == EAGAIN;
-      if (!thread && !ResourceTally::is_fd_exhaustion(err)) throw;
-      resource_tally().note(e, thread ? "std::thread" : e.what(), thread);
-      std::cerr << spec.id << ": stopped: " << e.what() << "\n";
+    if (std::string problem = check_args_against_spec(spec, a); !problem.empty()) {
+      return fail(problem);
     }
-    // Checked on every run (count 0: nothing ran out).
-    reporter.observation("resource_exhausted", resource_tally().count(), resource_tally().detail());
-    return rc;
+    return run_body(spec, std::move(a), body);
   } catch (const std::invalid_argument& e) {
     return fail(e.what());
   } catch (const std::logic_error& e) {

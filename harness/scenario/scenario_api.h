@@ -136,9 +136,26 @@ struct Context {
   bool is(std::string_view v) const { return variant == v; }
 };
 
-// Parses the scenario command line (--describe, --help, --variant, --seed, --set, --report,
-// --fault, --perturb, --nemesis), then calls body. Returns the process exit code: body's, or 2 for
-// a bad command line.
+// The command line between the driver and a scenario binary, one definition for both ends: the
+// driver builds it with scenario_argv, the binary reads it with parse_scenario_args.
+struct ScenarioArgs {
+  std::string variant;  // "" = the spec's first
+  std::uint64_t seed = 1;
+  std::vector<std::string> sets = {};  // parameter overrides, key=value
+  std::string report_path = {};        // --report; the binary falls back to $FAULTLINE_REPORT
+  std::vector<std::string> faults = {};
+  std::string perturb = {};
+  std::vector<std::string> nemesis = {};
+  bool describe = false;  // --describe: print the spec as JSON
+  bool help = false;
+};
+// The words after the program name, always beginning "--variant V --seed N".
+std::vector<std::string> scenario_argv(const ScenarioArgs& args);
+// Throws std::invalid_argument naming the bad word.
+ScenarioArgs parse_scenario_args(int argc, const char* const* argv);
+
+// Parses the scenario command line (parse_scenario_args), then calls body. Returns the process exit
+// code: body's, or 2 for a bad command line.
 int scenario_main(int argc, char** argv, const ScenarioSpec& spec,
                   const std::function<int(Context&)>& body);
 

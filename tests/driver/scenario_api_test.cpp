@@ -106,3 +106,50 @@ TEST(FaultSpec, RejectsWhatIsNotKindColonKeyValues) {
 
 }  // namespace
 }  // namespace faultline
+
+namespace faultline {
+namespace {
+
+// The driver's end and the scenario's end of the command line are one definition: what one
+// writes, the other reads back the same.
+TEST(ScenarioArgs, WhatTheDriverWritesTheScenarioReadsBack) {
+  ScenarioArgs a{"buggy", 42};
+  a.sets = {"callers=10", "timeout-us=1000"};
+  a.faults = {"latency:ms=5"};
+  a.perturb = "probability=0.1";
+  a.nemesis = {"kill:every-ms=100"};
+  std::vector<std::string> words = scenario_argv(a);
+  ASSERT_GE(words.size(), 4u);
+  EXPECT_EQ(words[0], "--variant");
+  EXPECT_EQ(words[2], "--seed");
+  words.insert(words.begin(), "scenario-binary");
+  std::vector<const char*> argv;
+  for (const auto& w : words) argv.push_back(w.c_str());
+  const ScenarioArgs back = parse_scenario_args(static_cast<int>(argv.size()), argv.data());
+  EXPECT_EQ(back.variant, "buggy");
+  EXPECT_EQ(back.seed, 42u);
+  EXPECT_EQ(back.sets, a.sets);
+  EXPECT_EQ(back.faults, a.faults);
+  EXPECT_EQ(back.perturb, a.perturb);
+  EXPECT_EQ(back.nemesis, a.nemesis);
+  EXPECT_FALSE(back.describe);
+}
+
+TEST(ScenarioArgs, BadWordsAreNamed) {
+  auto error = [](std::vector<const char*> argv) {
+    argv.insert(argv.begin(), "scenario-binary");
+    try {
+      parse_scenario_args(static_cast<int>(argv.size()), argv.data());
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(error({"--bogus"}), "unknown argument '--bogus' (see --help)");
+  EXPECT_EQ(error({"--seed"}), "--seed needs a value");
+  EXPECT_EQ(error({"--seed", "-3"}), "--seed takes a whole number >= 0, not '-3'");
+  EXPECT_EQ(error({"--describe"}), "");
+}
+
+}  // namespace
+}  // namespace faultline
