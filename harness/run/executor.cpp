@@ -16,6 +16,7 @@
 #include "harness/record/experiment_key.h"
 #include "harness/record/results_file.h"
 #include "harness/scenario/fault_spec.h"
+#include "harness/scenario/report_events.h"
 
 namespace faultline {
 namespace fs = std::filesystem;
@@ -64,31 +65,32 @@ ScenarioReport read_scenario_report(const std::string& path) {
       ++report.bad_lines;
       continue;
     }
-    if (!e.is_object() || !e.contains("type") || !e["type"].is_string()) {
+    const auto type_field = std::string(report_event::kType);
+    if (!e.is_object() || !e.contains(type_field) || !e[type_field].is_string()) {
       ++report.bad_lines;
       continue;
     }
-    const std::string type = e["type"];
+    const std::string type = e[type_field];
     try {
-      if (type == "metric") {
+      if (type == report_event::kMetric) {
         report.metrics[e.at("name").get<std::string>()] = {e.at("value").get<double>(),
                                                            e.value("unit", "")};
-      } else if (type == "observation") {
+      } else if (type == report_event::kObservation) {
         report.observations.push_back({e.at("kind").get<std::string>(),
                                        e.at("count").get<std::uint64_t>(), e.value("detail", "")});
-      } else if (type == "sample") {
+      } else if (type == report_event::kSample) {
         auto& series = report.samples[e.at("series").get<std::string>()];
         if (series.size() < kMaxSamplesPerSeries) {
           series.emplace_back(e.at("t").get<double>(), e.at("value").get<double>());
         }
-      } else if (type == "note") {
+      } else if (type == report_event::kNote) {
         report.notes.push_back(e.at("text").get<std::string>());
-      } else if (type == "timeline") {
+      } else if (type == report_event::kTimeline) {
         if (report.timeline.size() < kMaxSamplesPerSeries) {
           report.timeline.push_back(
               {e.at("t").get<double>(), e.at("what").get<std::string>(), e.value("detail", "")});
         }
-      } else if (type == "done") {
+      } else if (type == report_event::kDone) {
         report.done = true;
       } else {
         ++report.bad_lines;

@@ -17,6 +17,7 @@
 #include "harness/probe/resource_tally.h"
 #include "harness/probe/write_all.h"
 #include "harness/scenario/fault_spec.h"
+#include "harness/scenario/report_events.h"
 
 namespace faultline {
 namespace {
@@ -262,27 +263,33 @@ void Reporter::emit(const nlohmann::json& event) {
 }
 
 void Reporter::metric(std::string_view name, double value, std::string_view unit) {
-  nlohmann::json e = {{"type", "metric"}, {"name", name}, {"value", value}};
+  nlohmann::json e = {
+      {report_event::kType, report_event::kMetric}, {"name", name}, {"value", value}};
   if (!unit.empty()) e["unit"] = unit;
   emit(e);
 }
 
 void Reporter::observation(std::string_view kind, std::uint64_t count, std::string_view detail) {
-  nlohmann::json e = {{"type", "observation"}, {"kind", kind}, {"count", count}};
+  nlohmann::json e = {
+      {report_event::kType, report_event::kObservation}, {"kind", kind}, {"count", count}};
   if (!detail.empty()) e["detail"] = detail;
   emit(e);
 }
 
 void Reporter::sample(std::string_view series, double t_seconds, double value) {
-  emit({{"type", "sample"}, {"series", series}, {"t", t_seconds}, {"value", value}});
+  emit({{report_event::kType, report_event::kSample},
+        {"series", series},
+        {"t", t_seconds},
+        {"value", value}});
 }
 
 void Reporter::note(std::string_view text) {
-  emit({{"type", "note"}, {"text", text}});
+  emit({{report_event::kType, report_event::kNote}, {"text", text}});
 }
 
 void Reporter::timeline(std::string_view what, double t_seconds, std::string_view detail) {
-  nlohmann::json e = {{"type", "timeline"}, {"what", what}, {"t", t_seconds}};
+  nlohmann::json e = {
+      {report_event::kType, report_event::kTimeline}, {"what", what}, {"t", t_seconds}};
   if (!detail.empty()) e["detail"] = detail;
   emit(e);
 }
@@ -302,7 +309,7 @@ void Reporter::histogram(std::string_view prefix, const LatencyHistogram& h, dou
 }
 
 void Reporter::done() {
-  emit({{"type", "done"}});
+  emit({{report_event::kType, report_event::kDone}});
 }
 
 std::vector<std::string> scenario_argv(const ScenarioArgs& a) {
