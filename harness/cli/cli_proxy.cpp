@@ -47,6 +47,82 @@ std::uint16_t parse_port(const std::string& text, const std::string& what, bool 
   return static_cast<std::uint16_t>(v);
 }
 
+// "PORT" or "HOST:PORT" to listen on; "HOST:PORT" upstream.
+void parse_addresses(const std::string& listen, const std::string& upstream,
+                     fault::ProxyOptions& options) {
+  if (auto colon = listen.rfind(':'); colon != std::string::npos) {
+    options.listen_host = listen.substr(0, colon);
+    options.listen_port = parse_port(listen.substr(colon + 1), "--listen", true);
+  } else {
+    options.listen_port = parse_port(listen, "--listen", true);
+  }
+  const auto colon = upstream.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    throw UsageError(
+        fmt::format("--upstream '{}' is not HOST:PORT (e.g. 127.0.0.1:8080)", upstream));
+  }
+  options.upstream_host = upstream.substr(0, colon);
+  options.upstream_port = parse_port(upstream.substr(colon + 1), "--upstream", false);
+}
+
+// Each --fault parsed, validated and of the proxy's family.
+std::vector<fault::Fault> proxy_faults(const std::vector<std::string>& texts,
+                                       const std::string& family) {
+  std::vector<fault::Fault> out;
+  for (const auto& text : texts) {
+    FaultSpec spec;
+    try {
+      spec = parse_fault_spec(text);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(fmt::format("--fault: {}", e.what()));
+    }
+    if (auto problem = fault::validate_fault(spec)) {
+      throw UsageError(fmt::format("--fault: {}", *problem));
+    }
+    if (fault::fault_family(spec) != family) {
+      throw UsageError(fmt::format(
+          "--fault {}: a {} fault on a {} proxy ({})", text, fault::fault_family(spec), family,
+          family == "udp" ? "drop --udp for TCP faults" : "add --udp for UDP faults"));
+    }
+    out.push_back(fault::make_fault(spec));
+  }
+  return out;
+}
+
+// Until the duration passes (0: forever) or Ctrl-C.
+void wait_for_the_end(double duration_s) {
+  install_interrupt_handlers();
+  const auto until = duration_s > 0
+                         ? std::chrono::steady_clock::now() +
+                               std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                   std::chrono::duration<double>(duration_s))
+                         : std::chrono::steady_clock::time_point::max();
+  while (!g_stop.load() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+void print_proxy_stats(const fault::ProxyOptions& options, const fault::ProxyStats& s) {
+  const bool tcp = options.protocol == fault::Protocol::kTcp;
+  if (tcp) {
+    std::cout << fmt::format(
+        "connections {} (upstream failures {}), bytes up {} down {} dropped {}, resets {}, "
+        "timeouts {}, limits {}, slow closes {}, delayed chunks {}, slices {}\n",
+        s.connections, s.upstream_failures, s.bytes_up, s.bytes_down, s.bytes_dropped, s.resets,
+        s.timeouts, s.limits, s.slow_closes, s.chunks_delayed, s.slices);
+  } else {
+    std::cout << fmt::format(
+        "flows {}, datagrams up {} (sent {}) down {} (sent {}), dropped {}, duplicated {}, "
+        "reordered {}, delayed {}\n",
+        s.flows, s.datagrams_up, s.datagrams_sent_up, s.datagrams_down, s.datagrams_sent_down,
+        s.dropped, s.duplicated, s.reordered, s.delayed);
+  }
+  for (std::size_t i = 0; i < s.affected.size(); ++i) {
+    std::cout << fmt::format("  {} affected {} {}\n", options.faults[i].text, s.affected[i],
+                             tcp ? "connections" : "flows");
+  }
+}
+
 }  // namespace
 
 int proxy(const Args& args) {
@@ -87,19 +163,7 @@ int proxy(const Args& args) {
   }
   fault::ProxyOptions options;
   options.protocol = vm.count("udp") ? fault::Protocol::kUdp : fault::Protocol::kTcp;
-  if (auto colon = listen.rfind(':'); colon != std::string::npos) {
-    options.listen_host = listen.substr(0, colon);
-    options.listen_port = parse_port(listen.substr(colon + 1), "--listen", true);
-  } else {
-    options.listen_port = parse_port(listen, "--listen", true);
-  }
-  const auto colon = upstream.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
-    throw UsageError(
-        fmt::format("--upstream '{}' is not HOST:PORT (e.g. 127.0.0.1:8080)", upstream));
-  }
-  options.upstream_host = upstream.substr(0, colon);
-  options.upstream_port = parse_port(upstream.substr(colon + 1), "--upstream", false);
+  parse_addresses(listen, upstream, options);
   if (!(duration_s >= 0) || duration_s > 7 * 86400) {
     throw UsageError(
         fmt::format("--duration {} is out of range: use 0 to 604800 seconds", duration_s));
@@ -108,23 +172,7 @@ int proxy(const Args& args) {
     throw UsageError(fmt::format("--threads {} is out of range: use 1 to 64", threads));
   }
   const std::string family = options.protocol == fault::Protocol::kUdp ? "udp" : "tcp";
-  for (const auto& text : faults) {
-    FaultSpec spec;
-    try {
-      spec = parse_fault_spec(text);
-    } catch (const std::invalid_argument& e) {
-      throw UsageError(fmt::format("--fault: {}", e.what()));
-    }
-    if (auto problem = fault::validate_fault(spec)) {
-      throw UsageError(fmt::format("--fault: {}", *problem));
-    }
-    if (fault::fault_family(spec) != family) {
-      throw UsageError(fmt::format(
-          "--fault {}: a {} fault on a {} proxy ({})", text, fault::fault_family(spec), family,
-          family == "udp" ? "drop --udp for TCP faults" : "add --udp for UDP faults"));
-    }
-    options.faults.push_back(fault::make_fault(spec));
-  }
+  options.faults = proxy_faults(faults, family);
   options.seed =
       vm.count("seed") ? vm["seed"].as<std::uint64_t>() : std::random_device{}() % 1000000000u;
   options.threads = threads;
@@ -142,35 +190,9 @@ int proxy(const Args& args) {
   for (const auto& f : options.faults) std::cout << "  fault " << f.text << "\n";
   if (options.faults.empty()) std::cout << "  no fault: plain forwarding\n";
   std::cout << std::flush;
-
-  install_interrupt_handlers();
-  const auto until = duration_s > 0
-                         ? std::chrono::steady_clock::now() +
-                               std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                   std::chrono::duration<double>(duration_s))
-                         : std::chrono::steady_clock::time_point::max();
-  while (!g_stop.load() && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  wait_for_the_end(duration_s);
   proxy->stop();
-  const auto s = proxy->stats();
-  if (options.protocol == fault::Protocol::kTcp) {
-    std::cout << fmt::format(
-        "connections {} (upstream failures {}), bytes up {} down {} dropped {}, resets {}, "
-        "timeouts {}, limits {}, slow closes {}, delayed chunks {}, slices {}\n",
-        s.connections, s.upstream_failures, s.bytes_up, s.bytes_down, s.bytes_dropped, s.resets,
-        s.timeouts, s.limits, s.slow_closes, s.chunks_delayed, s.slices);
-  } else {
-    std::cout << fmt::format(
-        "flows {}, datagrams up {} (sent {}) down {} (sent {}), dropped {}, duplicated {}, "
-        "reordered {}, delayed {}\n",
-        s.flows, s.datagrams_up, s.datagrams_sent_up, s.datagrams_down, s.datagrams_sent_down,
-        s.dropped, s.duplicated, s.reordered, s.delayed);
-  }
-  for (std::size_t i = 0; i < s.affected.size(); ++i) {
-    std::cout << fmt::format("  {} affected {} {}\n", options.faults[i].text, s.affected[i],
-                             family == "tcp" ? "connections" : "flows");
-  }
+  print_proxy_stats(options, proxy->stats());
   // Ctrl-C is the normal end of a run without --duration; before the duration, an interruption.
   return g_stop.load() && duration_s > 0 ? kExitInterrupted : kExitOk;
 }
