@@ -661,76 +661,88 @@ std::string render_compare_csv(const ComparisonReport& r) {
   return out;
 }
 
-nlohmann::json compare_to_json(const ComparisonReport& r) {
-  using nlohmann::json;
-  auto key_json = [](const ExperimentKey& k) {
-    return json{{"scenario", k.scenario}, {"variant", k.variant}, {"sanitizer", k.sanitizer},
-                {"params", k.params},     {"faults", k.faults},   {"perturb", k.perturb},
-                {"nemesis", k.nemesis},   {"limits", k.limits},   {"key", k.label()}};
-  };
-  json groups = json::array();
-  for (const auto& g : r.groups) {
+namespace {
+
+using nlohmann::json;
+
+json key_json(const ExperimentKey& k) {
+  return json{{"scenario", k.scenario}, {"variant", k.variant}, {"sanitizer", k.sanitizer},
+              {"params", k.params},     {"faults", k.faults},   {"perturb", k.perturb},
+              {"nemesis", k.nemesis},   {"limits", k.limits},   {"key", k.label()}};
+}
+
+json side_json(std::uint64_t failed, std::uint64_t decided, std::uint64_t unknown, double rate,
+               const Interval& interval) {
+  return {{"failed", failed},
+          {"decided", decided},
+          {"unknown", unknown},
+          {"rate", rate},
+          {"interval", {interval.low, interval.high}}};
+}
+
+json rate_json(const RateComparison& rc) {
+  return {{"a", side_json(rc.failed_a, rc.decided_a, rc.unknown_a, rc.rate_a(), rc.interval_a)},
+          {"b", side_json(rc.failed_b, rc.decided_b, rc.unknown_b, rc.rate_b(), rc.interval_b)},
+          {"test", "fisher_exact_two_sided"},
+          {"p_value", rc.p_value},
+          {"significant", rc.significant},
+          {"regression", rc.regression}};
+}
+
+json metric_json(const MetricComparison& m) {
+  return {{"name", m.name},
+          {"unit", m.unit},
+          {"n_a", m.n_a},
+          {"n_b", m.n_b},
+          {"median_a", m.n_a ? json(m.median_a) : json(nullptr)},
+          {"median_b", m.n_b ? json(m.median_b) : json(nullptr)},
+          {"relative_change", m.relative_change ? json(*m.relative_change) : json(nullptr)},
+          {"better", m.better == Better::kLower ? "lower" : "higher"},
+          {"test", "mann_whitney_u_two_sided"},
+          {"method", utest_method_name(m.test.method)},
+          {"ties", m.test.ties},
+          {"u", m.test.u},
+          {"p_value", m.test.p_value},
+          {"significant", m.significant},
+          {"regression", m.regression}};
+}
+
+json group_json(const GroupComparison& g) {
+  json j = key_json(g.key);
+  j["value_a"] = g.value_a;
+  j["value_b"] = g.value_b;
+  j["runs_a"] = g.runs_a;
+  j["runs_b"] = g.runs_b;
+  j["reproduction"] = rate_json(g.rate);
+  json metrics = json::array();
+  for (const auto& m : g.metrics) metrics.push_back(metric_json(m));
+  j["metrics"] = std::move(metrics);
+  return j;
+}
+
+json lone_json(const std::vector<LoneGroup>& v) {
+  json out = json::array();
+  for (const auto& g : v) {
     json j = key_json(g.key);
-    j["value_a"] = g.value_a;
-    j["value_b"] = g.value_b;
-    j["runs_a"] = g.runs_a;
-    j["runs_b"] = g.runs_b;
-    const auto& rc = g.rate;
-    j["reproduction"] = {{"a",
-                          {{"failed", rc.failed_a},
-                           {"decided", rc.decided_a},
-                           {"unknown", rc.unknown_a},
-                           {"rate", rc.rate_a()},
-                           {"interval", {rc.interval_a.low, rc.interval_a.high}}}},
-                         {"b",
-                          {{"failed", rc.failed_b},
-                           {"decided", rc.decided_b},
-                           {"unknown", rc.unknown_b},
-                           {"rate", rc.rate_b()},
-                           {"interval", {rc.interval_b.low, rc.interval_b.high}}}},
-                         {"test", "fisher_exact_two_sided"},
-                         {"p_value", rc.p_value},
-                         {"significant", rc.significant},
-                         {"regression", rc.regression}};
-    json metrics = json::array();
-    for (const auto& m : g.metrics) {
-      json mj = {{"name", m.name},
-                 {"unit", m.unit},
-                 {"n_a", m.n_a},
-                 {"n_b", m.n_b},
-                 {"median_a", m.n_a ? json(m.median_a) : json(nullptr)},
-                 {"median_b", m.n_b ? json(m.median_b) : json(nullptr)},
-                 {"relative_change", m.relative_change ? json(*m.relative_change) : json(nullptr)},
-                 {"better", m.better == Better::kLower ? "lower" : "higher"},
-                 {"test", "mann_whitney_u_two_sided"},
-                 {"method", utest_method_name(m.test.method)},
-                 {"ties", m.test.ties},
-                 {"u", m.test.u},
-                 {"p_value", m.test.p_value},
-                 {"significant", m.significant},
-                 {"regression", m.regression}};
-      metrics.push_back(std::move(mj));
-    }
-    j["metrics"] = std::move(metrics);
-    groups.push_back(std::move(j));
+    j["value"] = g.value;
+    j["runs"] = g.runs;
+    out.push_back(std::move(j));
   }
-  auto lone = [&](const std::vector<LoneGroup>& v) {
-    json out = json::array();
-    for (const auto& g : v) {
-      json j = key_json(g.key);
-      j["value"] = g.value;
-      j["runs"] = g.runs;
-      out.push_back(std::move(j));
-    }
-    return out;
-  };
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json compare_to_json(const ComparisonReport& r) {
+  json groups = json::array();
+  for (const auto& g : r.groups) groups.push_back(group_json(g));
   return json{{"a", {{"file", r.name_a}, {"runs", r.runs_a}}},
               {"b", {{"file", r.name_b}, {"runs", r.runs_b}}},
               {"alpha", r.alpha},
               {"by", r.by.text()},
               {"groups", std::move(groups)},
-              {"only_in_a", lone(r.only_in_a)},
-              {"only_in_b", lone(r.only_in_b)},
+              {"only_in_a", lone_json(r.only_in_a)},
+              {"only_in_b", lone_json(r.only_in_b)},
               {"significant_changes", r.significant_changes()},
               {"regressions", r.regressions()},
               {"warnings", r.warnings}};
