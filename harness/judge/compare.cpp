@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
+#include <tuple>
 
 #include "harness/judge/summary.h"
 #include "harness/plan/catalog.h"
@@ -329,10 +330,67 @@ ComparisonReport compare_records(const std::vector<Record>& a, const std::vector
   return report;
 }
 
+namespace {
+
+// The fields of the experiment key in which x and y differ, each as a --by axis names it.
+std::vector<std::string> differing_fields(const ExperimentKey& x, const ExperimentKey& y) {
+  std::vector<std::string> f;
+  if (x.scenario != y.scenario) f.push_back("scenario");
+  if (x.variant != y.variant) f.push_back("variant");
+  if (x.sanitizer != y.sanitizer) f.push_back("sanitizer");
+  std::set<std::string> names;
+  for (const auto& [k, v] : x.params) names.insert(k);
+  for (const auto& [k, v] : y.params) names.insert(k);
+  for (const auto& n : names) {
+    auto ix = x.params.find(n);
+    auto iy = y.params.find(n);
+    if (ix == x.params.end() || iy == y.params.end() || ix->second != iy->second) {
+      f.push_back("param=" + n);
+    }
+  }
+  if (x.faults != y.faults) f.push_back("fault");
+  if (x.perturb != y.perturb) f.push_back("perturb");
+  if (x.nemesis != y.nemesis) f.push_back("nemesis");
+  if (x.limits != y.limits) f.push_back("limits");
+  return f;
+}
+
+// Up to three keys, for a message.
+std::string some_keys(const std::vector<LoneGroup>& v) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < v.size() && i < 3; ++i) out.push_back(v[i].key.label());
+  if (v.size() > 3) out.push_back(fmt::format("{} more", v.size() - 3));
+  return fmt::format("{}", fmt::join(out, "; "));
+}
+
+// Two files with no experiment in common: name the nearest pair (the fewest fields that
+// differ), and the --by axis that would compare them when one field does.
+std::string nearest_pair_reason(const ComparisonReport& r) {
+  std::vector<std::string> fields;
+  const LoneGroup* a = nullptr;
+  const LoneGroup* b = nullptr;
+  for (const auto& ga : r.only_in_a) {
+    for (const auto& gb : r.only_in_b) {
+      auto f = differing_fields(ga.key, gb.key);
+      if (!a || f.size() < fields.size()) std::tie(fields, a, b) = std::tuple(f, &ga, &gb);
+    }
+  }
+  std::string hint;
+  if (fields.size() == 1 && fields[0] != "scenario") {
+    hint = fmt::format(": compare them with --by {} (both files)", fields[0]);
+  }
+  return fmt::format(
+      "no experiment is in both files. {} has {}; {} has {}. Nearest: '{}' and '{}' differ in "
+      "{}{}",
+      r.name_a, some_keys(r.only_in_a), r.name_b, some_keys(r.only_in_b), a->key.label(),
+      b->key.label(), fmt::join(fields, ", "), hint);
+}
+
+}  // namespace
+
 std::string vacuous_reason(const ComparisonReport& r) {
   if (!r.groups.empty()) return "";
-  const bool by_file = r.by.axis == Axis::kFile;
-  if (!by_file) {
+  if (r.by.axis != Axis::kFile) {
     std::set<std::string> values;
     for (const auto& g : r.only_in_a) values.insert(g.value.empty() ? "(off)" : g.value);
     return fmt::format(
@@ -340,59 +398,11 @@ std::string vacuous_reason(const ComparisonReport& r) {
         "(values seen: {}); choose another --by, or add runs",
         r.by.text(), values.empty() ? "none" : fmt::format("{}", fmt::join(values, ", ")));
   }
-  if (r.only_in_b.empty()) {
+  if (r.only_in_b.empty() || r.only_in_a.empty()) {
     return fmt::format("{} and {} hold the same records' keys on one side only: nothing to compare",
                        r.name_a, r.name_b);
   }
-  // The nearest pair: the fewest fields that differ.
-  struct Diff {
-    std::vector<std::string> fields;
-    const LoneGroup* a = nullptr;
-    const LoneGroup* b = nullptr;
-  };
-  auto differ = [](const ExperimentKey& x, const ExperimentKey& y) {
-    std::vector<std::string> f;
-    if (x.scenario != y.scenario) f.push_back("scenario");
-    if (x.variant != y.variant) f.push_back("variant");
-    if (x.sanitizer != y.sanitizer) f.push_back("sanitizer");
-    std::set<std::string> names;
-    for (const auto& [k, v] : x.params) names.insert(k);
-    for (const auto& [k, v] : y.params) names.insert(k);
-    for (const auto& n : names) {
-      auto ix = x.params.find(n);
-      auto iy = y.params.find(n);
-      if (ix == x.params.end() || iy == y.params.end() || ix->second != iy->second) {
-        f.push_back("param=" + n);
-      }
-    }
-    if (x.faults != y.faults) f.push_back("fault");
-    if (x.perturb != y.perturb) f.push_back("perturb");
-    if (x.nemesis != y.nemesis) f.push_back("nemesis");
-    if (x.limits != y.limits) f.push_back("limits");
-    return f;
-  };
-  Diff best;
-  for (const auto& ga : r.only_in_a) {
-    for (const auto& gb : r.only_in_b) {
-      auto f = differ(ga.key, gb.key);
-      if (!best.a || f.size() < best.fields.size()) best = {f, &ga, &gb};
-    }
-  }
-  auto keys = [](const std::vector<LoneGroup>& v) {
-    std::vector<std::string> out;
-    for (std::size_t i = 0; i < v.size() && i < 3; ++i) out.push_back(v[i].key.label());
-    if (v.size() > 3) out.push_back(fmt::format("{} more", v.size() - 3));
-    return fmt::format("{}", fmt::join(out, "; "));
-  };
-  std::string hint;
-  if (best.fields.size() == 1 && best.fields[0] != "scenario") {
-    hint = fmt::format(": compare them with --by {} (both files)", best.fields[0]);
-  }
-  return fmt::format(
-      "no experiment is in both files. {} has {}; {} has {}. Nearest: '{}' and '{}' differ in "
-      "{}{}",
-      r.name_a, keys(r.only_in_a), r.name_b, keys(r.only_in_b), best.a->key.label(),
-      best.b->key.label(), fmt::join(best.fields, ", "), hint);
+  return nearest_pair_reason(r);
 }
 
 std::vector<std::string> power_warnings(const ComparisonReport& r) {
