@@ -8,17 +8,31 @@
 namespace faultline::cli {
 namespace po = boost::program_options;
 
+namespace {
+
+const char* const kRunUsage =
+    "usage: faultline run NAME [options]\n\n"
+    "Runs scenario NAME's binary from the chosen build, --repeat times per variant, appends one\n"
+    "JSON record per run to the results file and prints a summary. Exit codes: 0 expectations\n"
+    "met (buggy reproduced, fixed clean), 1 an expectation missed, 2 bad input, 3 some runs\n"
+    "unknown, 130 interrupted.\n\noptions";
+
+Params run_params(const ScenarioSpec& spec, const std::vector<std::string>& sets) {
+  try {
+    return resolve_params(spec, sets);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(fmt::format("{} (faultline list {} shows them)", e.what(), spec.id));
+  }
+}
+
+}  // namespace
+
 int run(const Args& args) {
   RunOptions options;
   std::string id;
   std::string variant_arg;
   std::vector<std::string> sets;
-  po::options_description desc(
-      "usage: faultline run NAME [options]\n\n"
-      "Runs scenario NAME's binary from the chosen build, --repeat times per variant, appends one\n"
-      "JSON record per run to the results file and prints a summary. Exit codes: 0 expectations\n"
-      "met (buggy reproduced, fixed clean), 1 an expectation missed, 2 bad input, 3 some runs\n"
-      "unknown, 130 interrupted.\n\noptions");
+  po::options_description desc(kRunUsage);
   desc.add_options()("help,h", "this text")(
       "variant", po::value(&variant_arg)->default_value("all"),
       "buggy, fixed, another variant of the scenario, a comma list, or all")(
@@ -48,12 +62,7 @@ int run(const Args& args) {
   ScenarioSpec spec = catalog.spec(id, sanitizer);
   std::vector<std::string> variants = select_variants(spec, variant_arg);
   check_injection(spec, options.injection);
-  Params params;
-  try {
-    params = resolve_params(spec, sets);
-  } catch (const std::invalid_argument& e) {
-    throw UsageError(fmt::format("{} (faultline list {} shows them)", e.what(), id));
-  }
+  const Params params = run_params(spec, sets);
 
   if (options.out.empty()) options.out = "results/" + id + ".jsonl";
   ResultsWriter writer(options.out);

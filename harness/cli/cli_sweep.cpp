@@ -392,6 +392,22 @@ BatchOutcome run_sweep(const Catalog& catalog, const SweepSetup& s,
   return outcome;
 }
 
+void print_sweep_plan(const SweepSetup& s, std::size_t points, const std::vector<Build>& builds,
+                      std::size_t whole, std::size_t to_run, std::uint64_t seed, bool resuming) {
+  std::cout << fmt::format(
+                   "{}: {} points x {} variant(s) x {} sanitizer(s) x {} repeats = {} runs{}; "
+                   "{} to run, {} at a time, base seed {}, into {}\n",
+                   s.id, points, builds.front().variants.size(), builds.size(), s.options.repeat,
+                   whole,
+                   s.shard.count > 1 ? fmt::format(" in shard {}/{}", s.shard.index, s.shard.count)
+                                     : "",
+                   to_run, s.options.jobs, seed, s.options.out)
+            << std::flush;
+  if (resuming) {
+    std::cout << fmt::format("resuming: {} runs already recorded are skipped\n", whole - to_run);
+  }
+}
+
 int report_interruption(const Args& args, const SweepSetup& s, const BatchOutcome& outcome,
                         std::size_t planned) {
   std::string again = "faultline sweep";
@@ -451,20 +467,8 @@ int sweep(const Args& args) {
     if (!s.resume || !state.done_keys.count(run_key(p, limits))) plans.push_back(p);
   }
   order_for_sweep(plans);
-  const std::size_t whole = shard_keys.size();
-  std::cout << fmt::format(
-                   "{}: {} points x {} variant(s) x {} sanitizer(s) x {} repeats = {} runs{}; "
-                   "{} to run, {} at a time, base seed {}, into {}\n",
-                   s.id, points.size(), builds.front().variants.size(), builds.size(),
-                   s.options.repeat, whole,
-                   s.shard.count > 1 ? fmt::format(" in shard {}/{}", s.shard.index, s.shard.count)
-                                     : "",
-                   plans.size(), s.options.jobs, seed, s.options.out)
-            << std::flush;
-  if (s.resume && !state.done_keys.empty()) {
-    std::cout << fmt::format("resuming: {} runs already recorded are skipped\n",
-                             whole - plans.size());
-  }
+  print_sweep_plan(s, points.size(), builds, shard_keys.size(), plans.size(), seed,
+                   s.resume && !state.done_keys.empty());
 
   // The sweep's records: those already in the file (when resuming) and the new ones.
   std::vector<Record> records = s.resume ? state.records : std::vector<Record>{};

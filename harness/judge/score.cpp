@@ -67,65 +67,77 @@ std::optional<double> ScoreCell::precision() const {
   return static_cast<double>(tp) / static_cast<double>(tp + fp);
 }
 
+namespace {
+
+// Per cell and positive variant: the runs in repeat order, as (repeat, hit, seconds).
+using FirstHitSeries = std::map<std::pair<std::size_t, std::string>,
+                                std::vector<std::tuple<std::uint64_t, bool, double>>>;
+
+ScoreCell& cell_of(std::vector<ScoreCell>& cells, const Record& r) {
+  auto it = std::find_if(cells.begin(), cells.end(), [&](const ScoreCell& c) {
+    return c.scenario == r.scenario && c.detector == r.sanitizer;
+  });
+  if (it != cells.end()) return *it;
+  cells.push_back({r.scenario, r.sanitizer});
+  return cells.back();
+}
+
+// One run into its cell: unknown, or a true/false positive/negative by its expectation.
+void count_run(std::vector<ScoreCell>& cells, FirstHitSeries& series, const Record& r,
+               Truth truth) {
+  ScoreCell& cell = cell_of(cells, r);
+  const Outcome o = judge(facts_of(r), r.expectation).outcome;
+  if (!is_decided(o)) {
+    ++cell.unknown;
+    return;
+  }
+  if (truth == Truth::kNegative) {
+    // On a fixed variant any symptom is the detector's alarm, the incident's or another.
+    ++(o == Outcome::kClean ? cell.tn : cell.fp);
+    return;
+  }
+  const bool hit = is_hit(o);
+  ++(hit ? cell.tp : cell.fn);
+  auto& variants = cell.positive_variants;
+  if (std::find(variants.begin(), variants.end(), r.variant) == variants.end()) {
+    variants.push_back(r.variant);
+  }
+  const auto index = static_cast<std::size_t>(&cell - cells.data());
+  series[{index, r.variant}].emplace_back(r.repeat_index, hit, r.duration_s);
+}
+
+// The median, over a cell's positive variants, of the runs and seconds to the first hit.
+void first_hits(ScoreCell& cell, std::size_t index, FirstHitSeries& series) {
+  std::vector<double> runs, seconds;
+  for (const auto& variant : cell.positive_variants) {
+    auto s = series[{index, variant}];
+    std::sort(s.begin(), s.end());
+    double elapsed = 0;
+    for (std::size_t n = 0; n < s.size(); ++n) {
+      elapsed += std::get<2>(s[n]);
+      if (std::get<1>(s[n])) {
+        runs.push_back(static_cast<double>(n + 1));
+        seconds.push_back(elapsed);
+        break;
+      }
+    }
+  }
+  if (!runs.empty()) {
+    cell.median_runs_to_first = median(runs);
+    cell.median_seconds_to_first = median(seconds);
+  }
+}
+
+}  // namespace
+
 std::vector<ScoreCell> score_records(const std::vector<Record>& records) {
   std::vector<ScoreCell> cells;
-  // Per cell and positive variant: the runs in repeat order, as (repeat, hit, seconds).
-  std::map<std::pair<std::size_t, std::string>,
-           std::vector<std::tuple<std::uint64_t, bool, double>>>
-      series;
+  FirstHitSeries series;
   for (const auto& r : records) {
-    const Expectation& e = r.expectation;
-    const Truth truth = truth_of(e);
-    if (truth == Truth::kNone) continue;
-    const std::string& scenario = r.scenario;
-    const std::string& detector = r.sanitizer;
-    auto it = std::find_if(cells.begin(), cells.end(), [&](const ScoreCell& c) {
-      return c.scenario == scenario && c.detector == detector;
-    });
-    if (it == cells.end()) {
-      cells.push_back({scenario, detector});
-      it = cells.end() - 1;
-    }
-    const Outcome o = judge(facts_of(r), e).outcome;
-    if (!is_decided(o)) {
-      ++it->unknown;
-      continue;
-    }
-    const std::string& variant = r.variant;
-    if (truth == Truth::kPositive) {
-      const bool hit = is_hit(o);
-      ++(hit ? it->tp : it->fn);
-      if (std::find(it->positive_variants.begin(), it->positive_variants.end(), variant) ==
-          it->positive_variants.end()) {
-        it->positive_variants.push_back(variant);
-      }
-      series[{static_cast<std::size_t>(it - cells.begin()), variant}].emplace_back(
-          r.repeat_index, hit, r.duration_s);
-    } else {
-      // On a fixed variant any symptom is the detector's alarm, the incident's or another.
-      ++(o == Outcome::kClean ? it->tn : it->fp);
-    }
+    const Truth truth = truth_of(r.expectation);
+    if (truth != Truth::kNone) count_run(cells, series, r, truth);
   }
-  for (std::size_t i = 0; i < cells.size(); ++i) {
-    std::vector<double> runs, seconds;
-    for (const auto& variant : cells[i].positive_variants) {
-      auto s = series[{i, variant}];
-      std::sort(s.begin(), s.end());
-      double elapsed = 0;
-      for (std::size_t n = 0; n < s.size(); ++n) {
-        elapsed += std::get<2>(s[n]);
-        if (std::get<1>(s[n])) {
-          runs.push_back(static_cast<double>(n + 1));
-          seconds.push_back(elapsed);
-          break;
-        }
-      }
-    }
-    if (!runs.empty()) {
-      cells[i].median_runs_to_first = median(runs);
-      cells[i].median_seconds_to_first = median(seconds);
-    }
-  }
+  for (std::size_t i = 0; i < cells.size(); ++i) first_hits(cells[i], i, series);
   // Each scenario's cells together, in order of first appearance, detectors none, tsan, asan.
   std::vector<std::string> order;
   for (const auto& c : cells) {

@@ -694,6 +694,52 @@ bool is_long_delimiter(std::string_view line) {
 // SUMMARY: AddressSanitizer: <kind> ...
 // Shadow bytes ... legend ...
 // ==1234==ABORTING
+// What a LeakSanitizer report says it leaked: from its SUMMARY, or counted from its "Direct leak
+// of ..." lines when the report was cut before the SUMMARY.
+struct LeakTally {
+  std::uint64_t bytes = 0;
+  std::uint64_t objects = 0;
+  std::optional<std::uint64_t> summary_objects;  // the SUMMARY's count wins when it has one
+};
+
+// "Direct leak of 8 byte(s) in 1 object(s) allocated from:"
+void count_leak_line(std::string_view line, LeakTally& tally) {
+  if (!contains(line, "leak of ") || !contains(line, " object(s)")) return;
+  std::string_view t = line.substr(line.find("leak of ") + 8);
+  tally.bytes += leading_number(t);
+  if (std::size_t in = t.find(" in "); in != std::string_view::npos) {
+    tally.objects += leading_number(t.substr(in + 4));
+  }
+}
+
+// "SUMMARY: AddressSanitizer: heap-use-after-free ..." gives the summary and (but for a leak)
+// the kind; a leak's "216 byte(s) leaked in 4 allocation(s)." gives its count.
+void take_summary(std::string_view line, bool leak, Symptom& s, LeakTally& tally) {
+  std::string_view text = trim(line.substr(line.find("Sanitizer: ") + 11));
+  s.summary = without_build_id(text);
+  if (!leak) s.kind = to_snake(text.substr(0, text.find(' ')));
+  if (leak) {
+    if (std::size_t in = text.find(" leaked in "); in != std::string_view::npos) {
+      tally.summary_objects = leading_number(text.substr(in + 11));
+    }
+  }
+}
+
+void finish_leak(Symptom& s, const LeakTally& tally) {
+  const std::uint64_t objects = tally.summary_objects.value_or(tally.objects);
+  s.count = std::max<std::uint64_t>(objects, 1);
+  if (s.summary.empty()) {
+    s.summary = std::to_string(tally.bytes) + " byte(s) leaked in " +
+                std::to_string(tally.objects) + " allocation(s) before the report was cut";
+  }
+}
+
+// After the SUMMARY, a line belongs to the report only while it is the shadow dump.
+bool in_shadow_dump(std::string_view line, std::string_view pid_prefix) {
+  return line.starts_with(' ') || line.starts_with("=>") || line.starts_with("Shadow byte") ||
+         line.starts_with(pid_prefix);
+}
+
 Extent parse_sanitizer_error_report(ParseState& st, std::size_t i) {
   const Lines& lines = st.lines;
   SanitizerError e = *parse_sanitizer_error(lines[i]);
@@ -702,15 +748,10 @@ Extent parse_sanitizer_error_report(ParseState& st, std::size_t i) {
   if (begin > 0 && trim(lines[begin - 1]).ends_with("Sanitizer:DEADLYSIGNAL")) --begin;
   Symptom s;
   s.source = std::string(source_of_tool(e.tool));
-  bool leak = e.tool == "LeakSanitizer" || e.body.starts_with("detected memory leaks");
-  if (leak) {
-    s.source = "lsan";
-    s.kind = "memory_leak";
-  } else {
-    s.kind = asan_kind(e.body);
-  }
-  std::uint64_t leaked_bytes = 0;
-  std::uint64_t leaked_objects = 0;
+  const bool leak = e.tool == "LeakSanitizer" || e.body.starts_with("detected memory leaks");
+  if (leak) s.source = "lsan";
+  s.kind = leak ? "memory_leak" : asan_kind(e.body);
+  LeakTally tally;
   StackCollector stack;
   bool closed = false;
   bool after_summary = false;
@@ -730,47 +771,24 @@ Extent parse_sanitizer_error_report(ParseState& st, std::size_t i) {
     Family f = classify(lines, j);
     if (is_block(f)) break;
     if (after_summary) {
-      // What follows the SUMMARY belongs to the report only while it is the shadow dump.
-      if (line.starts_with(' ') || line.starts_with("=>") || line.starts_with("Shadow byte") ||
-          line.starts_with(e.pid_prefix)) {
-        continue;
-      }
+      if (in_shadow_dump(line, e.pid_prefix)) continue;
       break;
     }
     if (take_foreign_line(st, j, f)) continue;
     if (line.starts_with("SUMMARY: ") && contains(line, "Sanitizer: ")) {
-      std::string_view text = trim(line.substr(line.find("Sanitizer: ") + 11));
-      s.summary = without_build_id(text);
-      if (!leak) s.kind = to_snake(text.substr(0, text.find(' ')));
+      take_summary(line, leak, s, tally);
       after_summary = true;
       closed = true;
       if (leak) {
-        // "216 byte(s) leaked in 4 allocation(s)."
-        if (std::size_t in = text.find(" leaked in "); in != std::string_view::npos) {
-          leaked_objects = leading_number(text.substr(in + 11));
-        }
         ++j;
         break;
       }
       continue;
     }
-    if (leak && contains(line, "leak of ") && contains(line, " object(s)")) {
-      // "Direct leak of 8 byte(s) in 1 object(s) allocated from:" (counted when no SUMMARY)
-      std::string_view t = line.substr(line.find("leak of ") + 8);
-      leaked_bytes += leading_number(t);
-      if (std::size_t in = t.find(" in "); in != std::string_view::npos) {
-        leaked_objects += leading_number(t.substr(in + 4));
-      }
-    }
+    if (leak) count_leak_line(line, tally);
     stack.feed(line, may_be_partial(lines, j));
   }
-  if (leak) {
-    s.count = std::max<std::uint64_t>(leaked_objects, 1);
-    if (s.summary.empty()) {
-      s.summary = std::to_string(leaked_bytes) + " byte(s) leaked in " +
-                  std::to_string(leaked_objects) + " allocation(s) before the report was cut";
-    }
-  }
+  if (leak) finish_leak(s, tally);
   if (s.summary.empty()) s.summary = std::string(trim(e.body));
   s.truncated = !closed;
   s.frames = stack.take();
