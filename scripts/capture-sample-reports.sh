@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Captures the sample reports the report-parser tests read: builds each program in
-# tests/parser/report_sources/ with g++ and clang++-14 under the sanitizer its name starts with,
+# tests/parse/report_sources/ with g++ and clang++-14 under the sanitizer its name starts with,
 # runs it, and saves what it printed (stdout and stderr in one stream, as the driver may see it)
 # to tests/data/reports/<name>.<compiler>.txt. glibc_* programs are built without a sanitizer
 # (g++ only) and go_* programs with the Go toolchain (apt-get install golang-go), saved as
@@ -14,7 +14,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-src=$root/tests/parser/report_sources
+src=$root/tests/parse/report_sources
 out=$root/tests/data/reports
 filter=${1:-}
 work=$(mktemp -d /tmp/faultline-capture.XXXXXX)

@@ -1,5 +1,6 @@
 // The report parser against reports captured from real runs of the programs in
-// tests/parser/report_sources (scripts/capture-sample-reports.sh), with g++ 12 and clang 14.
+// tests/parse/report_sources (scripts/capture-sample-reports.sh), with g++ 12 and clang 14. The
+// reports were captured when that folder was tests/parser/, so their frames name that path.
 
 #include <gtest/gtest.h>
 

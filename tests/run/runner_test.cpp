@@ -1,4 +1,4 @@
-// run_process() against tests/runner/children/child.cpp. Time bounds here only prove that a
+// run_process() against tests/run/children/child.cpp. Time bounds here only prove that a
 // call did not hang (they are generous for a loaded 2-core machine); none measures speed.
 #include "harness/run/runner.h"
 
