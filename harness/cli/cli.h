@@ -84,5 +84,12 @@ boost::program_options::variables_map parse(
     const std::string& command, const Args& args,
     const boost::program_options::options_description& desc,
     const boost::program_options::positional_options_description* positional = nullptr);
+// The same for a command with operands: `operand` takes them (at most max_count, -1: any), as
+// a hidden option `value` stores; --help shows `desc` without it.
+boost::program_options::variables_map parse(const std::string& command, const Args& args,
+                                            const boost::program_options::options_description& desc,
+                                            const char* operand,
+                                            const boost::program_options::value_semantic* value,
+                                            int max_count);
 
 }  // namespace faultline::cli

@@ -320,4 +320,16 @@ po::variables_map parse(const std::string& command, const Args& args,
   return vm;
 }
 
+po::variables_map parse(const std::string& command, const Args& args,
+                        const po::options_description& desc, const char* operand,
+                        const po::value_semantic* value, int max_count) {
+  po::options_description hidden;
+  hidden.add_options()(operand, value);
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description positional;
+  positional.add(operand, max_count);
+  return parse(command, args, all, &positional);
+}
+
 }  // namespace faultline::cli

@@ -126,13 +126,7 @@ int compare(const Args& args) {
   CompareArgs a;
   po::options_description desc(kCompareUsage);
   add_compare_options(desc, a);
-  po::options_description hidden;
-  hidden.add_options()("files", po::value(&a.files)->composing());
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description positional;
-  positional.add("files", -1);
-  auto vm = parse("compare", args, all, &positional);
+  auto vm = parse("compare", args, desc, "files", po::value(&a.files)->composing(), -1);
   if (vm.count("help")) {
     std::cout << desc;
     return kExitOk;

@@ -26,14 +26,7 @@ int export_results(const Args& args) {
       "that did is a failure, an unknown run an error). See docs/compare.md.\n\noptions");
   desc.add_options()("help,h", "this text")("format", po::value(&format), "csv or junit")(
       "out", po::value(&out), "write here instead of to standard output");
-  po::options_description hidden;
-  hidden.add_options()("file", po::value(&file));
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description positional;
-  positional.add("file", 1);
-
-  auto vm = parse("export", args, all, &positional);
+  auto vm = parse("export", args, desc, "file", po::value(&file), 1);
   if (vm.count("help")) {
     std::cout << desc;
     return kExitOk;

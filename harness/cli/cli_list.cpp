@@ -65,13 +65,7 @@ int list(const Args& args) {
       "seed write-up it recreates and the builds (presets) that contain it.\n\noptions");
   desc.add_options()("help,h", "this text")("json", "print the descriptions as JSON")(
       "build-root", po::value(&build_root), "folder holding the preset builds");
-  po::options_description hidden;
-  hidden.add_options()("name", po::value(&only));
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description positional;
-  positional.add("name", 1);
-  auto vm = parse("list", args, all, &positional);
+  auto vm = parse("list", args, desc, "name", po::value(&only), 1);
   if (vm.count("help")) {
     std::cout << desc;
     return kExitOk;

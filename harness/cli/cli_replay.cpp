@@ -183,13 +183,7 @@ int replay(const Args& args) {
       "folder holding the preset builds (default: the one this faultline was built in)")(
       "out", po::value(&out), "results file for the new record (default: the record's own file)")(
       "timeout", po::value(&timeout_s), "seconds (default: the recorded run's time limit)");
-  po::options_description hidden;
-  hidden.add_options()("id", po::value(&id));
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description positional;
-  positional.add("id", 1);
-  auto vm = parse("replay", args, all, &positional);
+  auto vm = parse("replay", args, desc, "id", po::value(&id), 1);
   if (vm.count("help")) {
     std::cout << desc;
     return kExitOk;

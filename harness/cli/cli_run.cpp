@@ -38,14 +38,7 @@ int run(const Args& args) {
       "buggy, fixed, another variant of the scenario, a comma list, or all")(
       "set", po::value(&sets)->composing(), "parameter override key=value (repeatable)");
   add_run_options(desc, options);
-  po::options_description hidden;
-  hidden.add_options()("name", po::value(&id));
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description positional;
-  positional.add("name", 1);
-
-  auto vm = parse("run", args, all, &positional);
+  auto vm = parse("run", args, desc, "name", po::value(&id), 1);
   if (vm.count("help")) {
     std::cout << desc << "\nSee the scenarios and their parameters with: faultline list\n";
     return kExitOk;

@@ -160,13 +160,7 @@ int score(const Args& args) {
   ScoreOptions so;
   po::options_description desc(kScoreUsage);
   add_score_options(desc, so, options);
-  po::options_description hidden;
-  hidden.add_options()("scenario", po::value(&so.scenarios)->composing());
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description positional;
-  positional.add("scenario", -1);
-  auto vm = parse("score", args, all, &positional);
+  auto vm = parse("score", args, desc, "scenario", po::value(&so.scenarios)->composing(), -1);
   if (vm.count("help")) {
     std::cout << desc;
     return kExitOk;

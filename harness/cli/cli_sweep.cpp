@@ -427,13 +427,7 @@ int sweep(const Args& args) {
   SweepArgs a;
   po::options_description desc(kSweepUsage);
   add_sweep_options(desc, a);
-  po::options_description hidden;
-  hidden.add_options()("name", po::value(&a.id));
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description positional;
-  positional.add("name", 1);
-  auto vm = parse("sweep", args, all, &positional);
+  auto vm = parse("sweep", args, desc, "name", po::value(&a.id), 1);
   if (vm.count("help")) {
     std::cout << desc
               << "\n--jobs defaults to one run per core, capped by free memory at "

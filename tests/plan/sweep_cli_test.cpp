@@ -16,24 +16,14 @@
 #include <thread>
 
 #include "harness/record/results_file.h"
+#include "tests/driver/raw_records.h"
 
 extern char** environ;
 
 namespace {
 namespace fs = std::filesystem;
 
-// The records of a results file as the JSON written to it, after read_records has checked
-// every one: these tests check the file's format, field by field.
-std::vector<nlohmann::json> raw_records(const std::filesystem::path& path) {
-  (void)faultline::read_records(path);
-  std::vector<nlohmann::json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
-  }
-  return out;
-}
+using faultline::test_support::raw_records;
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p);
