@@ -40,9 +40,9 @@
 #include <thread>
 
 #include "harness/fault/route.h"
+#include "harness/probe/perturb.h"
 #include "harness/probe/resource_tally.h"
 #include "harness/probe/thread_sampler.h"
-#include "harness/scenario/perturbation.h"
 #include "harness/scenario/scenario_api.h"
 #include "servers/broadcast/broadcast_server.h"
 
@@ -187,7 +187,6 @@ class Clients {
 };
 
 int run(Context& ctx) {
-  faultline::perturb::apply(ctx);
   const auto& p = ctx.params;
   BroadcastOptions options;
   options.deadline = milliseconds(p.integer("deadline-ms"));
@@ -292,8 +291,6 @@ int run(Context& ctx) {
   ctx.report.metric("threads_after_stop", count_threads());
   fault::report_route(ctx, tcp_route);
   fault::report_route(ctx, udp_route);
-  faultline::perturb::report_perturbation(ctx.report);
-  ctx.report.done();
   return 0;
 }
 }  // namespace

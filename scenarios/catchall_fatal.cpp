@@ -48,8 +48,8 @@
 #include <vector>
 
 #include "harness/probe/histogram.h"
+#include "harness/probe/perturb.h"
 #include "harness/probe/resource_tally.h"
-#include "harness/scenario/perturbation.h"
 #include "harness/scenario/scenario_api.h"
 
 namespace {
@@ -291,7 +291,6 @@ class CatchAllPool {
 };
 
 int run(faultline::Context& ctx) {
-  faultline::perturb::apply(ctx);
   const auto workers = static_cast<std::size_t>(ctx.params.integer("workers"));
   const auto tasks = static_cast<std::uint64_t>(ctx.params.integer("tasks"));
   const auto window = static_cast<std::uint64_t>(ctx.params.integer("window"));
@@ -380,7 +379,6 @@ int run(faultline::Context& ctx) {
   const std::uint64_t lost = missing + resurrected + foreign + (audit.walk_cut ? 1 : 0);
 
   ctx.report.histogram("task_latency", latency, 1000.0, "us");
-  faultline::perturb::report_perturbation(ctx.report);
   ctx.report.metric("tasks_submitted", static_cast<double>(submitted), "tasks");
   ctx.report.metric("map_size_reported", static_cast<double>(audit.reported_size), "entries");
   ctx.report.metric("map_entries_walked", static_cast<double>(audit.keys.size()), "entries");
@@ -397,7 +395,6 @@ int run(faultline::Context& ctx) {
   if (submitted < tasks) {
     ctx.report.note(fmt::format("time limit reached: submitted {} of {} tasks", submitted, tasks));
   }
-  ctx.report.done();
   return 0;
 }
 

@@ -45,8 +45,8 @@
 #include "harness/fault/route.h"
 #include "harness/nemesis/scenario_server.h"
 #include "harness/probe/histogram.h"
+#include "harness/probe/perturb.h"
 #include "harness/probe/resource_tally.h"
-#include "harness/scenario/perturbation.h"
 #include "harness/scenario/scenario_api.h"
 #include "servers/rpc/client.h"
 #include "servers/rpc/ledger_service.h"
@@ -124,7 +124,6 @@ struct ClientTally {
 };
 
 int run(Context& ctx) {
-  faultline::perturb::apply(ctx);
   const bool fixed = ctx.is("fixed");
   const auto clients = static_cast<int>(ctx.params.integer("clients"));
   const auto ops = static_cast<int>(ctx.params.integer("ops-per-client"));
@@ -301,14 +300,12 @@ int run(Context& ctx) {
   rep.observation(
       "inconsistent_outcome", audit.inconsistent_ops,
       audit.inconsistent_ops ? examples : "every definite client view matches the ledger");
-  faultline::perturb::report_perturbation(rep);
   faultline::fault::report_route(ctx, route);
   rep.note(
       fmt::format("{} ops, {} attempts: {} ok, {} deadline exceeded, {} late ok, {} timeouts; "
                   "audit: {} duplicated ops, {} inconsistent",
                   audit.ops, total.attempts, total.replies_ok, total.replies_deadline_exceeded,
                   late_ok, total.timeouts, audit.duplicate_ops, audit.inconsistent_ops));
-  rep.done();
   return 0;
 }
 

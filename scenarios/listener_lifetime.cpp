@@ -30,7 +30,7 @@
 #include <fmt/format.h>
 
 #include "harness/fault/route.h"
-#include "harness/scenario/perturbation.h"
+#include "harness/probe/perturb.h"
 #include "harness/scenario/scenario_api.h"
 #include "servers/epoll/burst_client.h"
 #include "servers/epoll/deferred_reclaimer.h"
@@ -112,7 +112,6 @@ const ScenarioSpec kSpec{
 };
 
 int run(Context& ctx) {
-  faultline::perturb::apply(ctx);
   // Declared first, destroyed last: in the buggy variant it may still hold the listener.
   DeferredReclaimer reclaimer;
 
@@ -189,9 +188,7 @@ int run(Context& ctx) {
                   "under the reactor {} time(s)",
                   reactor.listener_fd(), s.listener_gone.load()));
   ctx.report.observation("corrupt_frame", t.frames_corrupt);
-  faultline::perturb::report_perturbation(ctx.report);
   fault::report_route(ctx, route);
-  ctx.report.done();
   return 0;
 }
 }  // namespace

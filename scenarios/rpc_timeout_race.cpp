@@ -43,8 +43,8 @@
 #include "harness/fault/route.h"
 #include "harness/nemesis/scenario_server.h"
 #include "harness/probe/histogram.h"
+#include "harness/probe/perturb.h"
 #include "harness/probe/resource_tally.h"
-#include "harness/scenario/perturbation.h"
 #include "harness/scenario/scenario_api.h"
 #include "servers/rpc/client.h"
 #include "servers/rpc/messages.h"
@@ -307,7 +307,6 @@ void do_rpc(Shared& sh, std::size_t id, CallerResult& out) {
 }
 
 int run(Context& ctx) {
-  faultline::perturb::apply(ctx);
   const Mode mode = ctx.is("fixed")         ? Mode::kFixed
                     : ctx.is("buggy-stack") ? Mode::kBuggyStack
                                             : Mode::kBuggy;
@@ -440,11 +439,9 @@ int run(Context& ctx) {
   rep.observation(
       "corrupt_output", wrong,
       wrong ? "completed OK replies with a wrong quotient" : "every completed reply right");
-  faultline::perturb::report_perturbation(rep);
   faultline::fault::report_route(ctx, route);
   rep.note(fmt::format("{} callers: {} ok, {} timed out, {} failed in {:.0f} ms", callers, ok,
                        timed_out, failed, ms(t_callers - t_start)));
-  rep.done();
   return 0;
 }
 

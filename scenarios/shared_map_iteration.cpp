@@ -42,8 +42,8 @@
 #include <vector>
 
 #include "harness/probe/histogram.h"
+#include "harness/probe/perturb.h"
 #include "harness/probe/resource_tally.h"
-#include "harness/scenario/perturbation.h"
 #include "harness/scenario/scenario_api.h"
 
 namespace {
@@ -211,7 +211,6 @@ std::string random_driver_id(std::mt19937_64& rng) {
 }
 
 int run(faultline::Context& ctx) {
-  faultline::perturb::apply(ctx);
   const auto workers = static_cast<std::size_t>(ctx.params.integer("workers"));
   const auto requests = static_cast<std::uint64_t>(ctx.params.integer("requests"));
   const auto filters = static_cast<std::size_t>(ctx.params.integer("filters"));
@@ -294,7 +293,6 @@ int run(faultline::Context& ctx) {
   ctx.report.metric("throughput", elapsed > 0 ? static_cast<double>(served) / elapsed : 0,
                     "requests/s");
   ctx.report.histogram("latency", latency, 1000.0, "us");
-  faultline::perturb::report_perturbation(ctx.report);
   ctx.report.observation(
       "corrupt_output", corrupt,
       fmt::format("{} of {} documents bad: {} do not parse, {} carry another driver_id, {} lost "
@@ -309,7 +307,6 @@ int run(faultline::Context& ctx) {
       "wrong rule), {:.2f} s\n",
       kSpec.id, ctx.variant, served, total.documents, corrupt, total.unparsable, total.wrong_driver,
       total.wrong_rule, elapsed);
-  ctx.report.done();
   return 0;
 }
 

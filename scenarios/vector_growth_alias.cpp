@@ -61,8 +61,8 @@
 
 #include "harness/fault/route.h"
 #include "harness/probe/histogram.h"
+#include "harness/probe/perturb.h"
 #include "harness/probe/resource_tally.h"
-#include "harness/scenario/perturbation.h"
 #include "harness/scenario/scenario_api.h"
 
 namespace {
@@ -246,8 +246,6 @@ int run_reference(faultline::Context& ctx) {
                                      lost, batches, past_room));
   fmt::print("{} {} reference: {} batches, {} past capacity, {} alias moved, {} lost writes\n",
              kSpec.id, ctx.variant, batches, past_room, moved, lost);
-  faultline::perturb::report_perturbation(ctx.report);
-  ctx.report.done();
   return 0;
 }
 
@@ -599,14 +597,11 @@ int run_async(faultline::Context& ctx) {
       "moved mid-write {} times\n",
       kSpec.id, ctx.variant, port, complete, connections, total.frames_ok, total.frames_corrupt,
       moved);
-  faultline::perturb::report_perturbation(ctx.report);
   faultline::fault::report_route(ctx, route);
-  ctx.report.done();
   return 0;
 }
 
 int run(faultline::Context& ctx) {
-  faultline::perturb::apply(ctx);
   const bool fixed = ctx.is("fixed");
   if (ctx.params.text("mode") == "reference") {
     if (!ctx.faults.empty()) {

@@ -1,12 +1,6 @@
 // The scenario's side of scheduling perturbation: switch it on from the run's --perturb and seed,
-// and report what the points did. Header-only on purpose: faultline_perturb itself depends on
-// nothing, and every scenario already links faultline::scenario for Context and Reporter.
-//
-//   int run(faultline::Context& ctx) {
-//     faultline::perturb::apply(ctx);             // first line of the body
-//     ...
-//     faultline::perturb::report_perturbation(ctx.report);  // before ctx.report.done()
-//   }
+// and report what the points did. scenario_main does both for every scenario (apply before the
+// body, report_perturbation and `done` when it returns 0), so a scenario body carries neither.
 #pragma once
 
 #include <fmt/format.h>

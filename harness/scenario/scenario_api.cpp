@@ -17,6 +17,7 @@
 #include "harness/probe/resource_tally.h"
 #include "harness/probe/write_all.h"
 #include "harness/scenario/fault_spec.h"
+#include "harness/scenario/perturbation.h"
 #include "harness/scenario/report_events.h"
 
 namespace faultline {
@@ -398,18 +399,24 @@ std::string check_args_against_spec(const ScenarioSpec& spec, const ScenarioArgs
   return "";
 }
 
-// Runs the body; a thread that could not start (std::thread throws EAGAIN) or an fd that could
-// not be opened ends it: that is the run's symptom, reported as resource_exhausted (checked on
-// every run, count 0 when nothing ran out).
+// Switches perturbation on from --perturb, runs the body; a thread that could not start
+// (std::thread throws EAGAIN) or an fd that could not be opened ends it: that is the run's symptom,
+// reported as resource_exhausted (checked on every run, count 0 when nothing ran out).
 int run_body(const ScenarioSpec& spec, ScenarioArgs a, const std::function<int(Context&)>& body) {
   Params params = resolve_params(spec, a.sets);
   Reporter reporter(a.report_path);
   Context ctx{
       spec,     a.variant, a.seed, std::move(params), reporter, a.faults, std::move(a.perturb),
       a.nemesis};
+  perturb::apply(ctx);
   int rc = 1;
   try {
     rc = body(ctx);
+    // A body that returned 0 ran to its end: what the perturbation points did, then `done`.
+    if (rc == 0) {
+      perturb::report_perturbation(reporter);
+      reporter.done();
+    }
   } catch (const std::system_error& e) {
     const int err = e.code().value();
     const bool thread = err == EAGAIN;

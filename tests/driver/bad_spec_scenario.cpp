@@ -15,8 +15,5 @@ const faultline::ScenarioSpec kSpec{
 }  // namespace
 
 int main(int argc, char** argv) {
-  return faultline::scenario_main(argc, argv, kSpec, [](faultline::Context& ctx) {
-    ctx.report.done();
-    return 0;
-  });
+  return faultline::scenario_main(argc, argv, kSpec, [](faultline::Context&) { return 0; });
 }
