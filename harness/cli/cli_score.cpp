@@ -179,6 +179,14 @@ int score(const Args& args) {
                     "scripts/build.sh release tsan asan",
                     catalog.build_root().string()));
   }
+  std::error_code ec;
+  if (!so.resume && std::filesystem::file_size(options.out, ec) > 0 && !ec) {
+    // The matrix printed here counts this campaign's runs; --from the file would count all.
+    std::cerr << fmt::format(
+        "note: {} already holds runs; this campaign's are appended after them (add --resume to "
+        "continue that campaign instead, or choose another --out)\n",
+        options.out);
+  }
   ResultsWriter writer(options.out);
   const Campaign campaign = plan_campaign(catalog, so, options);
   const std::size_t done = campaign.done.done_keys.size();
