@@ -619,6 +619,7 @@ std::optional<StartError> plan_child(const RunRequest& request, ChildPlan& plan,
 struct ChildPipes {
   UniqueFd dev_null, out_w, err_w, report_r, report_w;
   StreamPipe out, err;
+  std::unique_ptr<char[]> buffer = std::make_unique<char[]>(kReadChunk);  // one read at a time
   explicit ChildPipes(std::size_t cap)
       : out{UniqueFd(), StreamCapture(cap)}, err{UniqueFd(), StreamCapture(cap)} {}
 };
@@ -703,7 +704,6 @@ void supervise(pid_t pid, const RunRequest& request, Clock::time_point start, Ch
   pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0u)));
 #endif
   const std::chrono::milliseconds tick = pidfd.valid() ? kTick : kTickNoPidfd;
-  auto buffer = std::make_unique<char[]>(kReadChunk);
   const Clock::time_point deadline = start + std::min(request.timeout, kNever);
   std::optional<Clock::time_point> kill_at;  // set when SIGTERM went out
   while (!has_exited(pid)) {
@@ -723,7 +723,7 @@ void supervise(pid_t pid, const RunRequest& request, Clock::time_point start, Ch
     std::chrono::milliseconds wait = tick;
     if (!kill_at) wait = std::min(wait, until(now, deadline));
     if (kill_at && !result.escalated_to_kill) wait = std::min(wait, until(now, *kill_at));
-    poll_once(p.out, p.err, pidfd, wait, buffer.get());
+    poll_once(p.out, p.err, pidfd, wait, p.buffer.get());
   }
 }
 
@@ -734,12 +734,11 @@ void supervise(pid_t pid, const RunRequest& request, Clock::time_point start, Ch
 void drain_and_reap(pid_t pid, Clock::time_point start, ChildPipes& p, RunResult& result) {
   signal_group(pid, SIGKILL);
   UniqueFd no_pidfd;
-  auto buffer = std::make_unique<char[]>(kReadChunk);
   const auto drain_until = Clock::now() + kDrainBound;
   while (p.out.fd.valid() || p.err.fd.valid()) {
     const auto now = Clock::now();
     if (now >= drain_until) break;
-    poll_once(p.out, p.err, no_pidfd, until(now, drain_until), buffer.get());
+    poll_once(p.out, p.err, no_pidfd, until(now, drain_until), p.buffer.get());
   }
   p.out.fd.reset();
   p.err.fd.reset();
