@@ -26,291 +26,152 @@
 // duplicate_commit (an operation committed more than once) and inconsistent_outcome (seen as
 // failed yet committed, or seen OK yet absent). Both are counted, never inferred.
 #include <fmt/format.h>
-#include <unistd.h>
 
-#include <algorithm>
-#include <atomic>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/system/system_error.hpp>
-#include <chrono>
-#include <filesystem>
 #include <memory>
-#include <optional>
 #include <thread>
 #include <vector>
 
 #include "harness/fault/route.h"
 #include "harness/nemesis/scenario_server.h"
-#include "harness/probe/histogram.h"
-#include "harness/probe/perturb.h"
-#include "harness/probe/resource_tally.h"
 #include "harness/scenario/scenario_api.h"
-#include "servers/rpc/client.h"
+#include "servers/rpc/client_fleet.h"
 #include "servers/rpc/ledger_service.h"
-#include "servers/rpc/messages.h"
-#include "servers/rpc/server.h"
 
 namespace {
-
-namespace asio = boost::asio;
-using faultline::Context;
-using faultline::LatencyHistogram;
+using namespace faultline;
 using namespace faultline::rpc;
-using Clock = std::chrono::steady_clock;
 
-const faultline::ScenarioSpec kSpec{
-    "deadline-race",
-    "003",
-    "server replies OK after its deadline; client races reply vs timer, retries",
-    "duplicate_commit / inconsistent_outcome in a ledger audit",
-    {"buggy", "fixed"},
-    {
-        {"clients",
-         faultline::ParamType::kInt,
-         "8",
-         "concurrent clients, one connection each",
-         1,
-         256,
-         {}},
-        {"ops-per-client",
-         faultline::ParamType::kInt,
-         "25",
-         "operations each client appends, one after the other",
-         1,
-         10'000,
-         {}},
-        {"deadline-ms",
-         faultline::ParamType::kInt,
-         "20",
-         "per-attempt deadline in ms, sent as the request's timeout and used as the client's timer",
-         1,
-         60'000,
-         {}},
-        {"work-jitter-pct",
-         faultline::ParamType::kInt,
-         "30",
-         "handler work time = deadline x (1 +- jitter%), uniform and seeded",
-         0,
-         100,
-         {}},
-        {"max-attempts",
-         faultline::ParamType::kInt,
-         "3",
-         "attempts per operation (1 = no retry)",
-         1,
-         10,
-         {}},
-        {"server-threads", faultline::ParamType::kInt, "2", "server io_context threads", 1, 64, {}},
-        {"client-threads", faultline::ParamType::kInt, "2", "client io_context threads", 1, 64, {}},
-        faultline::nemesis::server_param(),
-    },
-    {"tcp", "process"},
-    {
-        // The ledger audit is the oracle in every build.
-        faultline::expect_incident("buggy", "*", {{"duplicate_commit"}, {"inconsistent_outcome"}},
-                                   {"client_timeouts>0"}),
-        // The window: a client's deadline passed while its operation was in flight.
-        faultline::expect_clean("fixed", "*", {"client_timeouts>0"}),
-    }};
+const ScenarioSpec kSpec{
+    .id = "deadline-race",
+    .seed = "003",
+    .title = "server replies OK after its deadline; client races reply vs timer, retries",
+    .oracle = "duplicate_commit / inconsistent_outcome in a ledger audit",
+    .variants = {"buggy", "fixed"},
+    .params = {int_param("clients", 8, 1, 256, "concurrent clients, one connection each"),
+               int_param("ops-per-client", 25, 1, 10'000,
+                         "operations each client appends, one after the other"),
+               int_param("deadline-ms", 20, 1, 60'000,
+                         "per-attempt deadline in ms, sent as the request's timeout and used as "
+                         "the client's timer"),
+               int_param("work-jitter-pct", 30, 0, 100,
+                         "handler work time = deadline x (1 +- jitter%), uniform and seeded"),
+               int_param("max-attempts", 3, 1, 10, "attempts per operation (1 = no retry)"),
+               int_param("server-threads", 2, 1, 64, "server io_context threads"),
+               int_param("client-threads", 2, 1, 64, "client io_context threads"),
+               nemesis::server_param()},
+    .faults = {"tcp", "process"},
+    .expectations = {// The ledger audit is the oracle in every build.
+                     expect_incident("buggy", "*", {{"duplicate_commit"}, {"inconsistent_outcome"}},
+                                     {"client_timeouts>0"}),
+                     // The window: a client's deadline passed while its operation was in flight.
+                     expect_clean("fixed", "*", {"client_timeouts>0"})}};
 
-struct ClientTally {
-  std::uint64_t replies_ok = 0, replies_deadline_exceeded = 0, replies_other = 0;
-  std::uint64_t timeouts = 0, attempts = 0;
-  LatencyHistogram latency;  // attempts that got a reply, send to reply
-  std::vector<ClientOutcome> history;
+// The server's half: Ledger.Append's commit step, in process or in a --serve process the nemesis
+// kills, which journals each commit (to its state file) before it replies: see LedgerHost.
+class LedgerServer final : public ScenarioServer {
+ public:
+  LedgerServer(Context& ctx, const ServeOptions& serve)
+      : fixed_(ctx.is("fixed")),
+        host_({"127.0.0.1", serve.port, ctx.params.number("server-threads"), kMaxFrameBytes},
+              // The work takes about as long as the deadline, so the reply and the deadline race.
+              {ctx.params.ms("deadline-ms"), ctx.params.real("work-jitter-pct") / 100, ctx.seed},
+              serve.state_path,
+              [this](const Request& r, const AppendArgs& a) { return commit(r, a); }) {}
+  std::uint16_t port() const override { return host_.port(); }
+  void stop() override { host_.stop(); }
+  std::string summary() const override { return host_.summary(); }
+  LedgerHost::Record record() const { return host_.record(); }
+
+ private:
+  Reply commit(const Request& req, const AppendArgs& args) {
+    auto& stats = host_.stats();
+    const bool late = req.deadline && SteadyClock::now() >= *req.deadline;
+    if (fixed_) {
+      // FIX: check the deadline before the commit (one step with it, under the ledger's lock)
+      // and deduplicate by the request's idempotency key.
+      auto c =
+          host_.ledger().commit({args.op, args.attempt, false}, req.idempotency_key, req.deadline);
+      if (c == Ledger::Commit::kDeadlineExceeded) {
+        ++stats.deadline_exceeded;
+        return {Status::kDeadlineExceeded, "deadline exceeded before commit", {}};
+      }
+      if (c == Ledger::Commit::kDuplicate) {
+        ++stats.replays;  // done before: answer OK again, commit nothing
+        return {Status::kOk, {}, "{}"};
+      }
+    } else {
+      host_.ledger().append({args.op, args.attempt, late});  // BUG: commit whatever the time
+    }
+    if (late) ++stats.late_ok;
+    return {Status::kOk, {}, "{}"};
+  }
+
+  const bool fixed_;
+  LedgerHost host_;
 };
 
-int run(Context& ctx) {
+// The client's half: each operation, attempt after attempt, until OK or out of attempts.
+void append_ops(Context& ctx, Client& client, int c, AppendTally& tally) {
   const bool fixed = ctx.is("fixed");
-  const auto clients = static_cast<int>(ctx.params.integer("clients"));
-  const auto ops = static_cast<int>(ctx.params.integer("ops-per-client"));
-  const auto deadline = std::chrono::milliseconds(ctx.params.integer("deadline-ms"));
-  const double jitter = static_cast<double>(ctx.params.integer("work-jitter-pct")) / 100.0;
+  const auto deadline = ctx.params.ms("deadline-ms");
   const auto max_attempts = static_cast<std::uint32_t>(ctx.params.integer("max-attempts"));
-  const std::uint64_t seed = ctx.seed;
-
-  // The server: threads of this process (the default, and the measured figures), or the
-  // standalone faultline-rpc-server under the nemesis. Both run the one Ledger.Append of
-  // servers/rpc/ledger_service.cpp (its BUG: and FIX: lines), with the same seeded work times.
-  Ledger ledger;
-  LedgerServiceStats side;
-  std::optional<Server> server;
-  std::optional<faultline::nemesis::ServerUnderNemesis> server_process;
-  std::filesystem::path journal;
-  std::uint16_t port = 0;
-  if (faultline::nemesis::wants_server_process(ctx)) {
-    // The standalone server journals every commit before it answers, so what a killed server
-    // committed survives for the audit, and a restarted one resumes the ledger and its keys.
-    journal = std::filesystem::temp_directory_path() /
-              fmt::format("faultline-deadline-race-{}.ledger.jsonl", ::getpid());
-    std::filesystem::remove(journal);
-    server_process.emplace(
-        ctx, "faultline-rpc-server",
-        std::vector<std::string>{"--threads", ctx.params.text("server-threads"), "--ledger-mode",
-                                 fixed ? "fixed" : "buggy", "--ledger-work-ms",
-                                 ctx.params.text("deadline-ms"), "--ledger-jitter-pct",
-                                 ctx.params.text("work-jitter-pct"), "--seed", std::to_string(seed),
-                                 "--ledger-file", journal.string()});
-    port = server_process->port();
-  } else {
-    server.emplace(ServerOptions{
-        "127.0.0.1", 0, static_cast<int>(ctx.params.integer("server-threads")), kMaxFrameBytes});
-    // The work takes about as long as the deadline, so the reply and the deadline race.
-    register_ledger(*server, ledger, side, LedgerServiceOptions{fixed, deadline, jitter, seed});
-    server->start();
-    port = server->port();
-    ctx.report.note(fmt::format("server listening on 127.0.0.1:{}", port));
+  for (int i = 0; i < ctx.params.number("ops-per-client"); ++i) {
+    ClientOutcome outcome{fmt::format("c{}-{}", c, i), ClientView::kFailed, 0};
+    for (std::uint32_t attempt = 1; attempt <= max_attempts; ++attempt) {
+      CallOptions options{std::chrono::duration_cast<std::chrono::microseconds>(deadline), {}};
+      if (fixed) options.idempotency_key = outcome.op;  // FIX: every attempt carries the key
+      const auto sent = SteadyClock::now();
+      auto r = client.call(kAppendMethod, encode_append_args({outcome.op, attempt}), nullptr,
+                           options, deadline);
+      tally.count(r, sent);
+      outcome.attempts = attempt;
+      // A reply: OK, or the server said it did not commit. BUG: a timeout, or a connection that
+      // ended after the request went out, is read as "it did not happen" and retried blindly.
+      // FIX: either is an unknown outcome, since the server may have committed it (the closed
+      // connection: found with --fault reset_peer and --nemesis kill); the key makes retries safe.
+      outcome.view = r.outcome == CallOutcome::kReplied
+                         ? (r.status == Status::kOk ? ClientView::kOk : ClientView::kFailed)
+                         : (fixed ? ClientView::kUnknown : ClientView::kFailed);
+      if (outcome.view == ClientView::kOk) break;
+    }
+    tally.history.push_back(std::move(outcome));
   }
-  // With --fault (TCP), the clients dial the fault proxy in front of the server.
-  auto route = faultline::fault::route_tcp(ctx, port);
-
-  asio::io_context client_io;
-  auto work_guard = asio::make_work_guard(client_io);
-  std::vector<std::thread> io_threads;
-  for (int i = 0; i < ctx.params.integer("client-threads"); ++i) {
-    io_threads.emplace_back([&] { client_io.run(); });
-  }
-
-  std::vector<ClientTally> tallies(static_cast<std::size_t>(clients));
-  std::vector<std::thread> client_threads;
-  if (server_process) server_process->start();  // the nemesis's t = 0: the clients begin
-  auto t0 = Clock::now();
-  for (int c = 0; c < clients; ++c) {
-    client_threads.emplace_back([&, c] {
-      ClientTally& tally = tallies[static_cast<std::size_t>(c)];
-      std::shared_ptr<Client> client;
-      try {
-        client = Client::dial(client_io, route.port());
-      } catch (const boost::system::system_error& e) {
-        // Out of fds (Asio's no_descriptors is EMFILE) is the run's symptom.
-        faultline::resource_tally().note_fd(e.code().value(), "socket/connect (Client::dial)");
-        return;
-      } catch (const std::exception&) {
-        return;  // no history: the audit counts no operation for this client
-      }
-      for (int i = 0; i < ops; ++i) {
-        ClientOutcome outcome{fmt::format("c{}-{}", c, i), ClientView::kFailed, 0};
-        for (std::uint32_t attempt = 1; attempt <= max_attempts; ++attempt) {
-          CallOptions options;
-          options.timeout = std::chrono::duration_cast<std::chrono::microseconds>(deadline);
-          if (fixed) options.idempotency_key = outcome.op;  // FIX: every attempt carries the key
-          auto sent = Clock::now();
-          auto r = client->call(kAppendMethod, encode_append_args({outcome.op, attempt}), nullptr,
-                                options, deadline);
-          ++tally.attempts;
-          outcome.attempts = attempt;
-          if (r.outcome == CallOutcome::kReplied) {
-            tally.latency.record(static_cast<std::uint64_t>(
-                std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - sent).count()));
-          }
-          if (r.outcome == CallOutcome::kReplied && r.status == Status::kOk) {
-            ++tally.replies_ok;
-            outcome.view = ClientView::kOk;
-            break;
-          }
-          if (r.outcome == CallOutcome::kReplied && r.status == Status::kDeadlineExceeded) {
-            ++tally.replies_deadline_exceeded;
-            outcome.view = ClientView::kFailed;  // the server said it did not commit
-          } else if (r.outcome == CallOutcome::kTimedOut) {
-            ++tally.timeouts;
-            // BUG: a timeout is read as "it did not happen" and retried blindly.
-            // FIX: a timeout is an unknown outcome; the key makes the retry safe.
-            outcome.view = fixed ? ClientView::kUnknown : ClientView::kFailed;
-          } else if (r.outcome == CallOutcome::kClosed) {
-            ++tally.replies_other;
-            // FIX: a connection that ended after the request went out is an unknown outcome
-            // too (the server may have committed it), not a failure. Found with --fault
-            // reset_peer and --nemesis kill (docs/faults.md).
-            outcome.view = fixed ? ClientView::kUnknown : ClientView::kFailed;
-          } else {
-            ++tally.replies_other;
-            outcome.view = ClientView::kFailed;
-          }
-        }
-        tally.history.push_back(std::move(outcome));
-      }
-      client->close();
-    });
-  }
-  for (auto& t : client_threads) t.join();
-  auto t_clients = Clock::now();
-  // Handlers of abandoned attempts may still be working: wait for them to commit (or not)
-  // before the audit reads the ledger. Each works at most deadline x (1 + jitter).
-  std::this_thread::sleep_for(deadline * (1.0 + jitter) + std::chrono::milliseconds(50));
-  if (server) server->stop();
-  if (server_process) server_process->stop();
-  work_guard.reset();
-  client_io.stop();
-  for (auto& t : io_threads) t.join();
-
-  ClientTally total;
-  std::vector<ClientOutcome> history;
-  for (auto& t : tallies) {
-    total.replies_ok += t.replies_ok;
-    total.replies_deadline_exceeded += t.replies_deadline_exceeded;
-    total.replies_other += t.replies_other;
-    total.timeouts += t.timeouts;
-    total.attempts += t.attempts;
-    total.latency.merge(t.latency);
-    history.insert(history.end(), t.history.begin(), t.history.end());
-  }
-  std::vector<LedgerEntry> entries;
-  std::uint64_t late_ok = side.late_ok.load();
-  if (server_process) {
-    // Every incarnation's commits, from the journal; a late OK is a commit after its deadline.
-    for (auto& e : read_ledger_journal(journal)) entries.push_back(std::move(e.entry));
-    std::filesystem::remove(journal);
-    late_ok = static_cast<std::uint64_t>(std::count_if(
-        entries.begin(), entries.end(), [](const LedgerEntry& e) { return e.after_deadline; }));
-  } else {
-    entries = ledger.entries();
-  }
-  AuditResult audit = audit_ledger(entries, history);
-
-  auto& rep = ctx.report;
-  auto count = [&](std::string_view name, std::uint64_t v, std::string_view unit) {
-    rep.metric(name, static_cast<double>(v), unit);
-  };
-  count("ops", audit.ops, "ops");
-  count("attempts", total.attempts, "attempts");
-  count("outcome_ok", total.replies_ok, "replies");
-  if (server) {  // counted by the server's handler: in process only (see the server's note)
-    count("outcome_deadline_exceeded", side.deadline_exceeded.load(), "replies");
-    count("key_replays", side.replays.load(), "attempts");
-  }
-  count("client_saw_deadline_exceeded", total.replies_deadline_exceeded, "replies");
-  count("outcome_late_ok", late_ok, "replies");
-  count("outcome_other", total.replies_other, "replies");
-  count("client_timeouts", total.timeouts, "attempts");
-  count("ledger_entries", entries.size(), "entries");
-  count("committed_ops", audit.committed_ops, "ops");
-  count("extra_commits", audit.extra_commits, "commits");
-  count("failed_but_committed", audit.failed_but_committed, "ops");
-  count("ok_but_missing", audit.ok_but_missing, "ops");
-  count("unknown_ops", audit.unknown_ops, "ops");
-  count("foreign_ops", audit.foreign_ops, "ops");
-  rep.metric("clients_ms", std::chrono::duration<double, std::milli>(t_clients - t0).count(), "ms");
-  rep.histogram("latency", total.latency, 1000.0, "us");
-  std::string examples = fmt::format("{}", fmt::join(audit.examples, "; "));
-  rep.observation("duplicate_commit", audit.duplicate_ops,
-                  audit.duplicate_ops ? examples : "every operation committed at most once");
-  rep.observation(
-      "inconsistent_outcome", audit.inconsistent_ops,
-      audit.inconsistent_ops ? examples : "every definite client view matches the ledger");
-  faultline::fault::report_route(ctx, route);
-  rep.note(
-      fmt::format("{} ops, {} attempts: {} ok, {} deadline exceeded, {} late ok, {} timeouts; "
-                  "audit: {} duplicated ops, {} inconsistent",
-                  audit.ops, total.attempts, total.replies_ok, total.replies_deadline_exceeded,
-                  late_ok, total.timeouts, audit.duplicate_ops, audit.inconsistent_ops));
-  return 0;
 }
 
+int run(Context& ctx) {
+  nemesis::RunningServer server(ctx);
+  const auto route = fault::route_tcp(ctx, server.port());  // --fault: clients dial the proxy
+  ClientFleet fleet(ctx.params.number("client-threads"));
+  std::vector<AppendTally> tallies(ctx.params.count("clients"));
+  server.start();  // the nemesis's t = 0: the clients begin
+  const auto t0 = SteadyClock::now();
+  fleet.run(tallies.size(), route.port(), [&](Client& client, std::size_t c) {
+    append_ops(ctx, client, static_cast<int>(c), tallies[c]);
+  });
+  ctx.report.millis("clients_ms", SteadyClock::now() - t0);
+  // Handlers of abandoned attempts may still be working: wait for them to commit (or not)
+  // before the audit reads the ledger. Each works at most deadline x (1 + jitter).
+  using namespace std::chrono_literals;
+  std::this_thread::sleep_for(
+      ctx.params.ms("deadline-ms") * (1 + ctx.params.real("work-jitter-pct") / 100) + 50ms);
+  server.stop();
+  fleet.stop();
+  // The audit (servers/rpc/messages.h) of the ledger against what each client finally believed.
+  const AppendTally total = AppendTally::sum(tallies);
+  auto* local = dynamic_cast<LedgerServer*>(server.in_process());
+  const auto ledger = local ? local->record() : read_journal_record(server.state_path());
+  const AuditResult audit = audit_ledger(ledger.entries, total.history);
+  ctx.report.metrics(audit_measures(ledger, audit, total));
+  ctx.report.histogram("latency", total.latency, 1000.0, "us");
+  ctx.report.observation("duplicate_commit", audit.duplicate_ops, audit.duplicate_detail());
+  ctx.report.observation("inconsistent_outcome", audit.inconsistent_ops,
+                         audit.inconsistent_detail());
+  ctx.report.note(audit_note(ledger, audit, total));
+  fault::report_route(ctx, route);
+  return 0;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
-  return faultline::scenario_main(argc, argv, kSpec, run);
+  return scenario_main(argc, argv, kSpec, run, serve_with<LedgerServer>());
 }

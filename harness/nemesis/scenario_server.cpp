@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <stdexcept>
 
 namespace faultline::nemesis {
 
@@ -20,14 +23,14 @@ bool wants_server_process(const Context& ctx) {
   return !ctx.nemesis.empty() || ctx.params.text("server") == "process";
 }
 
-ServerUnderNemesis::ServerUnderNemesis(Context& ctx, std::string_view name,
+ServerUnderNemesis::ServerUnderNemesis(Context& ctx, const std::filesystem::path& binary,
                                        std::vector<std::string> args)
     : ctx_(ctx) {
   auto specs = parse_nemesis_specs(ctx.nemesis);  // before anything starts
-  server_ = std::make_unique<ServerProcess>(find_server_binary(name), std::move(args));
+  server_ = std::make_unique<ServerProcess>(binary, std::move(args));
   server_->start();
-  ctx.report.note(fmt::format("server process {} pid {} listening on 127.0.0.1:{}", name,
-                              server_->pid(), server_->port()));
+  ctx.report.note(fmt::format("server process {} pid {} listening on 127.0.0.1:{}",
+                              binary.filename().string(), server_->pid(), server_->port()));
   if (!specs.empty()) {
     nemesis_ = std::make_unique<Nemesis>(std::move(specs), ctx.seed, *server_, ctx.report);
   }
@@ -56,6 +59,52 @@ void ServerUnderNemesis::stop() {
     ctx_.report.note(
         fmt::format("server process ended badly (wait status {:#x}): {}", status, out));
   }
+}
+
+RunningServer::RunningServer(Context& ctx) : ctx_(ctx) {
+  if (ctx.serve == nullptr) {
+    throw std::logic_error(
+        fmt::format("{} runs a server but gave scenario_main no serve function", ctx.spec.id));
+  }
+  if (!wants_server_process(ctx)) {
+    local_ = (*ctx.serve)(ctx, ServeOptions{});
+    ctx.report.note(fmt::format("server listening on 127.0.0.1:{}", local_->port()));
+    return;
+  }
+  // This binary again, with the run's variant, seed and parameters; ServerProcess adds --port.
+  state_path_ = std::filesystem::temp_directory_path() /
+                fmt::format("faultline-{}-{}.state", ctx.spec.id, ::getpid());
+  std::filesystem::remove(state_path_);
+  ScenarioArgs args{.variant = ctx.variant, .seed = ctx.seed};
+  for (const auto& [key, value] : ctx.params.all()) args.sets.push_back(key + "=" + value);
+  args.perturb = ctx.perturb;
+  args.serve = true;
+  args.state_path = state_path_.string();
+  process_ = std::make_unique<ServerUnderNemesis>(
+      ctx, std::filesystem::read_symlink("/proc/self/exe"), scenario_argv(args));
+}
+
+RunningServer::~RunningServer() {
+  stop();
+  if (!state_path_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove(state_path_, ignored);
+  }
+}
+
+std::uint16_t RunningServer::port() const {
+  return local_ ? local_->port() : process_->port();
+}
+
+void RunningServer::start() {
+  if (process_) process_->start();
+}
+
+void RunningServer::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (local_) local_->stop();
+  if (process_) process_->stop();
 }
 
 }  // namespace faultline::nemesis

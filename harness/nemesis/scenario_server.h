@@ -1,19 +1,21 @@
-// The scenario side of the "process" fault family: a scenario that lists it runs its server in
-// process by default (its measured figures) and, with server=process or any --nemesis, as the
-// standalone binary under a Nemesis instead:
+// The scenario side of the "process" fault family. A scenario with a server of its own (a serve
+// function given to scenario_main, harness/scenario/scenario_api.h) runs it in this process by
+// default (its measured figures) and, with server=process or any --nemesis, as this same binary
+// started again with --serve, under a Nemesis that pauses, kills and restarts it:
 //
-//   std::optional<ServerUnderNemesis> proc;
-//   if (wants_server_process(ctx)) proc.emplace(ctx, "faultline-rpc-server", args);  // started
-//   ... clients dial proc->port() ...
-//   proc->start();           // t = 0 of the nemesis's schedule: the load begins
+//   RunningServer server(ctx);   // started, in process or as a process; clients dial port()
+//   server.start();              // t = 0 of the nemesis's schedule: the load begins
 //   ... load ...
-//   proc->stop();            // the schedule ends, the server is resumed, then stopped
+//   server.stop();               // the schedule ends; the server is resumed, then stopped
+//
+// Both places run the one serve function, so the incident's BUG: and FIX: lines are the same
+// code whichever process holds them.
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "harness/nemesis/nemesis.h"
@@ -28,11 +30,13 @@ ParamSpec server_param();
 // server=process, or any --nemesis (a nemesis needs the server in its own process).
 bool wants_server_process(const Context& ctx);
 
+// A standalone server binary under the nemesis.
 class ServerUnderNemesis {
  public:
-  // Parses ctx.nemesis (std::invalid_argument for a bad spec), finds and starts the standalone
-  // server `name` with `args` (std::runtime_error if it cannot), and notes where it listens.
-  ServerUnderNemesis(Context& ctx, std::string_view name, std::vector<std::string> args);
+  // Parses ctx.nemesis (std::invalid_argument for a bad spec), starts `binary` with `args`
+  // (std::runtime_error if it cannot), and notes where it listens.
+  ServerUnderNemesis(Context& ctx, const std::filesystem::path& binary,
+                     std::vector<std::string> args);
   ~ServerUnderNemesis();  // stop()
 
   std::uint16_t port() const { return server_->port(); }
@@ -46,6 +50,28 @@ class ServerUnderNemesis {
   Context& ctx_;
   std::unique_ptr<ServerProcess> server_;
   std::unique_ptr<Nemesis> nemesis_;
+  bool stopped_ = false;
+};
+
+// The scenario's own server (ctx.serve), in process or as this binary with --serve.
+class RunningServer {
+ public:
+  explicit RunningServer(Context& ctx);  // std::logic_error if the scenario has no serve function
+  ~RunningServer();                      // stop(), and the state file removed
+
+  std::uint16_t port() const;
+  // The server object when it runs in this process (its live statistics), else null.
+  ScenarioServer* in_process() const { return local_.get(); }
+  // The file a --serve process keeps its state in (read it after stop()); "" in process.
+  const std::filesystem::path& state_path() const { return state_path_; }
+  void start();  // the nemesis's t = 0 (nothing to do in process)
+  void stop();   // idempotent
+
+ private:
+  Context& ctx_;
+  std::filesystem::path state_path_;
+  std::unique_ptr<ScenarioServer> local_;
+  std::unique_ptr<ServerUnderNemesis> process_;
   bool stopped_ = false;
 };
 

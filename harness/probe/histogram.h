@@ -3,6 +3,7 @@
 // records into its own histogram without locks; merge() combines them after the join.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,12 @@ class LatencyHistogram {
   LatencyHistogram();
 
   void record(std::uint64_t value);
+  // The nanoseconds from `start` to now.
+  void record_since(std::chrono::steady_clock::time_point start) {
+    record(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::steady_clock::now() - start)
+                                          .count()));
+  }
   void merge(const LatencyHistogram& other);
 
   std::uint64_t count() const { return count_; }

@@ -2,12 +2,14 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -89,10 +91,12 @@ void print_help(const ScenarioSpec& spec, std::string_view argv0) {
       "{} - {}\n(seed write-up {}; oracle: {})\n\n"
       "usage: {} [--variant V] [--seed S] [--set key=value ...] [--report FILE]\n"
       "          [--fault SPEC ...] [--perturb SPEC] [--nemesis SPEC]\n"
-      "       {} --describe\n\n"
+      "       {} --describe\n"
+      "       {} --serve [--variant V] [--seed S] [--set ...] [--port P] [--state FILE]\n"
+      "           (the scenario's own server alone, if it has one, until SIGTERM)\n\n"
       "Usually run by the faultline driver: faultline run {} --help\n\n"
       "variants: {}\nparameters:\n",
-      spec.id, spec.title, spec.seed, spec.oracle, argv0, argv0, spec.id,
+      spec.id, spec.title, spec.seed, spec.oracle, argv0, argv0, argv0, spec.id,
       fmt::join(spec.variants, ", "));
   for (const auto& p : spec.params) {
     std::cout << fmt::format("  {:<22} {:<7} default {:<8} {}\n", p.name, type_name(p.type),
@@ -202,6 +206,34 @@ std::optional<std::string> validate_param(const ParamSpec& spec, std::string_vie
   return std::nullopt;
 }
 
+ParamSpec int_param(std::string name, std::int64_t default_value, double min, double max,
+                    std::string help) {
+  return {std::move(name),
+          ParamType::kInt,
+          std::to_string(default_value),
+          std::move(help),
+          min,
+          max,
+          {}};
+}
+
+ParamSpec real_param(std::string name, double default_value, double min, double max,
+                     std::string help) {
+  return {std::move(name),
+          ParamType::kDouble,
+          fmt::format("{}", default_value),
+          std::move(help),
+          min,
+          max,
+          {}};
+}
+
+ParamSpec text_param(std::string name, std::string default_value, std::vector<std::string> choices,
+                     std::string help) {
+  return {std::move(name), ParamType::kString, std::move(default_value), std::move(help),
+          std::nullopt,    std::nullopt,       std::move(choices)};
+}
+
 std::int64_t Params::integer(std::string_view name) const {
   return parse_int(lookup(values_, name)).value();
 }
@@ -309,6 +341,10 @@ void Reporter::histogram(std::string_view prefix, const LatencyHistogram& h, dou
   metric(name("_mean"), scaled(h.mean()), unit);
 }
 
+void Reporter::metrics(const Measures& measures) {
+  for (const auto& m : measures) metric(m.name, m.value, m.unit);
+}
+
 void Reporter::done() {
   emit({{report_event::kType, report_event::kDone}});
 }
@@ -324,6 +360,9 @@ std::vector<std::string> scenario_argv(const ScenarioArgs& a) {
   for (const auto& f : a.faults) add("--fault", f);
   if (!a.perturb.empty()) add("--perturb", a.perturb);
   for (const auto& n : a.nemesis) add("--nemesis", n);
+  if (a.serve) words.push_back("--serve");
+  if (a.serve && a.port != 0) add("--port", std::to_string(a.port));
+  if (!a.state_path.empty()) add("--state", a.state_path);
   return words;
 }
 
@@ -339,8 +378,13 @@ ScenarioArgs parse_scenario_args(int argc, const char* const* argv) {
       a.help = true;
       continue;
     }
-    static const std::vector<std::string_view> kValued = {
-        "--variant", "--seed", "--set", "--report", "--fault", "--perturb", "--nemesis"};
+    if (arg == "--serve") {
+      a.serve = true;
+      continue;
+    }
+    static const std::vector<std::string_view> kValued = {"--variant", "--seed",  "--set",
+                                                          "--report",  "--fault", "--perturb",
+                                                          "--nemesis", "--port",  "--state"};
     if (std::find(kValued.begin(), kValued.end(), arg) == kValued.end()) {
       throw std::invalid_argument(fmt::format("unknown argument '{}' (see --help)", arg));
     }
@@ -362,6 +406,14 @@ ScenarioArgs parse_scenario_args(int argc, const char* const* argv) {
       a.faults.push_back(v);
     } else if (arg == "--perturb") {
       a.perturb = v;
+    } else if (arg == "--port") {
+      auto n = parse_int(v);
+      if (!n || *n < 0 || *n > 65535) {
+        throw std::invalid_argument(fmt::format("--port takes 0..65535, not '{}'", v));
+      }
+      a.port = static_cast<int>(*n);
+    } else if (arg == "--state") {
+      a.state_path = v;
     } else {
       a.nemesis.push_back(v);
     }
@@ -402,12 +454,12 @@ std::string check_args_against_spec(const ScenarioSpec& spec, const ScenarioArgs
 // Switches perturbation on from --perturb, runs the body; a thread that could not start
 // (std::thread throws EAGAIN) or an fd that could not be opened ends it: that is the run's symptom,
 // reported as resource_exhausted (checked on every run, count 0 when nothing ran out).
-int run_body(const ScenarioSpec& spec, ScenarioArgs a, const std::function<int(Context&)>& body) {
+int run_body(const ScenarioSpec& spec, ScenarioArgs a, const std::function<int(Context&)>& body,
+             const ServeFn* serve) {
   Params params = resolve_params(spec, a.sets);
   Reporter reporter(a.report_path);
-  Context ctx{
-      spec,     a.variant, a.seed, std::move(params), reporter, a.faults, std::move(a.perturb),
-      a.nemesis};
+  Context ctx{spec,      a.variant, a.seed, std::move(params), reporter, a.faults,
+              a.perturb, a.nemesis, serve};
   perturb::apply(ctx);
   int rc = 1;
   try {
@@ -428,10 +480,46 @@ int run_body(const ScenarioSpec& spec, ScenarioArgs a, const std::function<int(C
   return rc;
 }
 
+// --serve: the scenario's server alone, until SIGINT or SIGTERM. The signals are blocked before
+// the server starts its threads (they inherit the mask), so only sigwait here takes them.
+int serve_until_signalled(const ScenarioSpec& spec, const ScenarioArgs& a, const ServeFn& serve) {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  Reporter reporter("");  // a server process reports through its output, not the channel
+  Context ctx{spec,      a.variant, a.seed, resolve_params(spec, a.sets), reporter, a.faults,
+              a.perturb, a.nemesis, &serve};
+  perturb::apply(ctx);
+  auto server = serve(ctx, ServeOptions{static_cast<std::uint16_t>(a.port), a.state_path});
+  std::cout << fmt::format("listening on 127.0.0.1:{}\n", server->port()) << std::flush;
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  std::cout << fmt::format("signal {}: stopping\n", sig) << std::flush;
+  server->stop();
+  std::cout << fmt::format("stopped: {}\n", server->summary()) << std::flush;
+  return 0;
+}
+
+int checked_main(int argc, char** argv, const ScenarioSpec& spec,
+                 const std::function<int(Context&)>& body, const ServeFn* serve);
+
 }  // namespace
 
 int scenario_main(int argc, char** argv, const ScenarioSpec& spec,
                   const std::function<int(Context&)>& body) {
+  return checked_main(argc, argv, spec, body, nullptr);
+}
+
+int scenario_main(int argc, char** argv, const ScenarioSpec& spec,
+                  const std::function<int(Context&)>& body, ServeFn serve) {
+  return checked_main(argc, argv, spec, body, &serve);
+}
+
+namespace {
+int checked_main(int argc, char** argv, const ScenarioSpec& spec,
+                 const std::function<int(Context&)>& body, const ServeFn* serve) {
   auto fail = [&](const std::string& message) {
     std::cerr << spec.id << ": " << message << "\n";
     return 2;
@@ -460,7 +548,11 @@ int scenario_main(int argc, char** argv, const ScenarioSpec& spec,
     if (std::string problem = check_args_against_spec(spec, a); !problem.empty()) {
       return fail(problem);
     }
-    return run_body(spec, std::move(a), body);
+    if (a.serve) {
+      if (serve == nullptr) return fail("--serve: this scenario has no server of its own");
+      return serve_until_signalled(spec, a, *serve);
+    }
+    return run_body(spec, std::move(a), body, serve);
   } catch (const std::invalid_argument& e) {
     return fail(e.what());
   } catch (const std::logic_error& e) {
@@ -470,6 +562,7 @@ int scenario_main(int argc, char** argv, const ScenarioSpec& spec,
     return fail(e.what());
   }
 }
+}  // namespace
 
 namespace {
 std::size_t edit_distance(const std::string& a, const std::string& b) {

@@ -12,16 +12,20 @@
 // event it wrote whole. The events are documented in docs/report-protocol.md.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "harness/probe/histogram.h"
+#include "harness/probe/measure.h"
 #include "harness/scenario/expectation.h"
 
 namespace faultline {
@@ -37,6 +41,15 @@ struct ParamSpec {
   std::optional<double> max;
   std::vector<std::string> choices;  // allowed values for strings (empty: any)
 };
+
+// One-line parameter specs for a scenario's table: a whole number in [min, max], a real number
+// in [min, max], or a string from `choices`.
+ParamSpec int_param(std::string name, std::int64_t default_value, double min, double max,
+                    std::string help);
+ParamSpec real_param(std::string name, double default_value, double min, double max,
+                     std::string help);
+ParamSpec text_param(std::string name, std::string default_value, std::vector<std::string> choices,
+                     std::string help);
 
 struct ScenarioSpec {
   std::string id;                     // kebab-case id from INCIDENTS.md
@@ -73,6 +86,15 @@ class Params {
   double real(std::string_view name) const;
   bool boolean(std::string_view name) const;
   const std::string& text(std::string_view name) const;
+  // The same whole number in the types a body uses it as (parameter bounds keep it in range).
+  int number(std::string_view name) const { return static_cast<int>(integer(name)); }
+  std::size_t count(std::string_view name) const { return static_cast<std::size_t>(integer(name)); }
+  std::chrono::milliseconds ms(std::string_view name) const {
+    return std::chrono::milliseconds(integer(name));
+  }
+  std::chrono::microseconds us(std::string_view name) const {
+    return std::chrono::microseconds(integer(name));
+  }
   const std::map<std::string, std::string>& all() const { return values_; }
 
  private:
@@ -99,6 +121,12 @@ class Reporter {
 
   // A number the scenario measured (a count, a latency, a rate), with its unit.
   void metric(std::string_view name, double value, std::string_view unit = "");
+  // A duration as a metric in milliseconds (unit "ms").
+  void millis(std::string_view name, std::chrono::steady_clock::duration d) {
+    metric(name, std::chrono::duration<double, std::milli>(d).count(), "ms");
+  }
+  // Each measure as a metric, in order (a server's stats().measures(), say).
+  void metrics(const Measures& measures);
   // An oracle check: `count` occurrences of symptom `kind` (0 = checked and not seen). The
   // driver turns a count above 0 into a symptom of the run.
   void observation(std::string_view kind, std::uint64_t count, std::string_view detail = "");
@@ -121,6 +149,51 @@ class Reporter {
   int fd_ = -1;
 };
 
+struct Context;
+
+// A server of the scenario's own, whose handler holds the incident's BUG: and FIX: lines. The
+// body runs it in this process, or (the "process" fault family) the runtime starts this same
+// binary again with --serve, so that a nemesis can pause, kill and restart it:
+// harness/nemesis/scenario_server.h chooses. Either way the one serve function builds it.
+class ScenarioServer {
+ public:
+  virtual ~ScenarioServer() = default;
+  virtual std::uint16_t port() const = 0;
+  virtual void stop() = 0;
+  // What it served, one line: printed by a --serve process when it stops.
+  virtual std::string summary() const { return {}; }
+};
+
+struct ServeOptions {
+  std::uint16_t port = 0;  // 0: any free port
+  // A file for what must outlive a killed server (its committed data), shared by every
+  // incarnation of a --serve process and read by the body after the run; "" in process.
+  std::string state_path = {};
+};
+
+using ServeFn = std::function<std::unique_ptr<ScenarioServer>(Context&, const ServeOptions&)>;
+
+// A ScenarioServer around a server object (of servers/) with port(), stop() and summary(),
+// constructed from the arguments given.
+template <class Server>
+class Hosted final : public ScenarioServer {
+ public:
+  template <class... Args>
+  explicit Hosted(Args&&... args) : server(std::forward<Args>(args)...) {}
+  std::uint16_t port() const override { return server.port(); }
+  void stop() override { server.stop(); }
+  std::string summary() const override { return server.summary(); }
+  Server server;
+};
+
+// The serve function of a ScenarioServer type constructed as Server(Context&, const ServeOptions&).
+template <class Server>
+ServeFn serve_with() {
+  return [](Context& ctx, const ServeOptions& options) {
+    return std::make_unique<Server>(ctx, options);
+  };
+}
+
 struct Context {
   const ScenarioSpec& spec;
   std::string variant;
@@ -132,6 +205,8 @@ struct Context {
   std::vector<std::string> faults = {};
   std::string perturb = {};
   std::vector<std::string> nemesis = {};
+  // The scenario's serve function, if it has a server of its own (null otherwise).
+  const ServeFn* serve = nullptr;
 
   bool is(std::string_view v) const { return variant == v; }
 };
@@ -148,6 +223,11 @@ struct ScenarioArgs {
   std::vector<std::string> nemesis = {};
   bool describe = false;  // --describe: print the spec as JSON
   bool help = false;
+  // --serve: run only the scenario's server until SIGINT or SIGTERM (on --port, keeping its
+  // state in --state), printing "listening on 127.0.0.1:<port>" once it accepts connections.
+  bool serve = false;
+  int port = 0;
+  std::string state_path = {};
 };
 // The words after the program name, always beginning "--variant V --seed N".
 std::vector<std::string> scenario_argv(const ScenarioArgs& args);
@@ -158,5 +238,9 @@ ScenarioArgs parse_scenario_args(int argc, const char* const* argv);
 // code: body's, or 2 for a bad command line.
 int scenario_main(int argc, char** argv, const ScenarioSpec& spec,
                   const std::function<int(Context&)>& body);
+// The same for a scenario with a server of its own: `serve` builds it, for the body (through
+// Context::serve) and for --serve.
+int scenario_main(int argc, char** argv, const ScenarioSpec& spec,
+                  const std::function<int(Context&)>& body, ServeFn serve);
 
 }  // namespace faultline

@@ -35,6 +35,15 @@ std::uint64_t fnv1a(std::string_view s) {
   return h;
 }
 
+// The work takes about as long as the deadline, so the reply and the deadline race.
+SteadyClock::duration work_time(const LedgerServiceOptions& options, const AppendArgs& args) {
+  double u = static_cast<double>(
+                 mix(options.seed ^ fnv1a(args.op) ^ (std::uint64_t{args.attempt} << 56)) >> 11) /
+             9007199254740992.0;  // [0, 1)
+  return std::chrono::duration_cast<SteadyClock::duration>(options.work *
+                                                           (1.0 + options.jitter * (2 * u - 1)));
+}
+
 JournalEntry parse_line(const std::string& line) {
   auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object() || !j.contains("op") || !j["op"].is_string() || !j.contains("attempt") ||
@@ -51,11 +60,10 @@ JournalEntry parse_line(const std::string& line) {
 
 }  // namespace
 
-void register_ledger(Server& server, Ledger& ledger, LedgerServiceStats& stats,
-                     LedgerServiceOptions options) {
+void register_ledger(Server& server, LedgerServiceOptions options, AppendStep step) {
   server.handle(
       std::string(kAppendMethod),
-      [&ledger, &stats, options](const Request& req) -> asio::awaitable<Reply> {
+      [options, step = std::move(step)](const Request& req) -> asio::awaitable<Reply> {
         AppendArgs args;
         try {
           args = decode_append_args(req.body);
@@ -63,39 +71,102 @@ void register_ledger(Server& server, Ledger& ledger, LedgerServiceStats& stats,
           co_return Reply{Status::kBadRequest, e.what(), {}};
         }
         if (options.work.count() > 0) {
-          // The work takes about as long as the deadline, so the reply and the deadline race.
-          double u =
-              static_cast<double>(
-                  mix(options.seed ^ fnv1a(args.op) ^ (std::uint64_t{args.attempt} << 56)) >> 11) /
-              9007199254740992.0;  // [0, 1)
-          auto work = std::chrono::duration_cast<SteadyClock::duration>(
-              options.work * (1.0 + options.jitter * (2 * u - 1)));
-          asio::steady_timer timer(co_await asio::this_coro::executor, work);
+          asio::steady_timer timer(co_await asio::this_coro::executor, work_time(options, args));
           co_await timer.async_wait(asio::use_awaitable);
         }
-
-        FAULTLINE_PERTURB("deadline-race.handler.before-commit");  // the deadline may pass here
-        bool late = req.deadline && SteadyClock::now() >= *req.deadline;
-        if (options.fixed) {
-          // FIX: check the deadline before the commit (one step with it, under the ledger's
-          // lock) and deduplicate by the request's idempotency key.
-          auto c = ledger.commit(LedgerEntry{args.op, args.attempt, false}, req.idempotency_key,
-                                 req.deadline);
-          if (c == Ledger::Commit::kDeadlineExceeded) {
-            ++stats.deadline_exceeded;
-            co_return Reply{Status::kDeadlineExceeded, "deadline exceeded before commit", {}};
-          }
-          if (c == Ledger::Commit::kDuplicate) {
-            ++stats.replays;  // done before: answer OK again, commit nothing
-            co_return Reply{Status::kOk, {}, "{}"};
-          }
-        } else {
-          // BUG: commit and answer OK whatever the deadline says.
-          ledger.append(LedgerEntry{args.op, args.attempt, late});
-        }
-        if (late) ++stats.late_ok;
-        co_return Reply{Status::kOk, {}, "{}"};
+        FAULTLINE_PERTURB("deadline-race.handler.before-commit");  // the deadline may pass
+        co_return step(req, args);
       });
+}
+
+void AppendTally::count(const CallResult& r, SteadyClock::time_point sent) {
+  ++attempts;
+  if (r.outcome == CallOutcome::kReplied) latency.record_since(sent);
+  if (r.outcome == CallOutcome::kReplied && r.status == Status::kOk) {
+    ++replies_ok;
+  } else if (r.outcome == CallOutcome::kReplied && r.status == Status::kDeadlineExceeded) {
+    ++replies_deadline_exceeded;
+  } else if (r.outcome == CallOutcome::kTimedOut) {
+    ++timeouts;
+  } else {
+    ++replies_other;
+  }
+}
+
+LedgerHost::LedgerHost(ServerOptions server, LedgerServiceOptions work,
+                       const std::string& journal_path, AppendStep step)
+    : server_(std::move(server)) {
+  if (!journal_path.empty()) journal_ = std::make_unique<LedgerJournal>(journal_path, ledger_);
+  register_ledger(server_, work, std::move(step));
+  server_.start();
+}
+
+std::string LedgerHost::summary() const {
+  return fmt::format(
+      "{} requests, {} ledger entries ({} late ok, {} deadline exceeded, {} key replays)",
+      server_.stats().requests, ledger_.size(), stats_.late_ok.load(),
+      stats_.deadline_exceeded.load(), stats_.replays.load());
+}
+
+LedgerHost::Record LedgerHost::record() const {
+  return {ledger_.entries(),
+          stats_.late_ok.load(),
+          {{"outcome_deadline_exceeded", stats_.deadline_exceeded.load(), "replies"},
+           {"key_replays", stats_.replays.load(), "attempts"}}};
+}
+
+LedgerHost::Record read_journal_record(const std::filesystem::path& journal) {
+  LedgerHost::Record r;
+  for (auto& e : read_ledger_journal(journal)) {
+    if (e.entry.after_deadline) ++r.late_ok;
+    r.entries.push_back(std::move(e.entry));
+  }
+  return r;
+}
+
+Measures audit_measures(const LedgerHost::Record& ledger, const AuditResult& audit,
+                        const AppendTally& clients) {
+  Measures m = {{"ops", audit.ops, "ops"},
+                {"attempts", clients.attempts, "attempts"},
+                {"outcome_ok", clients.replies_ok, "replies"}};
+  m.insert(m.end(), ledger.server_counts.begin(), ledger.server_counts.end());
+  m.insert(m.end(), {{"client_saw_deadline_exceeded", clients.replies_deadline_exceeded, "replies"},
+                     {"outcome_late_ok", ledger.late_ok, "replies"},
+                     {"outcome_other", clients.replies_other, "replies"},
+                     {"client_timeouts", clients.timeouts, "attempts"},
+                     {"ledger_entries", ledger.entries.size(), "entries"},
+                     {"committed_ops", audit.committed_ops, "ops"},
+                     {"extra_commits", audit.extra_commits, "commits"},
+                     {"failed_but_committed", audit.failed_but_committed, "ops"},
+                     {"ok_but_missing", audit.ok_but_missing, "ops"},
+                     {"unknown_ops", audit.unknown_ops, "ops"},
+                     {"foreign_ops", audit.foreign_ops, "ops"}});
+  return m;
+}
+
+std::string audit_note(const LedgerHost::Record& ledger, const AuditResult& audit,
+                       const AppendTally& clients) {
+  return fmt::format(
+      "{} ops, {} attempts: {} ok, {} deadline exceeded, {} late ok, {} timeouts; audit: {} "
+      "duplicated ops, {} inconsistent",
+      audit.ops, clients.attempts, clients.replies_ok, clients.replies_deadline_exceeded,
+      ledger.late_ok, clients.timeouts, audit.duplicate_ops, audit.inconsistent_ops);
+}
+
+void AppendTally::merge(const AppendTally& other) {
+  replies_ok += other.replies_ok;
+  replies_deadline_exceeded += other.replies_deadline_exceeded;
+  replies_other += other.replies_other;
+  timeouts += other.timeouts;
+  attempts += other.attempts;
+  latency.merge(other.latency);
+  history.insert(history.end(), other.history.begin(), other.history.end());
+}
+
+AppendTally AppendTally::sum(const std::vector<AppendTally>& tallies) {
+  AppendTally total;
+  for (const auto& t : tallies) total.merge(t);
+  return total;
 }
 
 LedgerJournal::LedgerJournal(const std::filesystem::path& path, Ledger& ledger) {

@@ -42,6 +42,19 @@ std::string encode_divide_reply(const DivideReply& reply) {
   return nlohmann::json{{"a", reply.a}, {"b", reply.b}, {"quotient", q}}.dump();
 }
 
+DivideReplyRead read_divide_reply(const DivideReply& reply, const DivideArgs& args) {
+  std::int64_t quo = -1;
+  std::int64_t rem = -1;
+  DivideReplyRead read;
+  read.entries = reply.quotient.size();  // the seed's len(res.Quotient)
+  for (const auto& [k, v] : reply.quotient) {
+    if (k == "Quo") quo = v;
+    if (k == "Rem") rem = v;
+  }
+  read.right = args.b == 0 || (quo == args.a / args.b && rem == args.a % args.b);
+  return read;
+}
+
 void decode_divide_reply(std::string_view body, DivideReply& out) {
   auto j = parse_object(body, "Divide reply");
   auto q = j.find("quotient");
@@ -131,6 +144,16 @@ std::vector<LedgerEntry> Ledger::entries() const {
 std::size_t Ledger::size() const {
   std::lock_guard lock(mu_);
   return entries_.size();
+}
+
+std::string AuditResult::duplicate_detail() const {
+  return duplicate_ops ? fmt::format("{}", fmt::join(examples, "; "))
+                       : "every operation committed at most once";
+}
+
+std::string AuditResult::inconsistent_detail() const {
+  return inconsistent_ops ? fmt::format("{}", fmt::join(examples, "; "))
+                          : "every definite client view matches the ledger";
 }
 
 AuditResult audit_ledger(std::span<const LedgerEntry> ledger,

@@ -42,6 +42,13 @@ std::string encode_divide_reply(const DivideReply& reply);
 // Writes the decoded fields into `out` one by one, as a Go decoder fills a caller's reply; throws
 // std::invalid_argument on a body that is not a Divide reply (out may then be partly written).
 void decode_divide_reply(std::string_view body, DivideReply& out);
+// The caller's read of a reply, as seed 000's caller reads res.Quotient: how many entries it
+// holds, and whether Quo and Rem are right for `args` (nothing to check when b = 0).
+struct DivideReplyRead {
+  std::size_t entries = 0;
+  bool right = true;
+};
+DivideReplyRead read_divide_reply(const DivideReply& reply, const DivideArgs& args);
 
 // Registers Arith.Divide on a server.
 void register_arith(Server& server);
@@ -121,6 +128,9 @@ struct AuditResult {
   std::uint64_t foreign_ops = 0;      // ledger operations no client issued
   std::vector<std::string> examples;  // a few human-readable findings, for the record
   bool valid() const { return duplicate_ops == 0 && inconsistent_ops == 0 && foreign_ops == 0; }
+  // The observations' details: the examples when there is a finding, else what held.
+  std::string duplicate_detail() const;
+  std::string inconsistent_detail() const;
 };
 
 AuditResult audit_ledger(std::span<const LedgerEntry> ledger,

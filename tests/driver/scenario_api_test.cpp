@@ -133,6 +133,27 @@ TEST(ScenarioArgs, WhatTheDriverWritesTheScenarioReadsBack) {
   EXPECT_EQ(back.perturb, a.perturb);
   EXPECT_EQ(back.nemesis, a.nemesis);
   EXPECT_FALSE(back.describe);
+  EXPECT_FALSE(back.serve);
+}
+
+// A scenario's server run as a process of its own: this binary again with --serve, the state
+// file and (added by ServerProcess on a restart) the port.
+TEST(ScenarioArgs, TheServeWordsRoundTrip) {
+  ScenarioArgs a{"fixed", 7};
+  a.sets = {"deadline-ms=20"};
+  a.serve = true;
+  a.port = 41735;
+  a.state_path = "/tmp/x.state";
+  std::vector<std::string> words = scenario_argv(a);
+  words.insert(words.begin(), "scenario-binary");
+  std::vector<const char*> argv;
+  for (const auto& w : words) argv.push_back(w.c_str());
+  const ScenarioArgs back = parse_scenario_args(static_cast<int>(argv.size()), argv.data());
+  EXPECT_TRUE(back.serve);
+  EXPECT_EQ(back.port, 41735);
+  EXPECT_EQ(back.state_path, "/tmp/x.state");
+  EXPECT_EQ(back.sets, a.sets);
+  EXPECT_EQ(back.variant, "fixed");
 }
 
 TEST(ScenarioArgs, BadWordsAreNamed) {
@@ -148,6 +169,7 @@ TEST(ScenarioArgs, BadWordsAreNamed) {
   EXPECT_EQ(error({"--bogus"}), "unknown argument '--bogus' (see --help)");
   EXPECT_EQ(error({"--seed"}), "--seed needs a value");
   EXPECT_EQ(error({"--seed", "-3"}), "--seed takes a whole number >= 0, not '-3'");
+  EXPECT_EQ(error({"--port", "70000"}), "--port takes 0..65535, not '70000'");
   EXPECT_EQ(error({"--describe"}), "");
 }
 

@@ -81,7 +81,8 @@ TEST(LedgerJournal, IgnoresALastLineCutShort) {
   std::filesystem::remove(path);
 }
 
-// End to end: faultline-rpc-server --ledger-mode fixed --ledger-file, killed and restarted.
+// End to end: deadline-race's own server (`deadline-race --serve --variant fixed --state F`, as
+// RunningServer starts it under the nemesis), killed and restarted.
 TEST(LedgerJournal, StandaloneServerKeepsCommitsAndKeysAcrossAKill) {
   auto path = temp_path("server");
   boost::asio::io_context io;
@@ -96,8 +97,8 @@ TEST(LedgerJournal, StandaloneServerKeepsCommitsAndKeysAcrossAKill) {
     return r.outcome == CallOutcome::kReplied && r.status == Status::kOk;
   };
   {
-    nemesis::ServerProcess server(FAULTLINE_RPC_SERVER,
-                                  {"--ledger-mode", "fixed", "--ledger-file", path.string()});
+    nemesis::ServerProcess server(FAULTLINE_DEADLINE_RACE,
+                                  {"--serve", "--variant", "fixed", "--state", path.string()});
     server.start();
     EXPECT_TRUE(append(server.port(), "op-1", 1));
     EXPECT_TRUE(append(server.port(), "op-2", 1));

@@ -1,0 +1,174 @@
+#include "servers/rpc/caller_burst.h"
+
+#include <fmt/format.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "harness/probe/resource_tally.h"
+
+namespace faultline::rpc {
+namespace {
+
+// A countdown that blocked threads wait on asleep (std::latch spins first, and a thousand
+// spinning threads starve the thread that is still creating the others).
+class Countdown {
+ public:
+  explicit Countdown(std::size_t n) : left_(n) {}
+  void count_down() {
+    std::lock_guard lock(mu_);
+    if (left_ > 0 && --left_ == 0) cv_.notify_all();
+  }
+  void wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return left_ == 0; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::size_t left_;
+};
+
+}  // namespace
+
+CallerTally CallerTally::sum(const std::vector<CallerResult>& results, std::uint64_t decodes,
+                             int peak_in_flight) {
+  CallerTally t;
+  t.decodes = decodes;
+  t.peak_in_flight = peak_in_flight;
+  t.callers = results.size();
+  for (const auto& r : results) {
+    if (r.kind == CallerResult::kOk) ++t.ok;
+    if (r.kind == CallerResult::kTimedOut) ++t.timed_out;
+    if (r.kind == CallerResult::kFailed) ++t.failed;
+    if (r.reply_wrong) ++t.wrong;
+    t.entries_read += r.entries_read;
+    if (r.latency_ns >= 0) t.latency.record(static_cast<std::uint64_t>(r.latency_ns));
+    if (r.timer_late_ns >= 0) t.timer_late.record(static_cast<std::uint64_t>(r.timer_late_ns));
+    if (r.client) t.late_replies_dropped += r.client->stats().late_replies_dropped;
+  }
+  return t;
+}
+
+Measures CallerTally::measures(const BurstTimes& times) const {
+  Measures m = {{"calls_ok", ok, "calls"},
+                {"calls_timed_out", timed_out, "calls"},
+                {"calls_failed", failed, "calls"},
+                {"peak_calls_in_flight", peak_in_flight, "calls"},
+                {"responses_decoded", decodes, "responses"},
+                {"decoded_after_timeout", decodes - ok, "responses"},
+                {"late_replies_dropped", late_replies_dropped, "responses"},
+                {"quotient_entries_read", entries_read, "entries"}};
+  const Measures t = times.measures();
+  m.insert(m.end(), t.begin(), t.end());
+  return m;
+}
+
+std::string CallerTally::summary(const BurstTimes& times) const {
+  return fmt::format("{} callers: {} ok, {} timed out, {} failed in {:.0f} ms", callers, ok,
+                     timed_out, failed,
+                     std::chrono::duration<double, std::milli>(times.callers).count());
+}
+
+std::string decode_delay_note(std::int64_t max_us) {
+  return fmt::format("fault decode-delay on: the reader stalls 0..{} us before decoding", max_us);
+}
+
+Measures BurstTimes::measures() const {
+  auto ms = [](std::chrono::steady_clock::duration d) {
+    return std::chrono::duration<double, std::milli>(d).count();
+  };
+  return {{"spawn_ms", ms(spawn), "ms"},
+          {"callers_ms", ms(callers), "ms"},
+          {"drain_and_join_ms", ms(drain_and_join), "ms"},
+          {"readers_drained", drained ? 1 : 0, "bool"}};
+}
+
+std::shared_ptr<Call> go_and_wait(Client& client, std::string_view method, std::string body,
+                                  Decoder decoder, std::chrono::microseconds timeout,
+                                  InFlight& in_flight, CallerResult& out) {
+  using std::chrono::nanoseconds;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto call = client.go(method, std::move(body), std::move(decoder));
+  in_flight.add(+1);
+  const auto due = t0 + timeout;
+  const bool completed = call->wait_until(due);
+  const auto woke = std::chrono::steady_clock::now();
+  in_flight.add(-1);
+  if (completed) {
+    const auto r = call->result();
+    out.latency_ns = std::chrono::duration_cast<nanoseconds>(woke - t0).count();
+    const bool ok = r.outcome == CallOutcome::kReplied && r.status == Status::kOk;
+    out.kind = ok ? CallerResult::kOk : CallerResult::kFailed;
+  } else {
+    out.kind = CallerResult::kTimedOut;
+    out.timer_late_ns = std::chrono::duration_cast<nanoseconds>(woke - due).count();
+  }
+  return call;
+}
+
+void InFlight::add(int delta) {
+  int now = now_.fetch_add(delta) + delta;
+  int peak = peak_.load();
+  while (now > peak && !peak_.compare_exchange_weak(peak, now)) {
+  }
+}
+
+Decoder delayed_decoder(std::uint64_t seed, std::size_t caller, std::int64_t max_us,
+                        std::atomic<std::uint64_t>& decodes, Decoder inner) {
+  const auto max = static_cast<std::uint64_t>(std::max<std::int64_t>(0, max_us));
+  std::uint64_t x = seed * 0x9E3779B97F4A7C15ull + caller + 1;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  x ^= x >> 31;
+  auto stall = std::chrono::microseconds(static_cast<std::int64_t>(x % (max + 1)));
+  return [stall, &decodes, inner = std::move(inner)](const std::string& body) {
+    decodes.fetch_add(1, std::memory_order_relaxed);
+    if (stall.count() > 0) std::this_thread::sleep_for(stall);
+    inner(body);
+  };
+}
+
+BurstTimes run_caller_burst(ClientFleet& fleet, std::size_t callers,
+                            std::chrono::milliseconds grace, const std::function<void()>& at_start,
+                            const std::function<void(std::size_t)>& call) {
+  using Clock = std::chrono::steady_clock;
+  Countdown start_gate(1);
+  Countdown finished(callers);
+  Countdown release(1);
+  std::vector<std::thread> threads;
+  threads.reserve(callers);
+  BurstTimes times;
+  const auto t_spawn = Clock::now();
+  for (std::size_t i = 0; i < callers; ++i) {
+    const bool started = faultline::start_thread(threads, [&, i] {
+      start_gate.wait();
+      call(i);
+      finished.count_down();
+      release.wait();
+    });
+    if (!started) {  // the thread limit: the callers that never started count as finished
+      for (std::size_t missing = i; missing < callers; ++missing) finished.count_down();
+      break;
+    }
+  }
+  const auto t_start = Clock::now();
+  times.spawn = t_start - t_spawn;
+  at_start();
+  start_gate.count_down();
+  finished.wait();  // every call is bounded: a loopback dial plus the timeout
+  const auto t_callers = Clock::now();
+  times.callers = t_callers - t_start;
+  // Let the readers finish what they already hold: the io_context runs out of work once every
+  // connection is closed and drained; the grace period bounds the wait.
+  times.drained = fleet.drain(grace);
+  fleet.stop();
+  release.count_down();
+  for (auto& t : threads) t.join();
+  times.drain_and_join = Clock::now() - t_callers;
+  return times;
+}
+
+}  // namespace faultline::rpc
