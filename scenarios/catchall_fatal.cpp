@@ -31,32 +31,21 @@
 // erased ones still present, as observation lost_write. The scenario installs no signal handler.
 #include <fmt/format.h>
 
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
-#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
-#include <deque>
-#include <functional>
 #include <mutex>
-#include <optional>
 #include <stdexcept>
-#include <string>
-#include <thread>
 #include <unordered_map>
-#include <unordered_set>
-#include <vector>
 
-#include "harness/probe/histogram.h"
 #include "harness/probe/perturb.h"
-#include "harness/probe/resource_tally.h"
 #include "harness/scenario/scenario_api.h"
+#include "servers/pool/catchall_pool.h"
+#include "servers/pool/task_ledger.h"
 
 namespace {
+using namespace faultline;
 
-using faultline::ParamType;
-
-const faultline::ScenarioSpec kSpec{
+const ScenarioSpec kSpec{
     "catchall-fatal",
     "003",
     "a catch-all around each task, yet concurrent map writes kill the process",
@@ -64,70 +53,39 @@ const faultline::ScenarioSpec kSpec{
     "map audit of a run that survives",
     {"buggy", "fixed"},
     {
-        {"workers", ParamType::kInt, "4", "pool threads running tasks", 2, 256, {}},
-        {"tasks",
-         ParamType::kInt,
-         "500000",
-         "tasks submitted; each writes the shared map",
-         1,
-         100'000'000,
-         {}},
-        {"window",
-         ParamType::kInt,
-         "2048",
-         "entries kept: task i erases key i-window, then inserts key i",
-         1,
-         10'000'000,
-         {}},
-        {"value-bytes",
-         ParamType::kInt,
-         "24",
-         "size of each stored value (above 15 bytes it lives on the heap)",
-         1,
-         4096,
-         {}},
-        {"throw-every",
-         ParamType::kInt,
-         "100",
-         "every n-th task throws std::runtime_error instead of storing its entry (0: none)",
-         0,
-         1'000'000,
-         {}},
-        {"time-limit-ms",
-         ParamType::kInt,
-         "5000",
-         "workers stop running tasks after this many milliseconds",
-         100,
-         600'000,
-         {}},
-        {"watchdog-ms",
-         ParamType::kInt,
-         "2000",
-         "after the time limit, how long to wait for workers before reporting them stuck",
-         100,
-         600'000,
-         {}},
+        int_param("workers", 4, 2, 256, "pool threads running tasks"),
+        int_param("tasks", 500000, 1, 100'000'000, "tasks submitted; each writes the shared map"),
+        int_param("window", 2048, 1, 10'000'000,
+                  "entries kept: task i erases key i-window, then inserts key i"),
+        int_param("value-bytes", 24, 1, 4096,
+                  "size of each stored value (above 15 bytes it lives on the heap)"),
+        int_param(
+            "throw-every", 100, 0, 1'000'000,
+            "every n-th task throws std::runtime_error instead of storing its entry (0: none)"),
+        int_param("time-limit-ms", 5000, 100, 600'000,
+                  "workers stop running tasks after this many milliseconds"),
+        int_param("watchdog-ms", 2000, 100, 600'000,
+                  "after the time limit, how long to wait for workers before reporting them stuck"),
     },
     {},
     {
-        faultline::expect_incident(
-            "buggy", "none", {{"crash"}, {"heap_corruption"}, {"double_free"}, {"stuck_worker"}}),
+        expect_incident("buggy", "none",
+                        {{"crash"}, {"heap_corruption"}, {"double_free"}, {"stuck_worker"}}),
         // Under a sanitizer the death despite catch (...) is its SEGV report (kind segv), not a
         // signal: measured once in 20 ASan runs, in std::_Hashtable (docs/score.md).
-        faultline::expect_incident(
+        expect_incident(
             "buggy", "tsan",
             {{"data_race"}, {"segv"}, {"crash"}, {"heap_use_after_free"}, {"stuck_worker"}}),
-        faultline::expect_incident("buggy", "asan",
-                                   {{"heap_use_after_free"},
-                                    {"heap_buffer_overflow"},
-                                    {"double_free"},
-                                    {"undefined_behavior"},
-                                    {"segv"},
-                                    {"crash"}}),
-        faultline::expect_clean("fixed", "*", {},
-                                "every task writes the shared store from every worker at once: "
-                                "the concurrent writes are the workload itself, not a rarer "
-                                "window a metric could mark"),
+        expect_incident("buggy", "asan",
+                        {{"heap_use_after_free"},
+                         {"heap_buffer_overflow"},
+                         {"double_free"},
+                         {"undefined_behavior"},
+                         {"segv"},
+                         {"crash"}}),
+        expect_clean("fixed", "*", {},
+                     "every task writes the shared store from every worker at once: the concurrent "
+                     "writes are the workload itself, not a rarer window a metric could mark"),
     }};
 
 // The shared store the tasks write. Its lock is the only difference between the variants.
@@ -151,25 +109,8 @@ class SessionStore {
     sessions_.erase(key);
   }
 
-  // Runs after every worker has been joined (no concurrency left). The walk is bounded by
-  // `max_steps`: a map corrupted into a cycle would otherwise never end it.
-  struct Audit {
-    std::vector<std::uint64_t> keys;
-    std::size_t reported_size = 0;
-    bool walk_cut = false;
-  };
-  Audit audit(std::size_t max_steps) const {
-    Audit a;
-    a.reported_size = sessions_.size();
-    for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
-      if (a.keys.size() >= max_steps) {
-        a.walk_cut = true;
-        break;
-      }
-      a.keys.push_back(it->first);
-    }
-    return a;
-  }
+  // Runs after every worker has been joined (no concurrency left); the walk is bounded.
+  pool::MapWalk audit(std::size_t max_steps) const { return pool::walk_keys(sessions_, max_steps); }
 
  private:
   const bool synchronised_;
@@ -177,227 +118,62 @@ class SessionStore {
   std::unordered_map<std::uint64_t, std::string> sessions_;
 };
 
-// The pool the component trusted: a task can throw anything and the worker carries on. Its own
-// queue is correctly locked; the incident is in what the tasks share.
-class CatchAllPool {
- public:
-  CatchAllPool(std::size_t threads, std::size_t queue_cap,
-               std::chrono::steady_clock::time_point deadline)
-      : queue_cap_(queue_cap), deadline_(deadline) {
-    latency_.resize(threads);
-    // Under --max-threads a refused start is counted (resource_exhausted) and no more start.
-    for (std::size_t i = 0; i < threads; ++i) {
-      if (!faultline::start_thread(threads_, [this, i] { work(i); })) break;
-    }
-  }
-  ~CatchAllPool() {
-    close();
-    for (auto& t : threads_) t.join();
-  }
-  CatchAllPool(const CatchAllPool&) = delete;
-  CatchAllPool& operator=(const CatchAllPool&) = delete;
-
-  // Blocks while the queue is full; false once the pool is closed or past its deadline.
-  bool submit(std::function<void()> task) {
-    std::unique_lock lock(mu_);
-    if (!space_.wait_until(lock, deadline_, [&] { return closed_ || queue_.size() < queue_cap_; }))
-      return false;
-    if (closed_) return false;
-    queue_.push_back(std::move(task));
-    ready_.notify_one();
-    return true;
-  }
-
-  // No more tasks; workers finish the queue (or stop at the deadline) and exit.
-  void close() {
-    {
-      std::lock_guard lock(mu_);
-      closed_ = true;
-    }
-    ready_.notify_all();
-    space_.notify_all();
-  }
-
-  // Waits for every worker until `until`; true when all have exited (and are joined).
-  bool join_until(std::chrono::steady_clock::time_point until) {
-    {
-      std::unique_lock lock(mu_);
-      if (!exited_cv_.wait_until(lock, until, [&] { return exited_ == threads_.size(); })) {
-        return false;
-      }
-    }
-    for (auto& t : threads_) t.join();
-    threads_.clear();
-    return true;
-  }
-
-  std::size_t running() {
-    std::lock_guard lock(mu_);
-    return threads_.size() - exited_;
-  }
-  std::uint64_t caught() const { return caught_.load(std::memory_order_relaxed); }
-  std::uint64_t ran() const { return ran_.load(std::memory_order_relaxed); }
-  // Per-worker task latencies merged; call only after join_until() returned true.
-  faultline::LatencyHistogram latency() const {
-    faultline::LatencyHistogram all;
-    for (const auto& h : latency_) all.merge(h);
-    return all;
-  }
-
- private:
-  void work(std::size_t index) {
-    for (;;) {
-      std::function<void()> task;
-      {
-        std::unique_lock lock(mu_);
-        ready_.wait_until(lock, deadline_, [&] { return closed_ || !queue_.empty(); });
-        if (queue_.empty() || std::chrono::steady_clock::now() >= deadline_) break;
-        task = std::move(queue_.front());
-        queue_.pop_front();
-        space_.notify_one();
-      }
-      const auto begin = std::chrono::steady_clock::now();
-      try {
-        task();
-      } catch (...) {
-        // The component's safety net: log and carry on. It sees exceptions only; a signal
-        // raised inside task() never unwinds to here.
-        caught_.fetch_add(1, std::memory_order_relaxed);
-      }
-      latency_[index].record(
-          static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                         std::chrono::steady_clock::now() - begin)
-                                         .count()));
-      ran_.fetch_add(1, std::memory_order_relaxed);
-    }
-    std::lock_guard lock(mu_);
-    ++exited_;
-    exited_cv_.notify_all();
-  }
-
-  const std::size_t queue_cap_;
-  const std::chrono::steady_clock::time_point deadline_;
-  std::mutex mu_;
-  std::condition_variable ready_;
-  std::condition_variable space_;
-  std::condition_variable exited_cv_;
-  std::deque<std::function<void()>> queue_;
-  bool closed_ = false;
-  std::size_t exited_ = 0;
-  std::vector<std::thread> threads_;
-  std::vector<faultline::LatencyHistogram> latency_;  // one per worker, lock-free to record
-  std::atomic<std::uint64_t> caught_{0};
-  std::atomic<std::uint64_t> ran_{0};
-};
-
-int run(faultline::Context& ctx) {
-  const auto workers = static_cast<std::size_t>(ctx.params.integer("workers"));
-  const auto tasks = static_cast<std::uint64_t>(ctx.params.integer("tasks"));
-  const auto window = static_cast<std::uint64_t>(ctx.params.integer("window"));
-  const auto value_bytes = static_cast<std::size_t>(ctx.params.integer("value-bytes"));
-  const auto throw_every = static_cast<std::uint64_t>(ctx.params.integer("throw-every"));
-  const auto time_limit = std::chrono::milliseconds(ctx.params.integer("time-limit-ms"));
-  const auto watchdog = std::chrono::milliseconds(ctx.params.integer("watchdog-ms"));
+int run(Context& ctx) {
+  const std::uint64_t tasks = ctx.params.count("tasks");
+  const std::uint64_t window = ctx.params.count("window");
+  const std::size_t value_bytes = ctx.params.count("value-bytes");
+  const std::uint64_t throw_every = ctx.params.count("throw-every");
+  const auto watchdog = ctx.params.ms("watchdog-ms");
 
   SessionStore store(ctx.is("fixed"));
-  // What each task did to the map, for the audit. Each flag is written by one task; relaxed
-  // order on purpose: these flags must add no synchronisation between tasks that could hide the
-  // map's race from TSan. A flag set means the map operation before it has returned.
-  enum : std::uint8_t { kNotRun = 0, kStored = 1, kThrew = 2 };
-  std::vector<std::atomic<std::uint8_t>> outcome(tasks);
-  std::vector<std::atomic<bool>> erased(tasks);
-
+  // What each task did to the map, for the audit: relaxed flags (why: task_ledger.h).
+  pool::TaskLedger ledger(tasks);
   const auto t0 = std::chrono::steady_clock::now();
-  const auto deadline = t0 + time_limit;
+  const auto deadline = t0 + ctx.params.ms("time-limit-ms");
   std::uint64_t submitted = 0;
-  faultline::LatencyHistogram latency;
+  LatencyHistogram latency;
   {
-    CatchAllPool pool(workers, 4096, deadline);
-    for (std::uint64_t i = 0; i < tasks; ++i) {
-      const bool submitted_ok = pool.submit([&, i] {
+    pool::CatchAllPool pool(ctx.params.count("workers"), 4096, deadline);
+    submitted = pool.submit_each(tasks, [&](std::uint64_t i) {
+      return [&, i] {
         // Evict the entry `window` tasks older, once its own task has stored it.
-        if (i >= window && outcome[i - window].load(std::memory_order_relaxed) == kStored) {
+        if (i >= window && ledger.stored(i - window)) {
           store.erase(i - window);
-          erased[i - window].store(true, std::memory_order_relaxed);
+          ledger.mark_erased(i - window);
         }
         if (throw_every != 0 && i % throw_every == throw_every - 1) {
-          outcome[i].store(kThrew, std::memory_order_relaxed);
+          ledger.mark_threw(i);
           throw std::runtime_error(fmt::format("task {}: payload rejected", i));
         }
         store.put(i, std::string(value_bytes, static_cast<char>('a' + (ctx.seed + i) % 26)));
-        outcome[i].store(kStored, std::memory_order_relaxed);
-      });
-      if (!submitted_ok) break;
-      ++submitted;
-    }
-    pool.close();
+        ledger.mark_stored(i);
+      };
+    });
     if (!pool.join_until(deadline + watchdog)) {
       // A worker that never came back from a map operation: the map's links form a cycle. The
       // process cannot join it, so it reports what it saw and ends without unwinding.
       const auto stuck = pool.running();
-      ctx.report.observation(
-          "stuck_worker", stuck,
-          fmt::format("{} workers still inside a task {} ms after the time limit", stuck,
-                      watchdog.count()));
+      ctx.report.observation("stuck_worker", stuck, pool::stuck_detail(stuck, watchdog));
       ctx.report.metric("tasks_run", static_cast<double>(pool.ran()), "tasks");
       std::fflush(stdout);
       std::_Exit(3);
     }
     latency = pool.latency();
-    ctx.report.metric("exceptions_caught", static_cast<double>(pool.caught()), "exceptions");
-    ctx.report.metric("tasks_run", static_cast<double>(pool.ran()), "tasks");
+    ctx.report.metrics(pool.measures());
     fmt::print("{} {}: ran {} of {} tasks, caught {} exceptions\n", kSpec.id, ctx.variant,
                pool.ran(), tasks, pool.caught());
   }
-  const double elapsed =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-
-  // The audit: every stored entry not erased must be present, every erased one absent.
-  std::uint64_t expected = 0;
-  for (std::uint64_t i = 0; i < submitted; ++i) {
-    if (outcome[i].load(std::memory_order_relaxed) == kStored &&
-        !erased[i].load(std::memory_order_relaxed)) {
-      ++expected;
-    }
-  }
-  const auto audit = store.audit(2 * tasks + 16);
-  std::unordered_set<std::uint64_t> seen;
-  std::uint64_t found_expected = 0;
-  std::uint64_t resurrected = 0;
-  std::uint64_t foreign = 0;
-  for (auto key : audit.keys) {
-    if (!seen.insert(key).second) continue;
-    if (key >= submitted || outcome[key].load(std::memory_order_relaxed) != kStored) {
-      ++foreign;
-    } else if (erased[key].load(std::memory_order_relaxed)) {
-      ++resurrected;
-    } else {
-      ++found_expected;
-    }
-  }
-  const std::uint64_t missing = expected - std::min(found_expected, expected);
-  const std::uint64_t lost = missing + resurrected + foreign + (audit.walk_cut ? 1 : 0);
-
+  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - t0;
+  const auto audit = ledger.audit(submitted, store.audit(2 * tasks + 16));
   ctx.report.histogram("task_latency", latency, 1000.0, "us");
-  ctx.report.metric("tasks_submitted", static_cast<double>(submitted), "tasks");
-  ctx.report.metric("map_size_reported", static_cast<double>(audit.reported_size), "entries");
-  ctx.report.metric("map_entries_walked", static_cast<double>(audit.keys.size()), "entries");
-  ctx.report.metric("throughput", elapsed > 0 ? static_cast<double>(submitted) / elapsed : 0,
-                    "tasks/s");
-  ctx.report.observation(
-      "lost_write", lost,
-      fmt::format("audit: {} of {} stored entries missing, {} erased entries still present, {} "
-                  "keys no task stored, size() says {} and a walk found {}{}",
-                  missing, expected, resurrected, foreign, audit.reported_size, audit.keys.size(),
-                  audit.walk_cut ? " (walk cut: the links loop)" : ""));
-  fmt::print("{} {}: audit {} missing, {} resurrected, size {} walked {}\n", kSpec.id, ctx.variant,
-             missing, resurrected, audit.reported_size, audit.keys.size());
-  if (submitted < tasks) {
+  ctx.report.metrics(audit.measures());
+  ctx.report.metric("throughput", elapsed.count() > 0 ? submitted / elapsed.count() : 0, "tasks/s");
+  ctx.report.observation("lost_write", audit.lost, audit.detail());
+  fmt::print("{} {}: {}\n", kSpec.id, ctx.variant, audit.summary());
+  if (submitted < tasks)
     ctx.report.note(fmt::format("time limit reached: submitted {} of {} tasks", submitted, tasks));
-  }
   return 0;
 }
-
 }  // namespace
 
 int main(int argc, char** argv) {
