@@ -30,7 +30,6 @@
 #include <fmt/format.h>
 
 #include "harness/fault/route.h"
-#include "harness/probe/perturb.h"
 #include "harness/scenario/scenario_api.h"
 #include "servers/epoll/burst_client.h"
 #include "servers/epoll/deferred_reclaimer.h"
@@ -39,7 +38,6 @@
 
 namespace {
 using namespace faultline;
-using epoll::BurstOptions;
 using epoll::DeferredReclaimer;
 using epoll::Listener;
 using epoll::Reactor;
@@ -50,54 +48,19 @@ const ScenarioSpec kSpec{
     .title = "epoll reactor polls a listener fd whose owner was reclaimed (closed)",
     .oracle = "conn_refused > 0 during client bursts after the reclaim (and fd_reuse)",
     .variants = {"buggy", "fixed"},
-    .params =
-        {
-            {.name = "bursts",
-             .default_value = "5",
-             .help = "bursts of connections",
-             .min = 2,
-             .max = 1000},
-            {.name = "connections",
-             .default_value = "64",
-             .help = "connections per burst, opened at once",
-             .min = 1,
-             .max = 4000},
-            {.name = "frames",
-             .default_value = "8",
-             .help = "frames per connection",
-             .min = 1,
-             .max = 10000},
-            {.name = "max-frame-bytes",
-             .default_value = "256",
-             .help = "payload size is drawn from 1..this, bytes",
-             .min = 1,
-             .max = 65536},
-            {.name = "client-threads",
-             .default_value = "4",
-             .help = "client threads sharing each burst",
-             .min = 1,
-             .max = 64},
-            {.name = "reclaim-after-burst",
-             .default_value = "1",
-             .help = "the reclaimer's cycle is requested after this many bursts",
-             .min = 1,
-             .max = 1000},
-            {.name = "gap-ms",
-             .default_value = "50",
-             .help = "pause between bursts, ms",
-             .min = 0,
-             .max = 10000},
-            {.name = "connect-timeout-ms",
-             .default_value = "1000",
-             .help = "a connect not done by then counts as timed out, ms",
-             .min = 1,
-             .max = 60000},
-            {.name = "io-timeout-ms",
-             .default_value = "2000",
-             .help = "a reply not read by then counts as lost, ms",
-             .min = 1,
-             .max = 60000},
-        },
+    .params = {int_param("bursts", 5, 2, 1000, "bursts of connections"),
+               int_param("connections", 64, 1, 4000, "connections per burst, opened at once"),
+               int_param("frames", 8, 1, 10000, "frames per connection"),
+               int_param("max-frame-bytes", 256, 1, 65536,
+                         "payload size is drawn from 1..this, bytes"),
+               int_param("client-threads", 4, 1, 64, "client threads sharing each burst"),
+               int_param("reclaim-after-burst", 1, 1, 1000,
+                         "the reclaimer's cycle is requested after this many bursts"),
+               int_param("gap-ms", 50, 0, 10000, "pause between bursts, ms"),
+               int_param("connect-timeout-ms", 1000, 1, 60000,
+                         "a connect not done by then counts as timed out, ms"),
+               int_param("io-timeout-ms", 2000, 1, 60000,
+                         "a reply not read by then counts as lost, ms")},
     .faults = {"tcp"},
     .expectations =
         {
@@ -131,40 +94,36 @@ int run(Context& ctx) {
   // With --fault (TCP), the burst client dials the fault proxy. A refused upstream connect
   // reaches the client as a reset, which the oracle counts with the refusals.
   const auto route = fault::route_tcp(ctx, port);
-  BurstOptions o;
-  o.port = route.port();
-  o.bursts = static_cast<int>(ctx.params.integer("bursts"));
-  o.connections = static_cast<int>(ctx.params.integer("connections"));
-  o.frames = static_cast<int>(ctx.params.integer("frames"));
-  o.max_frame_bytes = static_cast<int>(ctx.params.integer("max-frame-bytes"));
-  o.threads = static_cast<int>(ctx.params.integer("client-threads"));
-  o.gap_ms = static_cast<int>(ctx.params.integer("gap-ms"));
-  o.connect_timeout_ms = static_cast<int>(ctx.params.integer("connect-timeout-ms"));
-  o.io_timeout_ms = static_cast<int>(ctx.params.integer("io-timeout-ms"));
-  o.seed = ctx.seed;
-  const auto reclaim_after = static_cast<int>(ctx.params.integer("reclaim-after-burst"));
+  const auto& p = ctx.params;
+  const int reclaim_after = p.number("reclaim-after-burst");
   int reclaim_cycles = 0;  // collections started during the load (the window, in both variants)
-  o.after_burst = [&](int burst) {
-    // The program's load made garbage: a collection cycle runs soon, concurrently with the
-    // next burst (both variants request it; only what was handed to the reclaimer differs).
-    if (burst + 1 == reclaim_after) {
-      reclaimer.collect();
-      ++reclaim_cycles;
-    }
-  };
-  const epoll::BurstResult result = epoll::run_bursts(o);
+  const epoll::BurstResult result = epoll::run_bursts({
+      .port = route.port(),
+      .bursts = p.number("bursts"),
+      .connections = p.number("connections"),
+      .frames = p.number("frames"),
+      .max_frame_bytes = p.number("max-frame-bytes"),
+      .threads = p.number("client-threads"),
+      .connect_timeout_ms = p.number("connect-timeout-ms"),
+      .io_timeout_ms = p.number("io-timeout-ms"),
+      .gap_ms = p.number("gap-ms"),
+      .seed = ctx.seed,
+      .after_burst =
+          [&](int burst) {
+            // The program's load made garbage: a collection cycle runs soon, concurrently with
+            // the next burst (both variants request it; only what was handed to the reclaimer
+            // differs).
+            if (burst + 1 == reclaim_after) {
+              reclaimer.collect();
+              ++reclaim_cycles;
+            }
+          },
+  });
   reclaimer.wait_idle(1000);
   reactor.stop();
 
   const auto& t = result.total;
-  ctx.report.metric("connects_ok", static_cast<double>(t.connects_ok));
-  ctx.report.metric("conn_refused", static_cast<double>(t.refused));
-  ctx.report.metric("conn_reset", static_cast<double>(t.reset));
-  ctx.report.metric("conn_timed_out", static_cast<double>(t.timed_out));
-  ctx.report.metric("conn_other_errors", static_cast<double>(t.other_errors));
-  ctx.report.metric("frames_ok", static_cast<double>(t.frames_ok));
-  ctx.report.metric("frames_lost", static_cast<double>(t.frames_lost));
-  ctx.report.metric("frames_corrupt", static_cast<double>(t.frames_corrupt));
+  ctx.report.metrics(t.measures());
   std::string per_burst;
   for (std::size_t b = 0; b < result.per_burst.size(); ++b) {
     const auto& c = result.per_burst[b];
@@ -175,11 +134,9 @@ int run(Context& ctx) {
   }
   ctx.report.histogram("latency", result.latency, 1000.0, "us");
   const auto& s = reactor.stats();
-  ctx.report.metric("server_accepted", static_cast<double>(s.accepted.load()));
-  ctx.report.metric("server_frames_echoed", static_cast<double>(s.frames_echoed.load()));
-  ctx.report.metric("server_listener_gone", static_cast<double>(s.listener_gone.load()));
-  ctx.report.metric("reclaimer_finalized", static_cast<double>(reclaimer.finalized()));
-  ctx.report.metric("reclaim_cycles", reclaim_cycles);
+  ctx.report.metrics(s.measures());
+  ctx.report.metrics(
+      {{"reclaimer_finalized", reclaimer.finalized()}, {"reclaim_cycles", reclaim_cycles}});
 
   ctx.report.observation("conn_refused", t.refused + t.reset, per_burst);
   ctx.report.observation(

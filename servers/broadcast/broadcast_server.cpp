@@ -50,6 +50,14 @@ std::string make_frame(const std::string& message, std::size_t payload_bytes) {
 struct Done {};
 }  // namespace
 
+faultline::Measures BroadcastStats::measures() const {
+  return {{"broadcasts_completed", completed.load()},
+          {"broadcasts_timed_out", timed_out.load()},
+          {"pushes_ok", pushes_ok.load()},
+          {"pushes_abandoned", pushes_abandoned.load()},
+          {"clients_dropped", clients_dropped.load()}};
+}
+
 struct BroadcastServer::Client {
   explicit Client(int f) : fd(f) {}
   ~Client() { ::close(fd); }

@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "harness/probe/measure.h"
+
 namespace faultline::broadcast {
 
 struct BroadcastOptions {
@@ -40,6 +42,10 @@ struct BroadcastStats {
   std::atomic<std::uint64_t> clients_dropped{0};   // a push failed or was cut mid-message
   std::atomic<std::uint64_t> workers_started{0};
   std::atomic<std::uint64_t> workers_pushing{0};  // inside run() right now
+
+  // What a scenario reports: broadcasts_completed, broadcasts_timed_out, pushes_ok,
+  // pushes_abandoned, clients_dropped (no unit).
+  faultline::Measures measures() const;
 };
 
 class BroadcastServer {

@@ -274,6 +274,13 @@ void BurstCounts::add(const BurstCounts& o) {
   frames_corrupt += o.frames_corrupt;
 }
 
+faultline::Measures BurstCounts::measures() const {
+  return {
+      {"connects_ok", connects_ok},  {"conn_refused", refused},           {"conn_reset", reset},
+      {"conn_timed_out", timed_out}, {"conn_other_errors", other_errors}, {"frames_ok", frames_ok},
+      {"frames_lost", frames_lost},  {"frames_corrupt", frames_corrupt}};
+}
+
 ConnectOutcome connect_with_timeout(const std::string& host, std::uint16_t port, int timeout_ms,
                                     int& fd_out) {
   fd_out = -1;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "harness/probe/histogram.h"
+#include "harness/probe/measure.h"
 
 namespace faultline::epoll {
 
@@ -38,6 +39,9 @@ struct BurstCounts {
   std::uint64_t frames_lost = 0;     // no reply: timeout, EOF or reset before it came
   std::uint64_t frames_corrupt = 0;  // a reply that is not "received: " + the request
   void add(const BurstCounts& o);
+  // connects_ok, conn_refused, conn_reset, conn_timed_out, conn_other_errors, frames_ok,
+  // frames_lost, frames_corrupt (no unit).
+  faultline::Measures measures() const;
 };
 
 struct BurstResult {

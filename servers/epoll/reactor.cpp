@@ -35,6 +35,12 @@ ino_t inode_of(int fd) {
 }
 }  // namespace
 
+faultline::Measures ReactorStats::measures() const {
+  return {{"server_accepted", accepted.load()},
+          {"server_frames_echoed", frames_echoed.load()},
+          {"server_listener_gone", listener_gone.load()}};
+}
+
 struct Reactor::Connection {
   int fd;
   std::string in;   // unparsed input: at most kInputCap bytes

@@ -20,6 +20,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "harness/probe/measure.h"
 #include "servers/epoll/listener.h"
 
 namespace faultline::epoll {
@@ -47,6 +48,10 @@ struct ReactorStats {
   // ENOTSOCK/EINVAL, or SO_ACCEPTCONN is 0, or the socket is bound to another port): the kernel
   // gave the number to a new socket and the reactor treated that socket as its listener.
   std::atomic<std::uint64_t> fd_reuse{0};
+
+  // What a scenario reports: server_accepted, server_frames_echoed, server_listener_gone (no
+  // unit).
+  faultline::Measures measures() const;
 };
 
 class Reactor {
