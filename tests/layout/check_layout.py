@@ -6,7 +6,9 @@ usage: check_layout.py SOURCE_ROOT     check the tree, print each violation, exi
 
 Each folder may include faultline headers only from the folders it is allowed to use:
 servers use the probe and nothing else, the scenario side never reaches into the driver, and
-no source file sits loose in harness/ (a new file picks the folder of its concern).
+no source file sits loose in harness/ (a new file picks the folder of its concern). A scenario
+file carries its incident and nothing else: at most SCENARIO_BODY_LINES lines beyond its header
+comment (machinery goes to servers/, glue to the scenario runtime).
 """
 import os
 import re
@@ -31,6 +33,8 @@ RULES = {
 for part in DRIVER_PARTS:
     RULES["harness/" + part] = EVERY_PART
 
+SCENARIO_BODY_LINES = 150
+
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 SOURCE = (".h", ".hpp", ".cpp", ".cc")
 
@@ -44,8 +48,32 @@ def rule_for(rel):
     return best
 
 
-def check(root):
+def body_lines(text):
+    """Lines after the leading block of // comment and blank lines (the write-up)."""
+    lines = text.splitlines()
+    header = 0
+    while header < len(lines) and (lines[header].startswith("//") or not lines[header].strip()):
+        header += 1
+    return len(lines) - header
+
+
+def check_scenario_sizes(root):
     problems = []
+    folder = os.path.join(root, "scenarios")
+    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        if not name.endswith(".cpp"):
+            continue
+        with open(os.path.join(folder, name), encoding="utf-8", errors="replace") as f:
+            n = body_lines(f.read())
+        if n > SCENARIO_BODY_LINES:
+            problems.append(f"scenarios/{name}: {n} lines beyond its header comment, more than "
+                            f"{SCENARIO_BODY_LINES}: move machinery to servers/ and glue to "
+                            "harness/scenario")
+    return problems
+
+
+def check(root):
+    problems = check_scenario_sizes(root)
     harness = os.path.join(root, "harness")
     for name in sorted(os.listdir(harness)) if os.path.isdir(harness) else []:
         path = os.path.join(harness, name)
@@ -92,9 +120,12 @@ def self_test():
         write("harness/probe/c.cpp", '#include "harness/run/runner.h"\n')
         write("harness/loose.cpp", "\n")
         write("harness/misc/m.h", "\n")
+        write("scenarios/small.cpp", "// header\n" * 300 + "int x;\n" * SCENARIO_BODY_LINES)
+        write("scenarios/big.cpp", "// header\n" + "int x;\n" * (SCENARIO_BODY_LINES + 1))
         found = check(root)
         want = ["servers/s/s.cpp: includes harness/scenario", "harness/probe/c.cpp: includes",
-                "harness/loose.cpp: a source file outside", "harness/misc/: not a known part"]
+                "harness/loose.cpp: a source file outside", "harness/misc/: not a known part",
+                f"scenarios/big.cpp: {SCENARIO_BODY_LINES + 1} lines beyond"]
         for w in want:
             assert any(p.startswith(w) for p in found), (w, found)
         assert len(found) == len(want), found
@@ -112,9 +143,10 @@ def main():
     for p in problems:
         print(p)
     if problems:
-        print(f"{len(problems)} include(s) against the layout (docs/layout.md)")
+        print(f"{len(problems)} problem(s) against the layout (docs/layout.md)")
         return 1
-    print("layout: every include points the allowed way")
+    print(f"layout: every include points the allowed way; every scenario is within "
+          f"{SCENARIO_BODY_LINES} lines beyond its header")
     return 0
 
 
