@@ -933,6 +933,30 @@ std::vector<Symptom> merge_ubsan(std::vector<Parsed> parsed) {
   return out;
 }
 
+// The report that starts at line i, by its family: where it ends, and whether a marker cut it.
+Extent parse_family(Family f, ParseState& st, std::size_t i) {
+  Extent extent{i + 1, false};
+  switch (f) {
+    case Family::kTsan:
+      return parse_tsan(st, i);
+    case Family::kSanitizerError:
+      return parse_sanitizer_error_report(st, i);
+    case Family::kGoRace:
+      return parse_go_race(st, i);
+    case Family::kGoFatal:
+      return parse_go_fatal(st, i);
+    case Family::kUbsan:
+      extent.end = parse_ubsan(st, i, true);
+      return extent;
+    case Family::kGlibc:
+      extent.end = parse_glibc(st, i, true);
+      return extent;
+    case Family::kNone:
+      return extent;
+  }
+  return extent;
+}
+
 }  // namespace
 
 std::vector<Symptom> parse_reports(std::string_view text) {
@@ -950,38 +974,16 @@ std::vector<Symptom> parse_reports(std::string_view text) {
       ++i;
       continue;
     }
-    Family f = classify(lines, i);
-    Extent extent{i + 1, false};
-    switch (f) {
-      case Family::kTsan:
-        extent = parse_tsan(st, i);
-        break;
-      case Family::kSanitizerError:
-        extent = parse_sanitizer_error_report(st, i);
-        break;
-      case Family::kGoRace:
-        extent = parse_go_race(st, i);
-        break;
-      case Family::kGoFatal:
-        extent = parse_go_fatal(st, i);
-        break;
-      case Family::kUbsan:
-        extent.end = parse_ubsan(st, i, true);
-        break;
-      case Family::kGlibc:
-        extent.end = parse_glibc(st, i, true);
-        break;
-      case Family::kNone:
-        if (after_marker) {
-          if (auto orphan = orphan_summary(line)) {
-            // The same kind as the report the cut went through is most likely its own end.
-            bool same = cut_report && cut_report->first == orphan->source &&
-                        cut_report->second == orphan->kind;
-            if (!same) parsed.push_back({std::move(*orphan), i});
-            after_marker = false;
-          }
-        }
-        break;
+    const Family f = classify(lines, i);
+    const Extent extent = parse_family(f, st, i);
+    if (f == Family::kNone && after_marker) {
+      if (auto orphan = orphan_summary(line)) {
+        // The same kind as the report the cut went through is most likely its own end.
+        bool same =
+            cut_report && cut_report->first == orphan->source && cut_report->second == orphan->kind;
+        if (!same) parsed.push_back({std::move(*orphan), i});
+        after_marker = false;
+      }
     }
     if (f != Family::kNone) {
       after_marker = false;
