@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <random>
 
 #include "harness/cli/cli.h"
@@ -115,6 +116,18 @@ void check_run_options(const RunOptions& o) {
   }
   if (o.max_threads > 0 && thread_limit_support().mechanism.empty()) {
     throw UsageError(thread_limit_support().error);
+  }
+  // A seed travels to the scenario as a signed 64-bit number; RLIMIT_AS is bytes in 64 bits.
+  if (o.seed && *o.seed > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    throw UsageError(fmt::format("--seed {} is out of range: use 0 to {}", *o.seed,
+                                 std::numeric_limits<std::int64_t>::max()));
+  }
+  constexpr std::uint64_t kMaxMemoryMb = std::uint64_t{1} << 24;  // 16 TiB
+  if (o.max_memory_mb > kMaxMemoryMb) {
+    throw UsageError(
+        fmt::format("--max-memory-mb {} is out of range: use 1 to {} (16 TiB), or 0 "
+                    "for no limit",
+                    o.max_memory_mb, kMaxMemoryMb));
   }
   if (o.max_memory_mb > 0 && o.sanitizer != "none") {
     throw UsageError(
@@ -305,6 +318,31 @@ int finish(const BatchOutcome& outcome, const ResultsWriter& writer) {
   return exit_code_for(groups);
 }
 
+namespace {
+
+// Boost reads "-1" into an unsigned option as 18446744073709551615: every unsigned option takes
+// digits only, checked on the words as typed.
+void check_unsigned_words(const std::string& command, const po::options_description& desc,
+                          const po::parsed_options& parsed) {
+  for (const auto& option : parsed.options) {
+    const auto* description = desc.find_nothrow(option.string_key, false);
+    if (!description ||
+        !dynamic_cast<const po::typed_value<std::uint64_t>*>(description->semantic().get())) {
+      continue;
+    }
+    for (const auto& word : option.value) {
+      if (word.empty() || word.find_first_not_of("0123456789") != std::string::npos) {
+        throw UsageError(
+            fmt::format("{}: --{} takes a whole number (0, 1, 2, ...), not '{}' "
+                        "(see faultline {} --help)",
+                        command, option.string_key, word, command));
+      }
+    }
+  }
+}
+
+}  // namespace
+
 po::variables_map parse(const std::string& command, const Args& args,
                         const po::options_description& desc,
                         const po::positional_options_description* positional) {
@@ -312,7 +350,9 @@ po::variables_map parse(const std::string& command, const Args& args,
   try {
     auto parser = po::command_line_parser(args).options(desc);
     if (positional) parser.positional(*positional);
-    po::store(parser.run(), vm);
+    const po::parsed_options parsed = parser.run();
+    check_unsigned_words(command, desc, parsed);
+    po::store(parsed, vm);
     po::notify(vm);
   } catch (const po::error& e) {
     throw UsageError(fmt::format("{}: {} (see faultline {} --help)", command, e.what(), command));

@@ -1,5 +1,7 @@
 #include <fmt/format.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -119,6 +121,31 @@ std::vector<RunPlan> plan_exec_runs(const ExecArgs& a, const std::vector<std::st
   return plans;
 }
 
+// The program exec would start, found as execvp finds it; a message naming it and the fix when
+// there is none, so that a typo is one line and exit 2, not runs recorded as broken.
+std::string missing_program(const std::string& program) {
+  auto runnable = [](const std::filesystem::path& p) {
+    std::error_code ec;
+    return std::filesystem::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
+  };
+  if (program.find('/') != std::string::npos) {
+    if (runnable(program)) return "";
+    return fmt::format(
+        "exec: {} is not a program that can be run (no such file, or not "
+        "executable): check the path after --",
+        program);
+  }
+  const char* path = std::getenv("PATH");
+  std::string_view dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  while (!dirs.empty()) {
+    const std::size_t colon = dirs.find(':');
+    const std::string_view dir = dirs.substr(0, colon);
+    if (runnable(std::filesystem::path(dir.empty() ? "." : std::string(dir)) / program)) return "";
+    dirs = colon == std::string_view::npos ? std::string_view() : dirs.substr(colon + 1);
+  }
+  return fmt::format("exec: {} is not found on PATH: check its name, or give its path", program);
+}
+
 }  // namespace
 
 int exec(const Args& args) {
@@ -138,6 +165,9 @@ int exec(const Args& args) {
   }
   if (vm.count("seed")) a.options.seed = vm["seed"].as<std::uint64_t>();
   check_run_options(a.options);
+  if (std::string problem = missing_program(command.front()); !problem.empty()) {
+    throw UsageError(problem);
+  }
   if (!a.options.injection.empty()) {
     throw UsageError(
         "exec: --fault, --perturb and --nemesis need a faultline scenario (they are wired into "

@@ -12,6 +12,7 @@
 #include "harness/fault/faults.h"
 #include "harness/fault/proxy.h"
 #include "harness/judge/summary.h"
+#include "harness/probe/loopback.h"
 
 namespace faultline::cli {
 namespace po = boost::program_options;
@@ -123,6 +124,33 @@ void print_proxy_stats(const fault::ProxyOptions& options, const fault::ProxySta
   }
 }
 
+// The proxy's options from its command line; UsageError for anything out of range.
+fault::ProxyOptions proxy_options(const po::variables_map& vm, const std::string& listen,
+                                  const std::string& upstream,
+                                  const std::vector<std::string>& faults, double duration_s,
+                                  int threads) {
+  if (listen.empty() || upstream.empty()) {
+    throw UsageError(
+        "proxy: give --listen PORT and --upstream HOST:PORT, e.g. faultline proxy --listen "
+        "9000 --upstream 127.0.0.1:8080 --fault latency:ms=5");
+  }
+  fault::ProxyOptions options;
+  options.protocol = vm.count("udp") ? fault::Protocol::kUdp : fault::Protocol::kTcp;
+  parse_addresses(listen, upstream, options);
+  if (!(duration_s >= 0) || duration_s > 7 * 86400) {
+    throw UsageError(
+        fmt::format("--duration {} is out of range: use 0 to 604800 seconds", duration_s));
+  }
+  if (threads < 1 || threads > 64) {
+    throw UsageError(fmt::format("--threads {} is out of range: use 1 to 64", threads));
+  }
+  options.faults = proxy_faults(faults, options.protocol == fault::Protocol::kUdp ? "udp" : "tcp");
+  options.seed =
+      vm.count("seed") ? vm["seed"].as<std::uint64_t>() : std::random_device{}() % 1000000000u;
+  options.threads = threads;
+  return options;
+}
+
 }  // namespace
 
 int proxy(const Args& args) {
@@ -143,8 +171,9 @@ int proxy(const Args& args) {
       fault_list() + "\noptions");
   desc.add_options()("help,h", "this text")(
       "listen", po::value(&listen),
-      "port to listen on, on 127.0.0.1 (0: any free port, printed); or HOST:PORT")(
-      "upstream", po::value(&upstream), "HOST:PORT of the server to forward to")(
+      "port to listen on, on 127.0.0.1 (0: any free port, printed); or HOST:PORT (beyond "
+      "loopback only when named, with a warning)")("upstream", po::value(&upstream),
+                                                   "HOST:PORT of the server to forward to")(
       "udp", "forward UDP instead of TCP")("fault", po::value(&faults)->composing(),
                                            "a fault, kind:key=value,... (repeatable)")(
       "seed", po::value<std::uint64_t>(), "seed of every random draw (default: random, printed)")(
@@ -156,27 +185,11 @@ int proxy(const Args& args) {
     std::cout << desc;
     return kExitOk;
   }
-  if (listen.empty() || upstream.empty()) {
-    throw UsageError(
-        "proxy: give --listen PORT and --upstream HOST:PORT, e.g. faultline proxy --listen "
-        "9000 --upstream 127.0.0.1:8080 --fault latency:ms=5");
+  const fault::ProxyOptions options =
+      proxy_options(vm, listen, upstream, faults, duration_s, threads);
+  if (!is_loopback_host(options.listen_host)) {
+    std::cerr << "faultline proxy: " << beyond_loopback_warning(options.listen_host) << "\n";
   }
-  fault::ProxyOptions options;
-  options.protocol = vm.count("udp") ? fault::Protocol::kUdp : fault::Protocol::kTcp;
-  parse_addresses(listen, upstream, options);
-  if (!(duration_s >= 0) || duration_s > 7 * 86400) {
-    throw UsageError(
-        fmt::format("--duration {} is out of range: use 0 to 604800 seconds", duration_s));
-  }
-  if (threads < 1 || threads > 64) {
-    throw UsageError(fmt::format("--threads {} is out of range: use 1 to 64", threads));
-  }
-  const std::string family = options.protocol == fault::Protocol::kUdp ? "udp" : "tcp";
-  options.faults = proxy_faults(faults, family);
-  options.seed =
-      vm.count("seed") ? vm["seed"].as<std::uint64_t>() : std::random_device{}() % 1000000000u;
-  options.threads = threads;
-
   std::unique_ptr<fault::Proxy> proxy;
   try {
     proxy = std::make_unique<fault::Proxy>(options);
@@ -185,8 +198,9 @@ int proxy(const Args& args) {
                                  options.listen_host, options.listen_port, upstream,
                                  e.code().message()));
   }
-  std::cout << fmt::format("faultline proxy: {} {}:{} -> {} seed {}\n", family, options.listen_host,
-                           proxy->port(), upstream, options.seed);
+  std::cout << fmt::format("faultline proxy: {} {}:{} -> {} seed {}\n",
+                           options.protocol == fault::Protocol::kUdp ? "udp" : "tcp",
+                           options.listen_host, proxy->port(), upstream, options.seed);
   for (const auto& f : options.faults) std::cout << "  fault " << f.text << "\n";
   if (options.faults.empty()) std::cout << "  no fault: plain forwarding\n";
   std::cout << std::flush;

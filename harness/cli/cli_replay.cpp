@@ -136,6 +136,22 @@ std::pair<RunPlan, RunSettings> replay_plan(const Record& rec, const RunOptions&
   return {std::move(plan), std::move(settings)};
 }
 
+// The command the replay runs, shell-quoted. A results file is data anyone may hand over: the
+// command of an exec record is run only when the user says so (--yes); a scenario's command is
+// planned again from this build's binaries.
+std::string command_to_run(const RunPlan& plan, const Record& rec, bool yes) {
+  std::vector<std::string> words;
+  for (const auto& w : plan.argv) words.push_back(shell_quote(w));
+  const std::string command = fmt::format("{}", fmt::join(words, " "));
+  if (!plan.scenario_protocol && !yes) {
+    throw UsageError(
+        fmt::format("replay: {} runs a command of its own: {} -- read it, and run "
+                    "faultline replay {} --yes to run it",
+                    rec.run_id, command, rec.run_id));
+  }
+  return command;
+}
+
 // Both runs judged against the recorded run's expectation, by the one judge.
 int report_replay(const Record& rec, const Record& now, const std::string& was_verdict,
                   const std::string& out) {
@@ -164,8 +180,9 @@ const char* const kReplayUsage =
     "The new record is appended to the results file with the same run key, and the verdicts are\n"
     "compared. RUN_ID is a record's run_id, or the start of one. A race is a matter of timing:\n"
     "the same seed makes the same choices, not the same interleaving, so a mismatch is a\n"
-    "finding about how reliable the reproduction is. Exit codes: 0 the verdict matched, 1 it\n"
-    "did not, 2 bad input, 3 the replay ended unknown, 130 interrupted.\n\noptions";
+    "finding about how reliable the reproduction is. A run of `faultline exec` stores a command\n"
+    "of its own: replay shows it and runs it only with --yes. Exit codes: 0 the verdict\n"
+    "matched, 1 it did not, 2 bad input, 3 the replay ended unknown, 130 interrupted.\n\noptions";
 
 }  // namespace
 
@@ -182,7 +199,8 @@ int replay(const Args& args) {
       "build-root", po::value(&build_root),
       "folder holding the preset builds (default: the one this faultline was built in)")(
       "out", po::value(&out), "results file for the new record (default: the record's own file)")(
-      "timeout", po::value(&timeout_s), "seconds (default: the recorded run's time limit)");
+      "timeout", po::value(&timeout_s), "seconds (default: the recorded run's time limit)")(
+      "yes", "run the command an exec record stores (replay shows it and stops without this)");
   auto vm = parse("replay", args, desc, "id", po::value(&id), 1);
   if (vm.count("help")) {
     std::cout << desc;
@@ -204,12 +222,13 @@ int replay(const Args& args) {
   const Record& rec = found.record;
   const RunOptions options = options_of(rec, build_root, timeout_s);
   auto [plan, settings] = replay_plan(rec, options);
+  const std::string command = command_to_run(plan, rec, vm.count("yes") > 0);
   if (out.empty()) out = found.file.string();
   ResultsWriter writer(out);
   const std::string was_verdict(outcome_name(judge(facts_of(rec), rec.expectation).outcome));
-  std::cout << fmt::format("replaying {} from {}: {} {} under {}, seed {} (was {}: {})\n",
+  std::cout << fmt::format("replaying {} from {}: {} {} under {}, seed {} (was {}: {})\n  {}\n",
                            rec.run_id, found.file.string(), rec.scenario, rec.variant,
-                           options.sanitizer, rec.seed, was_verdict, symptom_kinds(rec))
+                           options.sanitizer, rec.seed, was_verdict, symptom_kinds(rec), command)
             << std::flush;
   install_interrupt_handlers();
   BatchOutcome outcome = run_batch({plan}, settings, 1, writer, &g_stop, print_run_line);

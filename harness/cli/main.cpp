@@ -64,6 +64,9 @@ int main(int argc, char** argv) {
     } catch (const faultline::ResultsFileError& e) {
       std::cerr << "faultline: " << e.what() << "\n";
       return faultline::kExitUsage;
+    } catch (const faultline::ResultsWriteError& e) {
+      std::cerr << "faultline: " << e.what() << "\n";
+      return faultline::kExitInternal;
     } catch (const std::exception& e) {
       std::cerr << "faultline: internal error: " << e.what() << "\n";
       return faultline::kExitInternal;

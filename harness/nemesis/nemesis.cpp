@@ -54,6 +54,9 @@ double seconds_value(std::string_view text, ActionKind kind, std::string_view ke
       v < 0) {
     bad(text, kind, fmt::format("{}={} is not a number of seconds >= 0", key, value));
   }
+  // A run lasts at most a day (--timeout); a time beyond it would overflow the schedule's clock.
+  if (v > 86400)
+    bad(text, kind, fmt::format("{}={} is beyond a day: use at most 86400", key, value));
   return v;
 }
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,9 +43,50 @@ std::size_t repair_torn_tail(int fd) {
   return static_cast<std::size_t>(end);
 }
 
+// The advisory lock every writer of a results file holds while it writes or repairs.
+class FileLock {
+ public:
+  explicit FileLock(int fd) : fd_(fd) {
+    while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+    }
+  }
+  ~FileLock() { ::flock(fd_, LOCK_UN); }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_;
+};
+
+// Why an existing file at `path` must not be appended to, or "" when it may: it must be a
+// regular file and, unless empty, begin with a run record (or be a single torn one). Reads
+// only; the file is left as it is.
+std::string not_a_results_file(const fs::path& path) {
+  std::error_code ec;
+  const auto status = fs::status(path, ec);
+  if (ec || !fs::exists(status)) return "";
+  if (!fs::is_regular_file(status)) return "it is not a regular file";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";  // open() below names the problem
+  std::string first;
+  if (!std::getline(in, first) || first.empty()) return "";
+  if (in.eof()) {  // no newline at all: a torn first record, or some other text
+    return first.front() == '{' ? "" : "its only line is not a run record";
+  }
+  const auto j = nlohmann::json::parse(first, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("schema_version")) return "its first line is not a run record";
+  return "";
+}
+
 }  // namespace
 
 ResultsWriter::ResultsWriter(fs::path path) : path_(std::move(path)) {
+  if (std::string why = not_a_results_file(path_); !why.empty()) {
+    throw UsageError(
+        fmt::format("--out {}: {}, so faultline will not write into it (give the "
+                    "path of a results file, or of a new one)",
+                    path_.string(), why));
+  }
   std::error_code ec;
   if (path_.has_parent_path()) fs::create_directories(path_.parent_path(), ec);
   if (ec) {
@@ -58,6 +100,16 @@ ResultsWriter::ResultsWriter(fs::path path) : path_(std::move(path)) {
     throw UsageError(fmt::format("cannot write results file {}: {} (choose another with --out)",
                                  path_.string(), std::strerror(errno)));
   }
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd_);
+    fd_ = -1;
+    throw UsageError(
+        fmt::format("--out {}: it is not a regular file, so faultline will not write "
+                    "into it (give the path of a results file, or of a new one)",
+                    path_.string()));
+  }
+  FileLock lock(fd_);  // no writer is mid-line while this is held
   repaired_bytes_ = repair_torn_tail(fd_);
 }
 
@@ -73,11 +125,17 @@ void ResultsWriter::append(const nlohmann::json& record) {
   // Invalid UTF-8 in captured output must not make a record unwritable.
   std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   std::lock_guard lock(mutex_);
-  if (!write_all(fd_, line.data(), line.size())) {
-    throw std::runtime_error(
-        fmt::format("writing to {} failed: {}", path_.string(), std::strerror(errno)));
+  FileLock file_lock(fd_);
+  const off_t before = ::lseek(fd_, 0, SEEK_END);
+  if (!write_all(fd_, line.data(), line.size()) || ::fdatasync(fd_) != 0) {
+    const int err = errno;
+    // A part of the line may be in the file: take it back, so the file stays whole records.
+    if (before >= 0) (void)!::ftruncate(fd_, before);
+    throw ResultsWriteError(
+        fmt::format("writing a run record to {} failed: {} (free space, or "
+                    "choose another --out)",
+                    path_.string(), std::strerror(err)));
   }
-  ::fdatasync(fd_);
 }
 
 std::vector<Record> read_records(const fs::path& path, std::vector<std::string>* warnings) {

@@ -3,6 +3,11 @@
 // Appending is crash-safe: each record is one write(2) of a whole line followed by fdatasync,
 // and opening a file whose last line was torn (a driver killed inside write) first cuts that
 // line off, so readers only ever see whole records.
+//
+// Several drivers may append to one file at once (two shards given the same --out, a replay
+// into the file a sweep is filling): every append holds an advisory lock (flock) on the file
+// for its write, and the repair at open takes the same lock, so a tail without its newline is
+// cut only when no live writer can be in the middle of it.
 #pragma once
 
 #include <filesystem>
@@ -18,14 +23,16 @@ namespace faultline {
 class ResultsWriter {
  public:
   // Opens (creating folders and the file as needed) and repairs a torn tail. Throws UsageError
-  // naming the path and the fix when it cannot be written.
+  // naming the path and the fix, touching nothing, when it cannot be written, is not a regular
+  // file (a device, a folder), or holds something other than run records.
   explicit ResultsWriter(std::filesystem::path path);
   ~ResultsWriter();
   ResultsWriter(const ResultsWriter&) = delete;
   ResultsWriter& operator=(const ResultsWriter&) = delete;
 
-  void append(const Record& record);          // thread-safe
-  void append(const nlohmann::json& record);  // thread-safe; a record as JSON, or any line
+  // Thread-safe, and safe against other processes appending. Throws ResultsWriteError.
+  void append(const Record& record);
+  void append(const nlohmann::json& record);  // a record as JSON, or any line
   const std::filesystem::path& path() const { return path_; }
   std::size_t repaired_bytes() const { return repaired_bytes_; }
 
@@ -38,6 +45,12 @@ class ResultsWriter {
 
 // A problem with a results file: names the file and the line.
 class ResultsFileError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A record that could not be written (a full disk, say): names the file and the cause.
+class ResultsWriteError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };

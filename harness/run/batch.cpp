@@ -1,6 +1,9 @@
 #include "harness/run/batch.h"
 
+#include <fmt/format.h>
+
 #include <mutex>
+#include <string>
 #include <thread>
 
 namespace faultline {
@@ -12,7 +15,8 @@ BatchOutcome run_batch(
   BatchOutcome outcome;
   std::mutex mutex;  // guards outcome and next
   std::size_t next = 0;
-  auto stopping = [&] { return cancel && cancel->load(); };
+  std::string write_error;  // the first record that could not be written stops the batch
+  auto stopping = [&] { return (cancel && cancel->load()) || !write_error.empty(); };
 
   auto worker = [&] {
     for (;;) {
@@ -29,7 +33,12 @@ BatchOutcome run_batch(
         ++outcome.dropped_in_flight;
         continue;
       }
-      writer.append(record);
+      try {
+        writer.append(record);
+      } catch (const ResultsWriteError& e) {
+        if (write_error.empty()) write_error = e.what();
+        continue;
+      }
       outcome.records.push_back(std::move(record));
       if (on_record) on_record(outcome.records.back(), outcome.records.size(), plans.size());
     }
@@ -40,8 +49,13 @@ BatchOutcome run_batch(
   for (int i = 0; i < n; ++i) threads.emplace_back(worker);
   for (auto& t : threads) t.join();
 
-  outcome.interrupted = stopping();
   outcome.not_started = plans.size() - next;
+  if (!write_error.empty()) {
+    throw ResultsWriteError(fmt::format(
+        "{}; {} run{} recorded before it, {} not started", write_error, outcome.records.size(),
+        outcome.records.size() == 1 ? "" : "s", outcome.not_started));
+  }
+  outcome.interrupted = stopping();
   return outcome;
 }
 

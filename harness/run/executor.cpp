@@ -1,6 +1,7 @@
 #include "harness/run/executor.h"
 
 #include <fmt/format.h>
+#include <signal.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -10,6 +11,8 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <mutex>
 #include <random>
 
 #include "harness/judge/judge.h"
@@ -52,59 +55,133 @@ std::string top_function(const Symptom& s) {
 
 }  // namespace
 
+namespace {
+
+// What one run's report channel may put in its record; beyond these an event is cut or dropped,
+// and the record says how many (a scenario that writes a 100 MB note or a million metric names
+// must not make a 100 MB record or exhaust the driver's memory).
+constexpr std::size_t kMaxEventLineBytes = 1 << 20;
+constexpr std::size_t kMaxTextBytes = 4096;
+constexpr std::size_t kMaxMetrics = 1000;
+constexpr std::size_t kMaxNotes = 200;
+constexpr std::size_t kMaxObservations = 1000;
+
+std::string capped(std::string text) {
+  if (text.size() <= kMaxTextBytes) return text;
+  const std::size_t more = text.size() - kMaxTextBytes;
+  text.resize(kMaxTextBytes);
+  return text + fmt::format(" [cut: {} bytes more]", more);
+}
+
+// Calls `take` with each line of the file, reading in chunks: a line longer than
+// kMaxEventLineBytes is skipped unread (counted in `oversized`), so memory stays bounded.
+void for_each_event_line(const std::string& path, std::size_t& oversized,
+                         const std::function<void(std::string_view)>& take) {
+  std::ifstream in(path, std::ios::binary);
+  std::string line;
+  bool skipping = false;
+  std::vector<char> chunk(64 * 1024);
+  while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
+    std::string_view data(chunk.data(), static_cast<std::size_t>(in.gcount()));
+    while (!data.empty()) {
+      const std::size_t nl = data.find('\n');
+      const std::string_view piece = data.substr(0, nl);
+      if (!skipping) line.append(piece);
+      if (!skipping && line.size() > kMaxEventLineBytes) {
+        skipping = true;
+        line.clear();
+        ++oversized;
+      }
+      if (nl == std::string_view::npos) break;
+      if (!skipping && !line.empty()) take(line);
+      line.clear();
+      skipping = false;
+      data.remove_prefix(nl + 1);
+    }
+  }
+  if (!skipping && !line.empty()) take(line);
+}
+
+// One event into the report; false when it is not a valid event.
+bool take_event(ScenarioReport& report, const nlohmann::json& e, std::size_t& dropped) {
+  const std::string type = e.at(std::string(report_event::kType)).get<std::string>();
+  auto drop = [&] {  // a valid event the record has no room for
+    ++dropped;
+    return true;
+  };
+  if (type == report_event::kMetric) {
+    const std::string name = e.at("name").get<std::string>();
+    if (report.metrics.size() >= kMaxMetrics && !report.metrics.contains(name)) return drop();
+    report.metrics[capped(name)] = {e.at("value").get<double>(), capped(e.value("unit", ""))};
+  } else if (type == report_event::kObservation) {
+    if (report.observations.size() >= kMaxObservations) return drop();
+    report.observations.push_back({capped(e.at("kind").get<std::string>()),
+                                   e.at("count").get<std::uint64_t>(),
+                                   capped(e.value("detail", ""))});
+  } else if (type == report_event::kSample) {
+    auto& series = report.samples[capped(e.at("series").get<std::string>())];
+    if (series.size() >= kMaxSamplesPerSeries) return drop();
+    series.emplace_back(e.at("t").get<double>(), e.at("value").get<double>());
+  } else if (type == report_event::kNote) {
+    if (report.notes.size() >= kMaxNotes) return drop();
+    report.notes.push_back(capped(e.at("text").get<std::string>()));
+  } else if (type == report_event::kTimeline) {
+    if (report.timeline.size() >= kMaxSamplesPerSeries) return drop();
+    report.timeline.push_back({e.at("t").get<double>(), capped(e.at("what").get<std::string>()),
+                               capped(e.value("detail", ""))});
+  } else if (type == report_event::kDone) {
+    report.done = true;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 ScenarioReport read_scenario_report(const std::string& path) {
   ScenarioReport report;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    nlohmann::json e;
-    try {
-      e = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error&) {
-      ++report.bad_lines;
-      continue;
-    }
+  std::size_t oversized = 0;
+  std::size_t dropped = 0;
+  for_each_event_line(path, oversized, [&](std::string_view line) {
+    const auto e = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
     const auto type_field = std::string(report_event::kType);
-    if (!e.is_object() || !e.contains(type_field) || !e[type_field].is_string()) {
-      ++report.bad_lines;
-      continue;
-    }
-    const std::string type = e[type_field];
+    bool ok = e.is_object() && e.contains(type_field) && e[type_field].is_string();
     try {
-      if (type == report_event::kMetric) {
-        report.metrics[e.at("name").get<std::string>()] = {e.at("value").get<double>(),
-                                                           e.value("unit", "")};
-      } else if (type == report_event::kObservation) {
-        report.observations.push_back({e.at("kind").get<std::string>(),
-                                       e.at("count").get<std::uint64_t>(), e.value("detail", "")});
-      } else if (type == report_event::kSample) {
-        auto& series = report.samples[e.at("series").get<std::string>()];
-        if (series.size() < kMaxSamplesPerSeries) {
-          series.emplace_back(e.at("t").get<double>(), e.at("value").get<double>());
-        }
-      } else if (type == report_event::kNote) {
-        report.notes.push_back(e.at("text").get<std::string>());
-      } else if (type == report_event::kTimeline) {
-        if (report.timeline.size() < kMaxSamplesPerSeries) {
-          report.timeline.push_back(
-              {e.at("t").get<double>(), e.at("what").get<std::string>(), e.value("detail", "")});
-        }
-      } else if (type == report_event::kDone) {
-        report.done = true;
-      } else {
-        ++report.bad_lines;
-      }
+      ok = ok && take_event(report, e, dropped);
     } catch (const nlohmann::json::exception&) {
-      ++report.bad_lines;
+      ok = false;
     }
+    if (!ok) ++report.bad_lines;
+  });
+  report.bad_lines += oversized;
+  if (oversized + dropped > 0) {
+    report.notes.push_back(fmt::format(
+        "report channel: {} event line(s) over {} bytes skipped, {} event(s) over the record's "
+        "caps dropped ({} metrics, {} notes, {} observations, {} points a series)",
+        oversized, kMaxEventLineBytes, dropped, kMaxMetrics, kMaxNotes, kMaxObservations,
+        kMaxSamplesPerSeries));
   }
   return report;
 }
 
-std::vector<Symptom> collect_symptoms(const RunResult& result, const ScenarioReport& report) {
+std::vector<Symptom> collect_symptoms(const RunResult& result, const ScenarioReport& report,
+                                      std::vector<std::string>* suspicious) {
   std::vector<Symptom> raw = parse_reports(result.err.text);
   for (auto& s : parse_reports(result.out.text)) raw.push_back(std::move(s));
+  // Every runtime that prints such a report ends the process with a failing status (the
+  // sanitizers with the exit codes sanitizer_env sets, Go with 2 or 66) or a signal. A process
+  // that exited 0 printed text shaped like a report: it is kept as a note, not believed.
+  if (result.exit_code == 0 && !result.signal && !raw.empty()) {
+    for (const auto& s : raw) {
+      if (suspicious) {
+        suspicious->push_back(
+            fmt::format("not believed: text shaped like a {} report ({}), but the process exited 0",
+                        s.source, s.kind));
+      }
+    }
+    raw.clear();
+  }
 
   // A death by a signal the driver sent (timeout, cancel) is not the program's crash.
   if (result.signal && !result.timed_out && !result.cancelled) {
@@ -308,6 +385,28 @@ void take_report(Record& record, ScenarioReport&& report) {
   record.report_bad_lines = report.bad_lines;
 }
 
+// The report files of drivers that are gone: a SIGKILLed driver cannot remove its own
+// ("faultline-<driver pid>-<run id>.jsonl" in the temp folder). Once per driver.
+void remove_orphaned_report_files() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(fs::temp_directory_path(), ec)) {
+      const std::string name = entry.path().filename().string();
+      constexpr std::string_view kPrefix = "faultline-";
+      if (!name.starts_with(kPrefix) || !name.ends_with(".jsonl")) continue;
+      const std::size_t dash = name.find('-', kPrefix.size());
+      const std::string pid_text = name.substr(kPrefix.size(), dash - kPrefix.size());
+      if (dash == std::string::npos || pid_text.empty() ||
+          pid_text.find_first_not_of("0123456789") != std::string::npos) {
+        continue;
+      }
+      const auto pid = static_cast<pid_t>(std::stol(pid_text));
+      if (::kill(pid, 0) != 0 && errno == ESRCH) fs::remove(entry.path(), ec);
+    }
+  });
+}
+
 }  // namespace
 
 Record execute_run(const RunPlan& plan, const RunSettings& settings,
@@ -317,6 +416,7 @@ Record execute_run(const RunPlan& plan, const RunSettings& settings,
   record.run_id = new_run_id(wall_start);
   record.started_at = iso_utc(wall_start);
   // A fresh, private report file per run; removed after it has been read.
+  remove_orphaned_report_files();
   const fs::path report_path =
       fs::temp_directory_path() / fmt::format("faultline-{}-{}.jsonl", ::getpid(), record.run_id);
   const RunRequest request = run_request(plan, settings, cancel, record.run_id, report_path);
@@ -328,7 +428,9 @@ Record execute_run(const RunPlan& plan, const RunSettings& settings,
   fs::remove(report_path, ec);
   if (cancelled) *cancelled = result.cancelled;
 
-  record.symptoms = collect_symptoms(result, report);
+  std::vector<std::string> suspicious;
+  record.symptoms = collect_symptoms(result, report, &suspicious);
+  for (auto& note : suspicious) report.notes.push_back(std::move(note));
   const std::optional<std::string> broken =
       run_broken(result, record.symptoms, report, plan.scenario_protocol);
   record.limits = recorded_limits(settings, result);

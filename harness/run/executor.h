@@ -73,8 +73,11 @@ std::optional<std::string> run_broken(const RunResult& result, const std::vector
 
 // Symptoms of a run: sanitizer and runtime reports from its output, a death by signal the
 // driver did not cause, and the scenario's observations with a count above zero. Repeated
-// reports of one kind at one place are merged into one symptom with a count.
-std::vector<Symptom> collect_symptoms(const RunResult& result, const ScenarioReport& report);
+// reports of one kind at one place are merged into one symptom with a count. Reports printed by
+// a process that then exited 0 are not believed (no runtime that prints one exits 0): each is
+// described in `suspicious` instead.
+std::vector<Symptom> collect_symptoms(const RunResult& result, const ScenarioReport& report,
+                                      std::vector<std::string>* suspicious = nullptr);
 
 // Environment for a child under a sanitizer: report options that keep runs fast and reports
 // complete. A user's own *SAN_OPTIONS come after ours, so theirs win.

@@ -20,8 +20,24 @@ faultline::Measures Replies::measures() const {
   return {{"replies_ok", ok}, {"replies_timeout", timeout}, {"replies_missing", missing}};
 }
 
+int open_loopback_udp() {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in self{};
+  self.sin_family = AF_INET;
+  self.sin_addr.s_addr = htonl(INADDR_LOOPBACK);  // port 0: the kernel picks one
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&self), sizeof self) != 0) {
+    const int err = errno;
+    ::close(fd);
+    errno = err;
+    return -1;
+  }
+  return fd;
+}
+
 Replies call_broadcasts(const CallerOptions& options) {
-  const int udp = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  // Bound before the first sendto, which would otherwise bind it to 0.0.0.0.
+  const int udp = open_loopback_udp();
   if (udp < 0) faultline::resource_tally().note_fd(errno, "socket (broadcast-leak caller)");
   sockaddr_in to{};
   to.sin_family = AF_INET;

@@ -23,6 +23,10 @@ struct Replies {
   faultline::Measures measures() const;  // replies_ok, replies_timeout, replies_missing
 };
 
+// A UDP socket bound to 127.0.0.1 (an ephemeral port): the caller's, so that nothing of a run
+// is bound beyond loopback. -1 with errno set if it cannot be opened or bound.
+int open_loopback_udp();
+
 // Sends the requests from a socket of its own on the calling thread; returns the answers.
 Replies call_broadcasts(const CallerOptions& options);
 

@@ -14,6 +14,7 @@
 #include <memory>
 #include <vector>
 
+#include "harness/probe/loopback.h"
 #include "servers/epoll/reactor.h"
 
 namespace po = boost::program_options;
@@ -56,6 +57,10 @@ int main(int argc, char** argv) {
     std::cerr << "faultline-epoll-server: --reactors must be 1..64, --port 0..65535, "
                  "--duration-s >= 0\n";
     return 2;
+  }
+
+  if (!faultline::is_loopback_host(host)) {
+    std::cerr << "faultline-epoll-server: " << faultline::beyond_loopback_warning(host) << "\n";
   }
 
   // Block the stop signals before any thread starts, so only sigtimedwait below receives them.

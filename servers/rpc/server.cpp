@@ -44,6 +44,8 @@ struct Server::Impl {
   std::vector<std::weak_ptr<Connection>> conns;
 
   std::atomic<std::uint64_t> accepted{0}, requests{0}, bad_frames{0}, peer_closed{0};
+  std::atomic<std::uint64_t> refused{0}, stalled{0};
+  std::atomic<std::size_t> open_connections{0};
   std::atomic<bool> started{false}, stopped{false};
 
   asio::awaitable<void> accept_loop();
@@ -56,12 +58,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Connection(tcp::socket socket, Server::Impl& server)
       : socket_(std::move(socket)),
         server_(server),
+        frame_timer_(socket_.get_executor()),
         out_(
             socket_,
             [this] {
               if (close_after_drain_) close();
             },
-            [this] { close(); }) {}
+            [this] { close(); }) {
+    ++server_.open_connections;
+  }
+  ~Connection() { --server_.open_connections; }
 
   asio::awaitable<void> read_loop();
   void close() {
@@ -73,11 +79,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   asio::awaitable<void> serve(Frame frame, SteadyClock::time_point received_at);
+  // Reads `length` payload bytes in chunks, so memory follows what arrives; false if the peer
+  // went away or the frame was not whole in time.
+  asio::awaitable<bool> read_payload(std::uint32_t length, std::vector<std::uint8_t>& payload);
   // Queues bytes; writes go out one at a time, in order. Runs on the strand.
   void send(std::string bytes, bool close_after = false);
 
   tcp::socket socket_;
   Server::Impl& server_;
+  asio::steady_timer frame_timer_;  // armed while a frame is being read
+  std::uint64_t frame_number_ = 0;
+  bool stalled_ = false;
   bool close_after_drain_ = false;
   WriteQueue<tcp::socket> out_;
 };
@@ -105,12 +117,7 @@ asio::awaitable<void> Connection::read_loop() {
           /*close_after=*/true);
       co_return;
     }
-    payload.resize(length);
-    auto [ec2, n2] = co_await asio::async_read(socket_, asio::buffer(payload), kNoThrow);
-    if (ec2) {
-      if (ec2 != asio::error::operation_aborted) ++server_.peer_closed;
-      co_return;
-    }
+    if (!co_await read_payload(length, payload)) co_return;
     auto received_at = SteadyClock::now();
     Frame frame;
     try {
@@ -129,6 +136,40 @@ asio::awaitable<void> Connection::read_loop() {
     // next request of the same connection.
     asio::co_spawn(socket_.get_executor(), serve(std::move(frame), received_at), asio::detached);
   }
+}
+
+asio::awaitable<bool> Connection::read_payload(std::uint32_t length,
+                                               std::vector<std::uint8_t>& payload) {
+  constexpr std::size_t kChunk = 64 * 1024;
+  // The timer's handler runs on this strand; a frame it no longer belongs to is ignored.
+  const std::uint64_t frame = ++frame_number_;
+  stalled_ = false;
+  frame_timer_.expires_after(server_.options.frame_read_timeout);
+  frame_timer_.async_wait([this, self = shared_from_this(), frame](boost::system::error_code ec) {
+    if (ec || frame != frame_number_) return;  // cancelled, or a later frame: whole in time
+    stalled_ = true;
+    close();
+  });
+  payload.clear();
+  bool ok = true;
+  while (ok && payload.size() < length) {
+    const std::size_t have = payload.size();
+    const std::size_t want = std::min<std::size_t>(kChunk, length - have);
+    payload.resize(have + want);
+    auto [ec, n] =
+        co_await asio::async_read(socket_, asio::buffer(payload.data() + have, want), kNoThrow);
+    if (ec) {
+      if (stalled_) {
+        ++server_.stalled;
+      } else if (ec != asio::error::operation_aborted) {
+        ++server_.peer_closed;
+      }
+      ok = false;
+    }
+  }
+  ++frame_number_;  // what the timer may still deliver belongs to no frame now
+  frame_timer_.cancel();
+  co_return ok;
 }
 
 asio::awaitable<void> Connection::serve(Frame frame, SteadyClock::time_point received_at) {
@@ -179,6 +220,12 @@ asio::awaitable<void> Server::Impl::accept_loop() {
       continue;
     }
     ++accepted;
+    if (open_connections.load() >= options.max_connections) {
+      ++refused;  // a bound on what peers can make the server hold
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
     socket.set_option(tcp::no_delay(true), ec);
     auto conn = std::make_shared<Connection>(std::move(socket), *this);
     {
@@ -253,8 +300,8 @@ void Server::stop() {
 }
 
 ServerStats Server::stats() const {
-  return {impl_->accepted.load(), impl_->requests.load(), impl_->bad_frames.load(),
-          impl_->peer_closed.load()};
+  return {impl_->accepted.load(),    impl_->requests.load(), impl_->bad_frames.load(),
+          impl_->peer_closed.load(), impl_->refused.load(),  impl_->stalled.load()};
 }
 
 }  // namespace faultline::rpc

@@ -53,6 +53,11 @@ struct ServerOptions {
   std::uint16_t port = 0;             // 0: the kernel picks; port() says which
   int threads = 2;
   std::uint32_t max_frame_bytes = kMaxFrameBytes;
+  // Memory is spent on what a peer sends, never on what its length prefix promises: a payload
+  // is read in chunks as it arrives. A frame begun must be whole within frame_read_timeout, or
+  // the connection is closed; connections beyond max_connections are closed on accept.
+  std::size_t max_connections = 4096;
+  std::chrono::milliseconds frame_read_timeout{10'000};
 };
 
 struct ServerStats {
@@ -60,6 +65,8 @@ struct ServerStats {
   std::uint64_t requests = 0;
   std::uint64_t bad_frames = 0;   // malformed or oversized: answered BAD_FRAME and closed
   std::uint64_t peer_closed = 0;  // peers that went away (EOF or reset, between or mid-frame)
+  std::uint64_t refused = 0;      // connections closed on accept: max_connections were open
+  std::uint64_t stalled = 0;      // closed because a frame was not whole in frame_read_timeout
 };
 
 class Server {

@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+
+#include "harness/plan/catalog.h"
 
 namespace faultline {
 namespace {
@@ -184,6 +188,58 @@ TEST_F(ResultsFileTest, UnwritablePathIsAUsageErrorNamingTheFix) {
     FAIL() << "expected an error";
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("--out"), std::string::npos) << e.what();
+  }
+}
+
+// Two drivers on one file (two shards given the same --out): while one appends long records, the
+// other opens the file again and again (each open repairs a torn tail) and appends short ones.
+// Without the lock an open could cut the first writer's line in the middle of its write.
+TEST_F(ResultsFileTest, ConcurrentWritersLoseNothing) {
+  const fs::path path = dir_ / "shared.jsonl";
+  nlohmann::json big = valid_record("big|buggy|none||r0");
+  big["notes"] = nlohmann::json::array({std::string(4 << 20, 'x')});  // a 4 MiB line
+  constexpr int kBig = 12;
+  constexpr int kSmall = 200;
+  std::atomic<bool> done{false};
+  std::thread long_writer([&] {
+    ResultsWriter w(path);
+    for (int i = 0; i < kBig; ++i) w.append(big);
+    done = true;
+  });
+  std::size_t cut = 0;
+  int small = 0;
+  while (small < kSmall || !done) {
+    ResultsWriter w(path);
+    cut += w.repaired_bytes();
+    w.append(valid_record());
+    ++small;
+  }
+  long_writer.join();
+  EXPECT_EQ(cut, 0u) << "an open cut a live writer's line";
+  EXPECT_EQ(read_records(path).size(), static_cast<std::size_t>(kBig + small));
+}
+
+// --out naming something that is not a results file: refused, and the file left as it was.
+TEST_F(ResultsFileTest, AFileThatIsNotResultsIsRefusedAndLeftAlone) {
+  const fs::path text = dir_ / "c.txt";
+  write_text(text, "cfg");  // one line, no newline: used to be cut away as a torn record
+  const fs::path config = dir_ / "config.ini";
+  write_text(config, "[server]\nport = 8080\n");
+  for (const fs::path& p : {text, config}) {
+    try {
+      ResultsWriter w(p);
+      FAIL() << "expected a refusal for " << p;
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find("is not a run record"), std::string::npos) << e.what();
+    }
+  }
+  std::ifstream in(text);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "cfg");
+  try {
+    ResultsWriter w("/dev/full");
+    FAIL() << "a device is not a results file";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("not a regular file"), std::string::npos) << e.what();
   }
 }
 

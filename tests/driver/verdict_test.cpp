@@ -113,6 +113,35 @@ TEST(ScenarioReportFile, ReadsEventsAndCountsBadLines) {
   EXPECT_EQ(report.bad_lines, 1u);
 }
 
+// The report channel is bounded in the record: a note the size of a film and a million metric
+// names used to become a 100 MB record line and a 27 MB record.
+TEST(ScenarioReport, HugeEventsAreCutAndCountedNotCopied) {
+  auto path = std::filesystem::temp_directory_path() /
+              ("fl-report-caps-" + std::to_string(::getpid()) + ".jsonl");
+  {
+    std::ofstream out(path);
+    out << R"({"type":"note","text":")" << std::string(3 << 20, 'n') << "\"}\n";  // 3 MiB line
+    out << R"({"type":"note","text":")" << std::string(100000, 'm') << "\"}\n";
+    for (int i = 0; i < 20000; ++i) {
+      out << R"({"type":"metric","name":"m)" << i << R"(","value":1})"
+          << "\n";
+    }
+    out << R"({"type":"done"})"
+        << "\n";
+  }
+  auto report = read_scenario_report(path.string());
+  std::filesystem::remove(path);
+  EXPECT_TRUE(report.done);
+  EXPECT_EQ(report.metrics.size(), 1000u);
+  EXPECT_EQ(report.bad_lines, 1u);  // the 3 MiB line, skipped unread
+  ASSERT_EQ(report.notes.size(), 2u);
+  EXPECT_LT(report.notes[0].size(), 4200u);
+  EXPECT_NE(report.notes[0].find("[cut: 95904 bytes more]"), std::string::npos);
+  EXPECT_NE(report.notes[1].find("1 event line(s) over 1048576 bytes skipped, 19000 event(s)"),
+            std::string::npos)
+      << report.notes[1];
+}
+
 TEST(RunKey, IsDeterministicAndIncludesEveryParameter) {
   RunPlan plan;
   plan.scenario = "s";

@@ -56,6 +56,10 @@ TEST(NemesisSpec, ErrorsNameTheKeyAndTheForm) {
   e = error_of("pause:at=1");
   EXPECT_NE(e.find("a pause needs for="), std::string::npos) << e;
 
+  // A time beyond any run used to overflow the schedule's clock and fire at t = 0.
+  e = error_of("kill:at=1e10");
+  EXPECT_NE(e.find("at=1e10 is beyond a day"), std::string::npos) << e;
+
   e = error_of("kill:at=1,every=2");
   EXPECT_NE(e.find("exactly one of at="), std::string::npos) << e;
   EXPECT_NE(e.find("kill:at=SECONDS[,for=SECONDS]"), std::string::npos) << e;
