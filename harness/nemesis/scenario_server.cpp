@@ -61,7 +61,7 @@ void ServerUnderNemesis::stop() {
   }
 }
 
-RunningServer::RunningServer(Context& ctx) : ctx_(ctx) {
+RunningServer::RunningServer(Context& ctx) {
   if (ctx.serve == nullptr) {
     throw std::logic_error(
         fmt::format("{} runs a server but gave scenario_main no serve function", ctx.spec.id));

@@ -68,7 +68,6 @@ class RunningServer {
   void stop();   // idempotent
 
  private:
-  Context& ctx_;
   std::filesystem::path state_path_;
   std::unique_ptr<ScenarioServer> local_;
   std::unique_ptr<ServerUnderNemesis> process_;
