@@ -140,19 +140,11 @@ int run_reference(Context& ctx) {
 template <class Queue>
 int run_async(Context& ctx) {
   const auto& p = ctx.params;
-  const queue::LoadOptions o{p.count("connections"),
-                             p.count("frames"),
-                             p.count("frame-bytes"),
-                             p.count("burst"),
-                             p.us("burst-gap-us"),
-                             p.count("io-threads"),
-                             p.number("sndbuf-bytes"),
-                             p.number("rcvbuf-bytes"),
-                             p.ms("client-stall-ms"),
-                             p.us("client-read-delay-us"),
-                             p.ms("time-limit-ms"),
-                             ctx.seed,
-                             kSpec.id};
+  const queue::LoadOptions o = queue::load_options(
+      p.count("connections"), p.count("frames"), p.count("frame-bytes"), p.count("burst"),
+      p.us("burst-gap-us"), p.count("io-threads"), p.number("sndbuf-bytes"),
+      p.number("rcvbuf-bytes"), p.ms("client-stall-ms"), p.us("client-read-delay-us"),
+      p.ms("time-limit-ms"), ctx.seed, kSpec.id);
   queue::Load<Queue> load(o);  // the server listens
   ctx.report.metric("server_port", load.port());
   ctx.report.note(fmt::format("server listening on 127.0.0.1:{}", load.port()));

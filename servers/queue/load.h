@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "harness/probe/histogram.h"
@@ -45,6 +46,18 @@ struct LoadOptions {
   // "socket (<name> client)".
   std::string name = "queue";
 };
+
+// LoadOptions field by field, in their order (a call, so that a caller can pass them on a few
+// lines).
+inline LoadOptions load_options(
+    std::size_t connections, std::size_t frames, std::size_t frame_bytes, std::size_t burst,
+    std::chrono::microseconds burst_gap, std::size_t io_threads, int sndbuf_bytes, int rcvbuf_bytes,
+    std::chrono::milliseconds client_stall, std::chrono::microseconds client_read_delay,
+    std::chrono::milliseconds time_limit, std::uint64_t seed, std::string name) {
+  return {connections, frames,       frame_bytes,    burst,        burst_gap,
+          io_threads,  sndbuf_bytes, rcvbuf_bytes,   client_stall, client_read_delay,
+          time_limit,  seed,         std::move(name)};
+}
 
 // Where the clients dial, and the server-side peer port of a client's connection given the
 // client's local port (the same port when nothing is in between; std::nullopt: unknown, the
