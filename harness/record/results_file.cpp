@@ -139,6 +139,11 @@ void ResultsWriter::append(const nlohmann::json& record) {
 }
 
 std::vector<Record> read_records(const fs::path& path, std::vector<std::string>* warnings) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    throw ResultsFileError(fmt::format(
+        "{} is a folder, not a results file: give one of the .jsonl files in it", path.string()));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     throw ResultsFileError(

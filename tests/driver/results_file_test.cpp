@@ -180,6 +180,13 @@ TEST(Record, SchemaOneReadsAsNotJudgedAndABrokenRunFromItsVerdict) {
   EXPECT_TRUE(r.perturb.empty());
 }
 
+// A folder where a results file goes (compare, replay, export) is a bad input, not an internal
+// error from the stream library.
+TEST_F(ResultsFileTest, AFolderIsNamedAsNotAResultsFile) {
+  EXPECT_NE(read_error(dir_).find("is a folder, not a results file"), std::string::npos)
+      << read_error(dir_);
+}
+
 TEST_F(ResultsFileTest, UnwritablePathIsAUsageErrorNamingTheFix) {
   fs::path blocker = dir_ / "file";
   write_text(blocker, "x");
