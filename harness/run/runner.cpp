@@ -656,6 +656,70 @@ pid_t fork_child(const ChildPlan& plan) {
   return pid;
 }
 
+// A process of its own that kills the run's process group if the driver dies, by SIGKILL too:
+// it waits for EOF on a pipe only the driver holds. On the normal path the driver closes that
+// pipe while the run's leader is still a zombie (so its group id cannot have been reused) and
+// reaps the watcher before the leader. A watcher that cannot start is skipped: the run goes on
+// with the leader's PR_SET_PDEATHSIG alone.
+class GroupWatcher {
+ public:
+  explicit GroupWatcher(pid_t group) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return;
+    sigset_t all, previous;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &previous);
+    const pid_t pid = ::fork();
+    if (pid == 0) watch(fds[0], group);
+    ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    ::close(fds[0]);
+    if (pid < 0) {
+      ::close(fds[1]);
+      return;
+    }
+    pid_ = pid;
+    write_fd_ = fds[1];
+  }
+  ~GroupWatcher() { finish(); }
+  GroupWatcher(const GroupWatcher&) = delete;
+  GroupWatcher& operator=(const GroupWatcher&) = delete;
+
+  // The run is over: the watcher kills what is left of the group and is reaped.
+  void finish() {
+    if (write_fd_ < 0) return;
+    ::close(write_fd_);
+    write_fd_ = -1;
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+
+ private:
+  // In the forked watcher: async-signal-safe calls only, every signal left blocked.
+  [[noreturn]] static void watch(int read_fd, pid_t group) {
+    // Nothing else of the driver's stays open here: another run's pipe held by the watcher would
+    // keep that run's drain waiting.
+    bool closed = false;
+#ifdef SYS_close_range
+    closed = (read_fd == 0 || ::syscall(SYS_close_range, 0u, read_fd - 1u, 0u) == 0) &&
+             ::syscall(SYS_close_range, read_fd + 1u, ~0u, 0u) == 0;
+#endif
+    for (int fd = 0; !closed && fd < 65536; ++fd) {
+      if (fd != read_fd) ::close(fd);
+    }
+    char byte;
+    for (;;) {
+      const ssize_t n = ::read(read_fd, &byte, 1);
+      if (n == 0 || (n < 0 && errno != EINTR)) break;
+    }
+    ::kill(-group, SIGKILL);
+    ::_exit(0);
+  }
+
+  pid_t pid_ = -1;
+  int write_fd_ = -1;
+};
+
 // EOF on the report pipe means exec succeeded; a whole ChildFailure says which step failed, and
 // the child (already exiting) is reaped.
 std::optional<StartError> wait_for_exec(pid_t pid, UniqueFd& report_r, const ChildPlan& plan) {
@@ -731,8 +795,10 @@ void supervise(pid_t pid, const RunRequest& request, Clock::time_point start, Ch
 // grandchild holding the pipes open, say) is killed, and the pipes read until every writer is
 // gone or the bound passes (a descendant that left the group may hold them forever). Then the
 // child is reaped and its status, usage and output go into the result.
-void drain_and_reap(pid_t pid, Clock::time_point start, ChildPipes& p, RunResult& result) {
+void drain_and_reap(pid_t pid, Clock::time_point start, ChildPipes& p, GroupWatcher& watcher,
+                    RunResult& result) {
   signal_group(pid, SIGKILL);
+  watcher.finish();  // before the reap: the group id still names this run's group
   UniqueFd no_pidfd;
   const auto drain_until = Clock::now() + kDrainBound;
   while (p.out.fd.valid() || p.err.fd.valid()) {
@@ -792,8 +858,9 @@ RunResult run_process(const RunRequest& request) {
   pipes.report_w.reset();
   if (auto e = wait_for_exec(pid, pipes.report_r, plan)) return failed(*e);
   result.started = true;
+  GroupWatcher watcher(pid);  // a driver that dies takes the run's group with it
   supervise(pid, request, start, pipes, result);
-  drain_and_reap(pid, start, pipes, result);
+  drain_and_reap(pid, start, pipes, watcher, result);
   return result;
 }
 

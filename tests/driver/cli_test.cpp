@@ -288,6 +288,48 @@ TEST_F(CliTest, ExecOfAMissingProgramIsABadInput) {
   }
 }
 
+// A driver killed with SIGKILL leaves nothing of its run behind. The run's leader dies by its
+// PR_SET_PDEATHSIG; a background process of its group used to live on (reparented, still
+// sleeping); the group's watcher now kills it.
+TEST_F(CliTest, ASigkilledDriverLeavesNoProcessOfItsRun) {
+  const fs::path pid_file = root_ / "background.pid";
+  const std::string script = "sleep 300 & echo $! > " + pid_file.string() + "; wait";
+  std::vector<std::string> words = {FAULTLINE_BIN, "exec",    "--out", out_.string(),
+                                    "--",          "/bin/sh", "-c",    script};
+  std::vector<char*> argv;
+  for (auto& w : words) argv.push_back(w.data());
+  argv.push_back(nullptr);
+  const pid_t driver = ::fork();
+  ASSERT_GE(driver, 0);
+  if (driver == 0) {
+    ::execv(FAULTLINE_BIN, argv.data());
+    ::_exit(127);
+  }
+  pid_t background = -1;
+  for (int i = 0; i < 500 && background <= 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::ifstream in(pid_file);
+    in >> background;
+  }
+  ASSERT_GT(background, 0) << "the run never started its background process";
+  ::kill(driver, SIGKILL);
+  int status = 0;
+  ::waitpid(driver, &status, 0);
+  // Gone, or a zombie waiting for whoever it was reparented to: not running any more.
+  auto running = [&] {
+    std::ifstream stat("/proc/" + std::to_string(background) + "/stat");
+    std::string pid, comm, state;
+    if (!(stat >> pid >> comm >> state)) return false;
+    return state != "Z";
+  };
+  for (int i = 0; i < 300 && running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const bool survived = running();
+  if (survived) ::kill(background, SIGKILL);
+  EXPECT_FALSE(survived) << "pid " << background << " of the run outlived its SIGKILLed driver";
+}
+
 TEST_F(CliTest, UnknownCommandSuggestsOne) {
   Outcome o = faultline({"rnu"}, false);
   EXPECT_EQ(o.code, 2);
