@@ -183,6 +183,8 @@ RecordedExit exit_from(const Fields& r) {
   e.escalated_to_kill = f.boolean("escalated_to_kill", false);
   e.max_rss_bytes = f.whole("max_rss_bytes");
   e.start_error = f.text("start_error");
+  e.contained_by = f.text("contained_by");
+  e.escaped_processes = f.whole("escaped_processes");
   return e;
 }
 
@@ -195,6 +197,8 @@ json exit_to(const RecordedExit& e) {
             {"escalated_to_kill", e.escalated_to_kill},
             {"max_rss_bytes", e.max_rss_bytes}};
   if (!e.started) j["start_error"] = e.start_error;
+  if (!e.contained_by.empty()) j["contained_by"] = e.contained_by;
+  if (e.escaped_processes > 0) j["escaped_processes"] = e.escaped_processes;
   return j;
 }
 

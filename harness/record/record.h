@@ -72,6 +72,11 @@ struct RecordedExit {
   bool escalated_to_kill = false;
   std::uint64_t max_rss_bytes = 0;
   std::string start_error = {};  // when !started
+  // How the run's descendants were held: "cgroup2" (cgroup.kill) or "process group"; "" in
+  // records written before it was recorded.
+  std::string contained_by = {};
+  // Processes that had left the run's process group and outlived its leader (killed then).
+  std::uint64_t escaped_processes = 0;
 };
 
 struct RecordedOutput {

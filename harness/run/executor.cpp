@@ -321,6 +321,8 @@ RecordedExit recorded_exit(const RunResult& result) {
   e.escalated_to_kill = result.escalated_to_kill;
   e.max_rss_bytes = result.max_rss_bytes;
   if (!result.started) e.start_error = result.start_error;
+  e.contained_by = result.contained_by;
+  e.escaped_processes = result.escaped_processes;
   return e;
 }
 
@@ -438,6 +440,12 @@ Record execute_run(const RunPlan& plan, const RunSettings& settings,
   record.exit = recorded_exit(result);
   record.output = recorded_output(result);
   take_report(record, std::move(report));
+  if (result.escaped_processes > 0) {
+    record.notes.push_back(fmt::format(
+        "{} process{} of the run had left its process group (setsid, setpgid or a double fork) "
+        "and outlived it: killed with the run's cgroup",
+        result.escaped_processes, result.escaped_processes == 1 ? "" : "es"));
+  }
   record.completion = {!broken.has_value(), broken.value_or("")};
   const Judgement judgement = judge_record(record);
   record.verdict = std::string(outcome_name(judgement.outcome));

@@ -8,9 +8,10 @@
 //      its pid, which names the process group, cannot be reused while the group is signalled;
 //   4. the rest of the group is killed, the pipes drained for a bounded time, then the zombie is
 //      reaped with wait4 for its status and rusage;
-//   5. with a thread limit, the child joins its run's pids cgroup before exec (so everything it
-//      starts is counted from its first instruction), and the cgroup is removed after the reap,
-//      once every task in it is gone.
+//   5. the child joins its run's cgroup before exec (so everything it starts is in it from its
+//      first instruction): a cgroup2 group whose cgroup.kill ends every descendant, the ones that
+//      left the process group (setsid, setpgid, a double fork) too, and with a thread limit its
+//      pids.max; the cgroup is removed after the reap, once every task in it is gone.
 #include "harness/run/runner.h"
 
 #include <fcntl.h>
@@ -27,6 +28,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -256,7 +258,7 @@ struct ChildFailure {
   enum Stage : int { kStdio, kLimit, kCgroup, kExec };
   int stage = kExec;
   int err = 0;
-  int limit_index = 0;  // into ChildPlan::limits, for kLimit
+  int limit_index = 0;  // into ChildPlan::limits for kLimit, ChildPlan::cgroup_procs for kCgroup
 };
 
 struct ResourceLimit {
@@ -277,8 +279,8 @@ struct ChildPlan {
   int stdout_fd = -1;
   int stderr_fd = -1;
   int report_fd = -1;
-  std::string cgroup_procs;  // the run's pids cgroup.procs to join, "" without a thread limit
-  int max_fd = 1024;         // bound for closing inherited fds when close_range is missing
+  std::vector<std::string> cgroup_procs;  // the cgroup.procs files of the run's cgroups to join
+  int max_fd = 1024;  // bound for closing inherited fds when close_range is missing
   pid_t parent = -1;
 };
 
@@ -334,10 +336,11 @@ void close_inherited_fds(const ChildPlan& plan) {
   }
   close_inherited_fds(plan);
   // "0" names the writer itself, in cgroup v1 and v2 alike: no number formatting needed here.
-  if (!plan.cgroup_procs.empty()) {
-    const int fd = ::open(plan.cgroup_procs.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || ::write(fd, "0", 1) != 1)
-      report_and_exit(plan, {ChildFailure::kCgroup, errno, 0});
+  for (std::size_t i = 0; i < plan.cgroup_procs.size(); ++i) {
+    const int fd = ::open(plan.cgroup_procs[i].c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || ::write(fd, "0", 1) != 1) {
+      report_and_exit(plan, {ChildFailure::kCgroup, errno, static_cast<int>(i)});
+    }
     ::close(fd);
   }
   for (std::size_t i = 0; i < plan.limits.size(); ++i) {
@@ -455,25 +458,81 @@ bool can_make_pids_cgroup(const std::string& dir, std::string& why) {
   return ok;
 }
 
+// Where cgroup2 and the v1 pids hierarchy are mounted ("" when they are not).
+struct CgroupMounts {
+  std::string v2, v1_pids;
+};
+CgroupMounts cgroup_mounts() {
+  CgroupMounts mounts;
+  std::ifstream in("/proc/self/mounts");
+  std::string device, dir, type, options;
+  std::string rest;
+  while (in >> device >> dir >> type >> options && std::getline(in, rest)) {
+    std::replace(options.begin(), options.end(), ',', ' ');
+    if (type == "cgroup2" && mounts.v2.empty()) mounts.v2 = dir;
+    if (type == "cgroup" && has_word(options, "pids") && mounts.v1_pids.empty()) {
+      mounts.v1_pids = dir;
+    }
+  }
+  return mounts;
+}
+
+// The driver's own cgroup folder under a mount, or the mount's root when that folder is not
+// visible (a container that shows only its own part of the hierarchy).
+std::string cgroup_base(const std::string& mount, const std::string& own) {
+  std::string dir = mount + (own == "/" ? "" : own);
+  struct stat st {};
+  return ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) ? dir : mount;
+}
+
+// The run cgroups ("faultline-<driver pid>-<n>") of drivers that are gone: one killed between
+// making a run's cgroup and starting its watcher cannot remove it. Whatever is left in one is
+// killed first.
+void remove_orphaned_cgroups(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    constexpr std::string_view kPrefix = "faultline-";
+    const std::size_t dash = name.find('-', kPrefix.size());
+    if (!name.starts_with(kPrefix) || dash == std::string::npos || dash == kPrefix.size()) continue;
+    const std::string pid_text = name.substr(kPrefix.size(), dash - kPrefix.size());
+    if (pid_text.find_first_not_of("0123456789") != std::string::npos) continue;
+    const auto pid = static_cast<pid_t>(std::stol(pid_text));
+    if (::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    const std::string path = entry.path().string();
+    for (int i = 0; i < 100 && ::rmdir(path.c_str()) != 0 && errno == EBUSY; ++i) {
+      if (!write_text(path + "/cgroup.kill", "1")) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+}
+
+ContainmentSupport probe_containment_support() {
+  const std::string mount = cgroup_mounts().v2;
+  if (mount.empty()) return {"process group", "", "no cgroup2 mounted"};
+  const std::string dir = cgroup_base(mount, own_cgroup(true));
+  const std::string probe = dir + "/faultline-probe-" + std::to_string(::getpid());
+  if (::mkdir(probe.c_str(), 0755) != 0 && errno != EEXIST) {
+    return {"process group", "", "cannot create a cgroup in " + dir + ": " + error_text(errno)};
+  }
+  const bool killable = ::access((probe + "/cgroup.kill").c_str(), W_OK) == 0;
+  const int err = errno;
+  ::rmdir(probe.c_str());
+  if (!killable) {
+    return {"process group", "",
+            "no writable cgroup.kill in " + dir + " (Linux 5.14 or later): " + error_text(err)};
+  }
+  remove_orphaned_cgroups(dir);
+  return {"cgroup2", dir, ""};
+}
+
 ThreadLimitSupport probe_thread_limit_support() {
   ThreadLimitSupport support;
   std::vector<std::string> tried;
-  std::string v2_mount, v1_mount;
-  {
-    std::ifstream in("/proc/self/mounts");
-    std::string device, dir, type, options;
-    std::string rest;
-    while (in >> device >> dir >> type >> options && std::getline(in, rest)) {
-      std::replace(options.begin(), options.end(), ',', ' ');
-      if (type == "cgroup2" && v2_mount.empty()) v2_mount = dir;
-      if (type == "cgroup" && has_word(options, "pids") && v1_mount.empty()) v1_mount = dir;
-    }
-  }
-  auto base = [](const std::string& mount, const std::string& own) {
-    std::string dir = mount + (own == "/" ? "" : own);
-    struct stat st {};
-    return ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) ? dir : mount;
-  };
+  const CgroupMounts mounts = cgroup_mounts();
+  const std::string& v2_mount = mounts.v2;
+  const std::string& v1_mount = mounts.v1_pids;
+  auto base = cgroup_base;
   if (!v2_mount.empty()) {
     const std::string dir = base(v2_mount, own_cgroup(true));
     std::string why;
@@ -508,18 +567,18 @@ ThreadLimitSupport probe_thread_limit_support() {
   return support;
 }
 
-// The run's own pids cgroup: made before fork, joined by the child before exec, removed after
+// One of the run's cgroups: made before fork, joined by the child before exec, removed after
 // the reap. Whatever is still in it then (a grandchild that left the process group) is killed
-// first: a cgroup with tasks cannot be removed.
-class PidsCgroup {
+// first, by cgroup.kill where the kernel has it: a cgroup with tasks cannot be removed.
+class RunCgroup {
  public:
-  PidsCgroup() = default;
-  PidsCgroup(const PidsCgroup&) = delete;
-  PidsCgroup& operator=(const PidsCgroup&) = delete;
-  ~PidsCgroup() { remove(); }
+  RunCgroup() = default;
+  RunCgroup(const RunCgroup&) = delete;
+  RunCgroup& operator=(const RunCgroup&) = delete;
+  ~RunCgroup() { remove(); }
 
-  // Returns "" or why it failed.
-  std::string create(const std::string& parent, std::uint64_t max_tasks) {
+  // Returns "" or why it failed. With max_tasks, also sets pids.max.
+  std::string create(const std::string& parent, std::optional<std::uint64_t> max_tasks) {
     static std::atomic<std::uint64_t> counter{0};
     const std::string dir = parent + "/faultline-" + std::to_string(::getpid()) + "-" +
                             std::to_string(counter.fetch_add(1));
@@ -527,12 +586,29 @@ class PidsCgroup {
       return "cannot create the run's cgroup " + dir + ": " + error_text(errno);
     }
     dir_ = dir;
-    if (!write_text(dir + "/pids.max", std::to_string(max_tasks))) {
+    if (max_tasks && !write_text(dir + "/pids.max", std::to_string(*max_tasks))) {
       return "cannot write " + dir + "/pids.max: " + error_text(errno);
     }
     return "";
   }
+  bool made() const { return !dir_.empty(); }
+  const std::string& dir() const { return dir_; }
   std::string procs() const { return dir_ + "/cgroup.procs"; }
+
+  std::vector<pid_t> members() const {
+    std::vector<pid_t> out;
+    std::istringstream pids(read_text(procs()));
+    for (pid_t pid = 0; pids >> pid;) out.push_back(pid);
+    return out;
+  }
+
+  // SIGKILL to every task in it: cgroup.kill (cgroup2, Linux 5.14) reaches the ones forked while
+  // it works too; otherwise each listed pid.
+  void kill_all() const {
+    if (dir_.empty()) return;
+    if (write_text(dir_ + "/cgroup.kill", "1")) return;
+    for (pid_t pid : members()) ::kill(pid, SIGKILL);
+  }
 
  private:
   void remove() {
@@ -540,14 +616,19 @@ class PidsCgroup {
     constexpr auto kGiveUp = std::chrono::seconds(5);
     const auto until = Clock::now() + kGiveUp;
     while (::rmdir(dir_.c_str()) != 0 && errno == EBUSY && Clock::now() < until) {
-      std::istringstream pids(read_text(procs()));
-      for (pid_t pid = 0; pids >> pid;) ::kill(pid, SIGKILL);
+      kill_all();
       std::this_thread::sleep_for(std::chrono::milliseconds(10));  // killed tasks are reaped
     }
     dir_.clear();
   }
 
   std::string dir_;
+};
+
+// The run's cgroups: `contain` (cgroup2, for cgroup.kill) and `pids` (a v1 pids.max), either
+// unmade; with a cgroup2 thread limit both are one, `contain`.
+struct RunCgroups {
+  RunCgroup contain, pids;
 };
 
 RunResult not_started(RunResult result, int err, std::string message, Clock::time_point start) {
@@ -573,8 +654,8 @@ struct StartError {
 };
 
 // The program, its argv and environment, and the limits the child applies before exec.
-std::optional<StartError> plan_child(const RunRequest& request, ChildPlan& plan, PidsCgroup& cgroup,
-                                     RunResult& result) {
+std::optional<StartError> plan_child(const RunRequest& request, ChildPlan& plan,
+                                     RunCgroups& cgroups, RunResult& result) {
   const std::string& name = request.argv.front();
   if (int err = resolve_program(name, search_path_for(request), plan.program); err != 0) {
     const bool bare = err == ENOENT && name.find('/') == std::string::npos;
@@ -593,19 +674,31 @@ std::optional<StartError> plan_child(const RunRequest& request, ChildPlan& plan,
   }
   if (limits.open_files) add_limit(plan, RLIMIT_NOFILE, "RLIMIT_NOFILE", *limits.open_files);
   if (limits.processes) add_limit(plan, RLIMIT_NPROC, "RLIMIT_NPROC", *limits.processes);
+  const ContainmentSupport& contain = containment_support();
+  std::optional<std::uint64_t> v2_max_tasks;
   if (limits.threads) {
     const ThreadLimitSupport& support = thread_limit_support();
     if (support.mechanism == "RLIMIT_NPROC") {
       add_limit(plan, RLIMIT_NPROC, "RLIMIT_NPROC", *limits.threads);
     } else if (support.mechanism.empty()) {
       return StartError{EPERM, support.error};
-    } else if (auto error = cgroup.create(support.parent, *limits.threads); !error.empty()) {
+    } else if (support.mechanism == "cgroup2 pids.max" && support.parent == contain.parent) {
+      v2_max_tasks = limits.threads;  // the containing cgroup carries the limit
+    } else if (auto error = cgroups.pids.create(support.parent, *limits.threads);
+               !error.empty()) {
       return StartError{errno, error};
     } else {
-      plan.cgroup_procs = cgroup.procs();
+      plan.cgroup_procs.push_back(cgroups.pids.procs());
     }
     result.threads_enforced_by = support.mechanism;
   }
+  if (!contain.parent.empty()) {
+    if (auto error = cgroups.contain.create(contain.parent, v2_max_tasks); !error.empty()) {
+      return StartError{errno, error};
+    }
+    plan.cgroup_procs.push_back(cgroups.contain.procs());
+  }
+  result.contained_by = contain.mechanism;
   add_limit(plan, RLIMIT_CORE, "RLIMIT_CORE", limits.core_bytes);
   if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
     plan.max_fd = static_cast<int>(std::min<rlim_t>(files.rlim_cur, 1u << 20));
@@ -656,23 +749,29 @@ pid_t fork_child(const ChildPlan& plan) {
   return pid;
 }
 
-// A process of its own that kills the run's process group if the driver dies, by SIGKILL too:
-// it waits for EOF on a pipe only the driver holds. On the normal path the driver closes that
-// pipe while the run's leader is still a zombie (so its group id cannot have been reused) and
-// reaps the watcher before the leader. A watcher that cannot start is skipped: the run goes on
-// with the leader's PR_SET_PDEATHSIG alone.
+// A process of its own that kills the run if the driver dies, by SIGKILL too: it waits for EOF
+// on a pipe only the driver holds, then kills the run's process group and, through cgroup.kill,
+// everything else in the run's cgroup (descendants that left the group), and removes the cgroup.
+// On the normal path the driver writes one byte before closing that pipe, while the run's leader
+// is still a zombie (so its group id cannot have been reused), and reaps the watcher before the
+// leader; the driver removes the cgroup itself then. A watcher that cannot start is skipped: the
+// run goes on with the leader's PR_SET_PDEATHSIG alone.
 class GroupWatcher {
  public:
-  explicit GroupWatcher(pid_t group) {
+  GroupWatcher(pid_t group, const RunCgroup& cgroup) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return;
+    const int kill_fd =
+        cgroup.made() ? ::open((cgroup.dir() + "/cgroup.kill").c_str(), O_WRONLY | O_CLOEXEC) : -1;
+    const std::string dir = cgroup.dir();  // the child's copy is read only: no allocation there
     sigset_t all, previous;
     sigfillset(&all);
     ::pthread_sigmask(SIG_SETMASK, &all, &previous);
     const pid_t pid = ::fork();
-    if (pid == 0) watch(fds[0], group);
+    if (pid == 0) watch(fds[0], kill_fd, group, dir.empty() ? nullptr : dir.c_str());
     ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     ::close(fds[0]);
+    if (kill_fd >= 0) ::close(kill_fd);
     if (pid < 0) {
       ::close(fds[1]);
       return;
@@ -684,9 +783,10 @@ class GroupWatcher {
   GroupWatcher(const GroupWatcher&) = delete;
   GroupWatcher& operator=(const GroupWatcher&) = delete;
 
-  // The run is over: the watcher kills what is left of the group and is reaped.
+  // The run is over: the watcher kills what is left of it and is reaped.
   void finish() {
     if (write_fd_ < 0) return;
+    (void)write_all(write_fd_, "x", 1);  // "the driver is alive": the cgroup stays its to remove
     ::close(write_fd_);
     write_fd_ = -1;
     int status = 0;
@@ -695,24 +795,44 @@ class GroupWatcher {
   }
 
  private:
-  // In the forked watcher: async-signal-safe calls only, every signal left blocked.
-  [[noreturn]] static void watch(int read_fd, pid_t group) {
-    // Nothing else of the driver's stays open here: another run's pipe held by the watcher would
-    // keep that run's drain waiting.
+  // Closes every descriptor but `a` and `b` (a < b, b may be -1).
+  static void close_all_but(int a, int b) {
+    if (b >= 0 && b < a) std::swap(a, b);
     bool closed = false;
 #ifdef SYS_close_range
-    closed = (read_fd == 0 || ::syscall(SYS_close_range, 0u, read_fd - 1u, 0u) == 0) &&
-             ::syscall(SYS_close_range, read_fd + 1u, ~0u, 0u) == 0;
+    auto range = [](int from, int to) {  // [from, to], empty when to < from
+      return to < from || ::syscall(SYS_close_range, static_cast<unsigned>(from),
+                                    static_cast<unsigned>(to), 0u) == 0;
+    };
+    closed = b < 0 ? range(0, a - 1) && range(a + 1, ~0u >> 1)
+                   : range(0, a - 1) && range(a + 1, b - 1) && range(b + 1, ~0u >> 1);
 #endif
     for (int fd = 0; !closed && fd < 65536; ++fd) {
-      if (fd != read_fd) ::close(fd);
+      if (fd != a && fd != b) ::close(fd);
     }
+  }
+
+  // In the forked watcher: async-signal-safe calls only, every signal left blocked.
+  [[noreturn]] static void watch(int read_fd, int kill_fd, pid_t group, const char* dir) {
+    // Nothing else of the driver's stays open here: another run's pipe held by the watcher would
+    // keep that run's drain waiting.
+    close_all_but(read_fd, kill_fd);
     char byte;
+    bool driver_alive = false;
     for (;;) {
       const ssize_t n = ::read(read_fd, &byte, 1);
-      if (n == 0 || (n < 0 && errno != EINTR)) break;
+      if (n > 0) driver_alive = true;
+      if (n >= 0 || errno != EINTR) break;
     }
     ::kill(-group, SIGKILL);
+    if (kill_fd >= 0) (void)::write(kill_fd, "1", 1);
+    // The driver is gone: nobody else will remove the run's cgroup once its tasks are reaped.
+    for (int i = 0; !driver_alive && dir != nullptr && i < 500; ++i) {
+      if (::rmdir(dir) == 0 || errno != EBUSY) break;
+      if (kill_fd >= 0) (void)::write(kill_fd, "1", 1);
+      const timespec pause{0, 10'000'000};
+      ::nanosleep(&pause, nullptr);
+    }
     ::_exit(0);
   }
 
@@ -742,7 +862,8 @@ std::optional<StartError> wait_for_exec(pid_t pid, UniqueFd& report_r, const Chi
       what = "cannot set up stdio for '" + plan.program + "'";
       break;
     case ChildFailure::kCgroup:
-      what = "cannot move '" + plan.program + "' into " + plan.cgroup_procs;
+      what = "cannot move '" + plan.program + "' into " +
+             plan.cgroup_procs.at(static_cast<std::size_t>(failure.limit_index));
       break;
     case ChildFailure::kLimit: {
       const auto& limit = plan.limits.at(static_cast<std::size_t>(failure.limit_index));
@@ -795,9 +916,15 @@ void supervise(pid_t pid, const RunRequest& request, Clock::time_point start, Ch
 // grandchild holding the pipes open, say) is killed, and the pipes read until every writer is
 // gone or the bound passes (a descendant that left the group may hold them forever). Then the
 // child is reaped and its status, usage and output go into the result.
-void drain_and_reap(pid_t pid, Clock::time_point start, ChildPipes& p, GroupWatcher& watcher,
-                    RunResult& result) {
+void drain_and_reap(pid_t pid, Clock::time_point start, ChildPipes& p, const RunCgroup& contain,
+                    GroupWatcher& watcher, RunResult& result) {
+  // Still running although the run is over, and out of reach of a group kill.
+  for (pid_t member : contain.members()) {
+    const pid_t group = ::getpgid(member);  // -1: it is gone already
+    if (member != pid && group >= 0 && group != pid) ++result.escaped_processes;
+  }
   signal_group(pid, SIGKILL);
+  contain.kill_all();
   watcher.finish();  // before the reap: the group id still names this run's group
   UniqueFd no_pidfd;
   const auto drain_until = Clock::now() + kDrainBound;
@@ -831,6 +958,11 @@ const ThreadLimitSupport& thread_limit_support() {
   return support;
 }
 
+const ContainmentSupport& containment_support() {
+  static const ContainmentSupport support = probe_containment_support();
+  return support;
+}
+
 RunResult run_process(const RunRequest& request) {
   const auto start = Clock::now();
   RunResult result;
@@ -841,8 +973,8 @@ RunResult run_process(const RunRequest& request) {
     return failed({ECANCELED, "cancelled before it started"});
   }
   ChildPlan plan;
-  PidsCgroup cgroup;  // declared before the fork: removed after the reap, on every path
-  if (auto e = plan_child(request, plan, cgroup, result)) return failed(*e);
+  RunCgroups cgroups;  // declared before the fork: removed after the reap, on every path
+  if (auto e = plan_child(request, plan, cgroups, result)) return failed(*e);
   ChildPipes pipes(request.output_cap_bytes);
   if (auto e = open_pipes(pipes, plan)) return failed(*e);
   const pid_t pid = fork_child(plan);
@@ -858,9 +990,9 @@ RunResult run_process(const RunRequest& request) {
   pipes.report_w.reset();
   if (auto e = wait_for_exec(pid, pipes.report_r, plan)) return failed(*e);
   result.started = true;
-  GroupWatcher watcher(pid);  // a driver that dies takes the run's group with it
+  GroupWatcher watcher(pid, cgroups.contain);  // a driver that dies takes the run with it
   supervise(pid, request, start, pipes, result);
-  drain_and_reap(pid, start, pipes, watcher, result);
+  drain_and_reap(pid, start, pipes, cgroups.contain, watcher, result);
   return result;
 }
 

@@ -3,9 +3,12 @@
 // The child gets its own process group, so a timeout or a cancel kills it and every descendant
 // it forked. Its stdout and stderr are captured up to a cap (the head and the tail of each
 // stream are kept, with a marker saying how much of the middle was dropped). Resource limits are
-// applied in the child before exec. The child dies with the driver (PR_SET_PDEATHSIG), so a
-// killed driver leaves no direct child running (grandchildren that left the group are beyond
-// reach).
+// applied in the child before exec. Where the driver may make cgroup2 groups with cgroup.kill
+// (containment_support()), the child starts in a cgroup of its own, so descendants that left the
+// process group (setsid, setpgid, a double fork) are killed when the run ends, and counted. The
+// child dies with the driver (PR_SET_PDEATHSIG) and a watcher process kills the group and the
+// cgroup when the driver dies, by SIGKILL too; without a cgroup, descendants that left the group
+// can outlive the run.
 //
 // run_process() may be called from several threads at once. What it needs from the rest of the
 // driver: SIGCHLD is not ignored, and nothing reaps children it did not start (no wait(-1) or
@@ -49,6 +52,16 @@ struct ThreadLimitSupport {
 };
 const ThreadLimitSupport& thread_limit_support();
 
+// How the descendants of a run are held, probed once per driver by making a cgroup for real.
+struct ContainmentSupport {
+  // "cgroup2": each run gets a cgroup under `parent`, killed whole with cgroup.kill;
+  // "process group": the group alone (descendants that leave it are beyond reach).
+  std::string mechanism;
+  std::string parent;
+  std::string why_not;  // why there is no cgroup, for "process group"
+};
+const ContainmentSupport& containment_support();
+
 struct RunRequest {
   // argv[0] is the program: a path, or a bare name looked up in PATH (the PATH of `env` if it sets
   // one, else the driver's).
@@ -88,6 +101,10 @@ struct RunResult {
   std::uint64_t max_rss_bytes = 0;
   // How limits.threads was enforced (ThreadLimitSupport::mechanism), "" when it was not set.
   std::string threads_enforced_by;
+  std::string contained_by;  // ContainmentSupport::mechanism of the run
+  // Processes of the run that had left its process group and were still running when its leader
+  // exited (all killed then); only counted with cgroup containment.
+  std::uint64_t escaped_processes = 0;
   CapturedStream out;
   CapturedStream err;
 };

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -278,6 +279,48 @@ TEST_F(CliTest, ReportFilesOfDeadDriversAreRemoved) {
   fs::remove(live);
 }
 
+// Likewise a run's cgroup, left by a driver killed before the run's watcher started: the next
+// driver kills what is still in it and removes it. That driver is started here directly, not
+// through run_process, so that it shares this process's cgroup.
+TEST_F(CliTest, CgroupsOfDeadDriversAreRemoved) {
+  const std::string parent = containment_support().parent;
+  if (parent.empty()) GTEST_SKIP() << "no run cgroups here: " << containment_support().why_not;
+  RunRequest gone;
+  gone.argv = {"/bin/true"};
+  const pid_t dead = run_process(gone).pid;
+  ASSERT_GT(dead, 0);
+  const fs::path orphan = fs::path(parent) / fmt::format("faultline-{}-0", dead);
+  ASSERT_TRUE(fs::create_directory(orphan));
+  const pid_t left = ::fork();
+  ASSERT_GE(left, 0);
+  if (left == 0) {
+    std::ofstream(orphan / "cgroup.procs") << "0\n";
+    for (;;) ::pause();
+  }
+  for (int i = 0; i < 200; ++i) {
+    std::ifstream procs(orphan / "cgroup.procs");
+    pid_t in = 0;
+    if (procs >> in && in == left) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const pid_t driver = ::fork();
+  ASSERT_GE(driver, 0);
+  if (driver == 0) {
+    ::execl(FAULTLINE_BIN, FAULTLINE_BIN, "exec", "--out", out_.c_str(), "--", "/bin/true",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(driver, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  int left_status = 0;
+  const bool killed = ::waitpid(left, &left_status, 0) == left && WIFSIGNALED(left_status);
+  EXPECT_TRUE(killed) << "the process left in the orphaned cgroup was not killed";
+  EXPECT_FALSE(fs::exists(orphan));
+  std::error_code ec;
+  fs::remove(orphan, ec);
+}
+
 // exec of a program that is not there is a typo: one line, exit 2, nothing recorded.
 TEST_F(CliTest, ExecOfAMissingProgramIsABadInput) {
   for (const std::string program : {"no-such-program-xyz", "/nonexistent/repro"}) {
@@ -290,11 +333,21 @@ TEST_F(CliTest, ExecOfAMissingProgramIsABadInput) {
 
 // A driver killed with SIGKILL leaves nothing of its run behind. The run's leader dies by its
 // PR_SET_PDEATHSIG; a background process of its group used to live on (reparented, still
-// sleeping); the group's watcher now kills it.
-TEST_F(CliTest, ASigkilledDriverLeavesNoProcessOfItsRun) {
-  const fs::path pid_file = root_ / "background.pid";
-  const std::string script = "sleep 300 & echo $! > " + pid_file.string() + "; wait";
-  std::vector<std::string> words = {FAULTLINE_BIN, "exec",    "--out", out_.string(),
+// sleeping), and one that had called setsid was beyond a group kill; the run's watcher now kills
+// the group and the run's cgroup, and removes the cgroup.
+// Gone, or a zombie waiting for whoever it was reparented to: not running any more.
+bool running(pid_t process) {
+  std::ifstream stat("/proc/" + std::to_string(process) + "/stat");
+  std::string pid, comm, state;
+  if (!(stat >> pid >> comm >> state)) return false;
+  return state != "Z";
+}
+
+void expect_nothing_outlives_a_killed_driver(const fs::path& root, const fs::path& out,
+                                             const std::string& launcher) {
+  const fs::path pid_file = root / "background.pid";
+  const std::string script = launcher + "sleep 300 & echo $! > " + pid_file.string() + "; wait";
+  std::vector<std::string> words = {FAULTLINE_BIN, "exec",    "--out", out.string(),
                                     "--",          "/bin/sh", "-c",    script};
   std::vector<char*> argv;
   for (auto& w : words) argv.push_back(w.data());
@@ -315,19 +368,69 @@ TEST_F(CliTest, ASigkilledDriverLeavesNoProcessOfItsRun) {
   ::kill(driver, SIGKILL);
   int status = 0;
   ::waitpid(driver, &status, 0);
-  // Gone, or a zombie waiting for whoever it was reparented to: not running any more.
-  auto running = [&] {
-    std::ifstream stat("/proc/" + std::to_string(background) + "/stat");
-    std::string pid, comm, state;
-    if (!(stat >> pid >> comm >> state)) return false;
-    return state != "Z";
-  };
-  for (int i = 0; i < 300 && running(); ++i) {
+  for (int i = 0; i < 300 && running(background); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  const bool survived = running();
+  const bool survived = running(background);
   if (survived) ::kill(background, SIGKILL);
   EXPECT_FALSE(survived) << "pid " << background << " of the run outlived its SIGKILLed driver";
+  const std::string parent = containment_support().parent;
+  if (parent.empty()) return;
+  const std::string prefix = "faultline-" + std::to_string(driver) + "-";
+  auto leftovers = [&] {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(parent)) {
+      if (entry.path().filename().string().starts_with(prefix)) {
+        names.push_back(entry.path().string());
+      }
+    }
+    return names;
+  };
+  for (int i = 0; i < 300 && !leftovers().empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(leftovers().empty()) << "the run's cgroup " << leftovers().front()
+                                   << " outlived its SIGKILLed driver";
+}
+
+TEST_F(CliTest, ASigkilledDriverLeavesNoProcessOfItsRun) {
+  expect_nothing_outlives_a_killed_driver(root_, out_, "");
+}
+
+TEST_F(CliTest, ASigkilledDriverLeavesNoProcessThatLeftTheRunsGroup) {
+  if (containment_support().mechanism != "cgroup2") {
+    GTEST_SKIP() << "no cgroup2 with cgroup.kill here (" << containment_support().why_not << ")";
+  }
+  expect_nothing_outlives_a_killed_driver(root_, out_, "setsid ");
+}
+
+TEST_F(CliTest, AnEscapedDescendantIsKilledAndNotedInTheRecord) {
+  if (containment_support().mechanism != "cgroup2") {
+    GTEST_SKIP() << "no cgroup2 with cgroup.kill here (" << containment_support().why_not << ")";
+  }
+  const fs::path pid_file = root_ / "escaped.pid";
+  // The pid file is written after setsid: the run ends once the descendant has left its group.
+  const std::string pid_path = pid_file.string();
+  Outcome o = faultline({"exec", "--out", out_.string(), "--", "/bin/sh", "-c",
+                         "setsid /bin/sh -c 'echo $$ > " + pid_path + "; exec sleep 300' & " +
+                             "while [ ! -s " + pid_path + " ]; do sleep 0.01; done"});
+  EXPECT_EQ(o.code, 0) << o.out << o.err;
+  pid_t escaped = -1;
+  std::ifstream(pid_file) >> escaped;
+  ASSERT_GT(escaped, 0);
+  const bool survived = running(escaped);
+  if (survived) ::kill(escaped, SIGKILL);
+  EXPECT_FALSE(survived) << "pid " << escaped << " outlived its run";
+  auto records = raw_records(out_);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0]["exit"]["contained_by"], "cgroup2");
+  EXPECT_EQ(records[0]["exit"]["escaped_processes"], 1);
+  bool noted = false;
+  for (const auto& note : records[0]["notes"]) {
+    noted = noted || note.get<std::string>().find("1 process of the run had left its process "
+                                                  "group") != std::string::npos;
+  }
+  EXPECT_TRUE(noted) << records[0].dump();
 }
 
 TEST_F(CliTest, UnknownCommandSuggestsOne) {

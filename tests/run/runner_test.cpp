@@ -276,6 +276,41 @@ TEST(RunProcess, ReturnsPromptlyAndKillsAGrandchildHoldingThePipes) {
   EXPECT_TRUE(dies_within(grandchild, 5s));
 }
 
+// Each way out of the process group the runner made: setsid, setpgid, and a double fork whose
+// middle process exits. A group kill alone misses each (the child shows the escaped process in a
+// group of its own); the run's cgroup does not, and the run counts it.
+class EscapeRoute : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(EscapeRoute, NoDescendantOutlivesTheRun) {
+  const ContainmentSupport& support = containment_support();
+  if (support.mechanism != "cgroup2") {
+    GTEST_SKIP() << "no cgroup2 with cgroup.kill here (" << support.why_not
+                 << "): descendants that leave the group are beyond reach";
+  }
+  RunResult r = run_process(child_request({"escape", GetParam()}));
+  expect_exited(r, 0);
+  const pid_t escaped = grandchild_pid(r.out.text);
+  ASSERT_GT(escaped, 0) << r.out.text;
+  const auto group_at = r.out.text.find("GROUP ");
+  ASSERT_NE(group_at, std::string::npos) << r.out.text;
+  EXPECT_NE(std::atoi(r.out.text.c_str() + group_at + 6), r.pid)
+      << "the descendant never left the run's group: " << r.out.text;
+  const bool died = dies_within(escaped, 5s);
+  if (!died) ::kill(escaped, SIGKILL);
+  EXPECT_TRUE(died) << "pid " << escaped << " (" << GetParam() << ") outlived its run";
+  EXPECT_EQ(r.contained_by, "cgroup2");
+  EXPECT_EQ(r.escaped_processes, 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(RunProcess, EscapeRoute, ::testing::Values("setsid", "setpgid", "daemon"));
+
+TEST(RunProcess, ARunWhoseDescendantsStayedInItsGroupCountsNoEscape) {
+  RunResult r = run_process(child_request({"grandchild"}));
+  expect_exited(r, 0);
+  EXPECT_EQ(r.escaped_processes, 0u);
+  EXPECT_EQ(r.contained_by, containment_support().mechanism);
+}
+
 TEST(RunProcess, TimeoutKillsTheWholeGroup) {
   RunRequest request = child_request({"grandchild", "hang"});
   request.timeout = 500ms;
