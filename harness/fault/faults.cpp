@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "harness/probe/shown.h"
+
 namespace faultline::fault {
 namespace {
 
@@ -138,7 +140,7 @@ std::optional<std::string> check(const FaultSpec& spec, Fault* out) {
         return fmt::format(
             "fault '{}': direction={} is not up, down or both (up: client to "
             "server; default down)",
-            spec.kind, value);
+            spec.kind, shown(value));
       }
       continue;
     }
@@ -148,7 +150,7 @@ std::optional<std::string> check(const FaultSpec& spec, Fault* out) {
         return fmt::format(
             "fault '{}': toxicity={} must be a number from 0 to 1 (the "
             "probability that a connection is affected)",
-            spec.kind, value);
+            spec.kind, shown(value));
       }
       f.toxicity = *v;
       continue;
@@ -166,7 +168,7 @@ std::optional<std::string> check(const FaultSpec& spec, Fault* out) {
     const ParamInfo& p = info->params[i];
     auto v = parse_number(value);
     if (!v || *v < p.min || *v > p.max || (p.integer && std::floor(*v) != *v)) {
-      return fmt::format("fault '{}': {}={} is {}: use {} ({})", spec.kind, key, value,
+      return fmt::format("fault '{}': {}={} is {}: use {} ({})", spec.kind, key, shown(value),
                          v ? "out of range" : "not a number", range_text(p.min, p.max, p.integer),
                          p.help);
     }

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "harness/nemesis/server_process.h"
+#include "harness/probe/shown.h"
 #include "harness/scenario/fault_spec.h"
 #include "harness/scenario/scenario_api.h"
 
@@ -41,8 +42,8 @@ std::string_view form_of(ActionKind kind) {
 }
 
 [[noreturn]] void bad(std::string_view text, ActionKind kind, std::string_view problem) {
-  throw std::invalid_argument(
-      fmt::format("--nemesis '{}': {}; write {} (docs/faults.md)", text, problem, form_of(kind)));
+  throw std::invalid_argument(fmt::format("--nemesis '{}': {}; write {} (docs/faults.md)",
+                                          shown(text), shown(problem, 400), form_of(kind)));
 }
 
 double seconds_value(std::string_view text, ActionKind kind, std::string_view key,
@@ -127,7 +128,7 @@ NemesisSpec parse_nemesis_spec(std::string_view text) {
     throw std::invalid_argument(fmt::format(
         "--nemesis '{}' is not kind:key=value,...: write for example pause:at=1.0,for=0.2; the "
         "kinds are pause, kill and restart (docs/faults.md)",
-        text));
+        shown(text)));
   }
   NemesisSpec spec;
   spec.text = std::string(text);
@@ -141,7 +142,7 @@ NemesisSpec parse_nemesis_spec(std::string_view text) {
     throw std::invalid_argument(fmt::format(
         "--nemesis '{}': unknown kind '{}': the kinds are pause, kill and restart (for example "
         "pause:at=1.0,for=0.2; docs/faults.md)",
-        text, raw.kind));
+        shown(text), raw.kind));
   }
   for (const auto& [key, value] : raw.params) {
     if (key == "at") {

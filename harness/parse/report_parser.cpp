@@ -999,6 +999,11 @@ std::vector<Symptom> parse_reports(std::string_view text) {
     }
     i = std::max(extent.end, i + 1);
   }
+  // A headline whose kind is all punctuation or bytes that are not text (a report mangled in
+  // the output) still stands for a report: it gets a kind that says so, never "".
+  for (auto& p : parsed) {
+    if (p.symptom.kind.empty()) p.symptom.kind = "unrecognised_" + p.symptom.source + "_report";
+  }
   return merge_ubsan(std::move(parsed));
 }
 

@@ -11,6 +11,8 @@
 #include <thread>
 #include <utility>
 
+#include "harness/probe/shown.h"
+
 namespace faultline::perturb {
 namespace {
 
@@ -26,7 +28,7 @@ std::uint64_t mix(std::uint64_t x) {
 }
 
 std::invalid_argument bad(std::string_view text, const std::string& what) {
-  return std::invalid_argument("--perturb: " + what + " in '" + std::string(text) +
+  return std::invalid_argument("--perturb: " + shown(what, 400) + " in '" + shown(text) +
                                "' (expected probability=P,max-us=N[,mode=sleep|yield|spin]"
                                "[,points=a|b])");
 }

@@ -65,6 +65,7 @@ constexpr std::size_t kMaxTextBytes = 4096;
 constexpr std::size_t kMaxMetrics = 1000;
 constexpr std::size_t kMaxNotes = 200;
 constexpr std::size_t kMaxObservations = 1000;
+constexpr std::size_t kMaxSeries = 100;
 
 std::string capped(std::string text) {
   if (text.size() <= kMaxTextBytes) return text;
@@ -119,7 +120,9 @@ bool take_event(ScenarioReport& report, const nlohmann::json& e, std::size_t& dr
                                    e.at("count").get<std::uint64_t>(),
                                    capped(e.value("detail", ""))});
   } else if (type == report_event::kSample) {
-    auto& series = report.samples[capped(e.at("series").get<std::string>())];
+    std::string name = capped(e.at("series").get<std::string>());
+    if (report.samples.size() >= kMaxSeries && !report.samples.contains(name)) return drop();
+    auto& series = report.samples[std::move(name)];
     if (series.size() >= kMaxSamplesPerSeries) return drop();
     series.emplace_back(e.at("t").get<double>(), e.at("value").get<double>());
   } else if (type == report_event::kNote) {
@@ -158,9 +161,9 @@ ScenarioReport read_scenario_report(const std::string& path) {
   if (oversized + dropped > 0) {
     report.notes.push_back(fmt::format(
         "report channel: {} event line(s) over {} bytes skipped, {} event(s) over the record's "
-        "caps dropped ({} metrics, {} notes, {} observations, {} points a series)",
+        "caps dropped ({} metrics, {} notes, {} observations, {} series, {} points a series)",
         oversized, kMaxEventLineBytes, dropped, kMaxMetrics, kMaxNotes, kMaxObservations,
-        kMaxSamplesPerSeries));
+        kMaxSeries, kMaxSamplesPerSeries));
   }
   return report;
 }

@@ -684,8 +684,7 @@ std::optional<StartError> plan_child(const RunRequest& request, ChildPlan& plan,
       return StartError{EPERM, support.error};
     } else if (support.mechanism == "cgroup2 pids.max" && support.parent == contain.parent) {
       v2_max_tasks = limits.threads;  // the containing cgroup carries the limit
-    } else if (auto error = cgroups.pids.create(support.parent, *limits.threads);
-               !error.empty()) {
+    } else if (auto error = cgroups.pids.create(support.parent, *limits.threads); !error.empty()) {
       return StartError{errno, error};
     } else {
       plan.cgroup_procs.push_back(cgroups.pids.procs());

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "harness/probe/shown.h"
+
 namespace faultline {
 namespace {
 
@@ -38,13 +40,13 @@ std::vector<std::pair<std::string, std::string>> parse_key_values(std::string_vi
       throw std::invalid_argument(
           fmt::format("{}: '{}' in '{}' is not key=value (keys are lower-case words; write "
                       "them as key=value,key=value)",
-                      what, item, text));
+                      what, shown(item), shown(text)));
     }
     std::string key(item.substr(0, eq));
     for (const auto& [k, v] : out) {
       if (k == key) {
         throw std::invalid_argument(
-            fmt::format("{}: key '{}' is given twice in '{}'", what, key, text));
+            fmt::format("{}: key '{}' is given twice in '{}'", what, key, shown(text)));
       }
     }
     out.emplace_back(std::move(key), std::string(item.substr(eq + 1)));
@@ -62,13 +64,13 @@ FaultSpec parse_fault_spec(std::string_view text) {
     throw std::invalid_argument(fmt::format(
         "'{}' is not a fault: write kind:key=value,... (for example latency:ms=5,jitter=2); "
         "docs/faults.md lists the kinds",
-        text));
+        shown(text)));
   }
   if (colon != std::string_view::npos) {
     if (colon + 1 == text.size()) {
       throw std::invalid_argument(
           fmt::format("fault '{}': nothing after ':' in '{}': give key=value pairs or drop the ':'",
-                      spec.kind, text));
+                      spec.kind, shown(text)));
     }
     spec.params = parse_key_values(text.substr(colon + 1), fmt::format("fault '{}'", spec.kind));
   }

@@ -28,4 +28,20 @@ std::uint32_t read_prefix(const char* bytes) {
          std::uint32_t{b[3]};
 }
 
+FrameScan scan_frames(std::string_view in, std::string& out, std::size_t out_limit) {
+  FrameScan scan;
+  while (in.size() - scan.consumed >= kPrefixBytes && out.size() <= out_limit) {
+    const std::uint32_t length = read_prefix(in.data() + scan.consumed);
+    if (length == 0 || length > kMaxFrameBytes) {
+      scan.bad_prefix = true;
+      break;
+    }
+    if (in.size() - scan.consumed - kPrefixBytes < length) break;
+    append_reply(out, in.substr(scan.consumed + kPrefixBytes, length));
+    scan.consumed += kPrefixBytes + length;
+    ++scan.frames;
+  }
+  return scan;
+}
+
 }  // namespace faultline::epoll

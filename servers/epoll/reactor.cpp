@@ -267,19 +267,17 @@ bool Reactor::read_some(Connection& c) {
 }
 
 bool Reactor::parse(Connection& c) {
-  std::size_t pos = 0;
-  while (c.in.size() - pos >= kPrefixBytes && c.pending_out() <= options_.max_output_bytes) {
-    const std::uint32_t length = read_prefix(c.in.data() + pos);
-    if (length == 0 || length > kMaxFrameBytes) {
-      stats_.protocol_errors.fetch_add(1);
-      return false;
-    }
-    if (c.in.size() - pos < kPrefixBytes + length) break;
-    append_reply(c.out, std::string_view(c.in).substr(pos + kPrefixBytes, length));
-    pos += kPrefixBytes + length;
-    stats_.frames_echoed.fetch_add(1);
+  // pending_out() <= max_output_bytes, as a bound on the size of `out`.
+  const std::size_t out_limit = options_.max_output_bytes > SIZE_MAX - c.out_sent
+                                    ? SIZE_MAX
+                                    : c.out_sent + options_.max_output_bytes;
+  const FrameScan scan = scan_frames(c.in, c.out, out_limit);
+  stats_.frames_echoed.fetch_add(scan.frames);
+  if (scan.bad_prefix) {
+    stats_.protocol_errors.fetch_add(1);
+    return false;
   }
-  c.in.erase(0, pos);
+  c.in.erase(0, scan.consumed);
   return true;
 }
 

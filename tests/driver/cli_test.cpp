@@ -389,8 +389,8 @@ void expect_nothing_outlives_a_killed_driver(const fs::path& root, const fs::pat
   for (int i = 0; i < 300 && !leftovers().empty(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  EXPECT_TRUE(leftovers().empty()) << "the run's cgroup " << leftovers().front()
-                                   << " outlived its SIGKILLed driver";
+  EXPECT_TRUE(leftovers().empty())
+      << "the run's cgroup " << leftovers().front() << " outlived its SIGKILLed driver";
 }
 
 TEST_F(CliTest, ASigkilledDriverLeavesNoProcessOfItsRun) {
@@ -427,8 +427,9 @@ TEST_F(CliTest, AnEscapedDescendantIsKilledAndNotedInTheRecord) {
   EXPECT_EQ(records[0]["exit"]["escaped_processes"], 1);
   bool noted = false;
   for (const auto& note : records[0]["notes"]) {
-    noted = noted || note.get<std::string>().find("1 process of the run had left its process "
-                                                  "group") != std::string::npos;
+    noted = noted || note.get<std::string>().find(
+                         "1 process of the run had left its process "
+                         "group") != std::string::npos;
   }
   EXPECT_TRUE(noted) << records[0].dump();
 }

@@ -126,6 +126,11 @@ TEST(ScenarioReport, HugeEventsAreCutAndCountedNotCopied) {
       out << R"({"type":"metric","name":"m)" << i << R"(","value":1})"
           << "\n";
     }
+    // Series were not capped (seen while writing fuzz_report_channel's cap checks).
+    for (int i = 0; i < 500; ++i) {
+      out << R"({"type":"sample","series":"s)" << i << R"(","t":0,"value":1})"
+          << "\n";
+    }
     out << R"({"type":"done"})"
         << "\n";
   }
@@ -133,11 +138,12 @@ TEST(ScenarioReport, HugeEventsAreCutAndCountedNotCopied) {
   std::filesystem::remove(path);
   EXPECT_TRUE(report.done);
   EXPECT_EQ(report.metrics.size(), 1000u);
+  EXPECT_EQ(report.samples.size(), 100u);
   EXPECT_EQ(report.bad_lines, 1u);  // the 3 MiB line, skipped unread
   ASSERT_EQ(report.notes.size(), 2u);
   EXPECT_LT(report.notes[0].size(), 4200u);
   EXPECT_NE(report.notes[0].find("[cut: 95904 bytes more]"), std::string::npos);
-  EXPECT_NE(report.notes[1].find("1 event line(s) over 1048576 bytes skipped, 19000 event(s)"),
+  EXPECT_NE(report.notes[1].find("1 event line(s) over 1048576 bytes skipped, 19400 event(s)"),
             std::string::npos)
       << report.notes[1];
 }

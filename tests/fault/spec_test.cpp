@@ -2,6 +2,9 @@
 
 #include "harness/fault/faults.h"
 #include "harness/fault/proxy.h"
+#include "harness/nemesis/nemesis.h"
+#include "harness/probe/perturb.h"
+#include "harness/scenario/fault_spec.h"
 
 namespace faultline::fault {
 namespace {
@@ -16,6 +19,33 @@ TEST(FaultSpec, EveryDocumentedExampleIsValid) {
     EXPECT_EQ(problem(k.example), "") << k.example;
     EXPECT_EQ(fault_family(parse_fault_spec(k.example)), k.family) << k.example;
   }
+}
+
+// Found by fuzz_specs (tests/fuzz/regressions/specs): a spec with a newline in it was echoed
+// raw, so the one-line error spanned several. Every spec parser now shows such text escaped.
+TEST(FaultSpec, ErrorsShowControlCharactersEscapedOnOneLine) {
+  const std::string spec = "slow_close:\n\n\n";
+  try {
+    (void)parse_fault_spec(spec);
+    ADD_FAILURE() << "accepted";
+  } catch (const std::invalid_argument& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    EXPECT_NE(message.find("'\\n\\n\\n'"), std::string::npos) << message;
+  }
+  const auto bad_value = validate_fault(parse_fault_spec("latency:ms=5\x1b[2J"));
+  ASSERT_TRUE(bad_value.has_value());
+  EXPECT_NE(bad_value->find("ms=5\\x1b[2J"), std::string::npos) << *bad_value;
+  const auto nemesis = nemesis::validate_nemesis_spec("pause:at=1\n,for=1");
+  ASSERT_TRUE(nemesis.has_value());
+  EXPECT_EQ(nemesis->find('\n'), std::string::npos) << *nemesis;
+  const auto perturb = perturb::validate_perturb_spec("probability=0.1\n");
+  ASSERT_TRUE(perturb.has_value());
+  EXPECT_EQ(perturb->find('\n'), std::string::npos) << *perturb;
+  const std::string long_spec = "latency:ms=" + std::string(5000, '9');
+  const auto long_error = validate_fault(parse_fault_spec(long_spec));
+  ASSERT_TRUE(long_error.has_value());
+  EXPECT_LT(long_error->size(), 1000u) << "a long value is shown cut, not whole";
 }
 
 TEST(FaultSpec, UnknownKindListsTheKinds) {

@@ -365,6 +365,22 @@ TEST(ParserTruncated, EveryCutOfAReportStillYieldsItsSymptom) {
   }
 }
 
+// Found by fuzz_report_parser (tests/fuzz/regressions/report_parser): a TSan headline whose
+// kind is bytes that are not text gave a symptom with kind "".
+TEST(ParserMangled, AHeadlineWithoutAReadableKindStillNamesAKind) {
+  const std::string text =
+      "==================\nWARNING: ThreadSanitizer: \xff\xfe\x05\x05 (pid=7)\n"
+      "  #0 main /src/a.cpp:3 (a+0x1)\n\nSUMMARY: ThreadSanitizer: \xff\xfe /src/a.cpp:3 in "
+      "main\n==================\n";
+  const auto symptoms = parse_reports(text);
+  ASSERT_EQ(symptoms.size(), 1u);
+  EXPECT_EQ(symptoms[0].source, "tsan");
+  EXPECT_EQ(symptoms[0].kind, "unrecognised_tsan_report");
+  const auto bare = parse_reports("==4==ERROR: Sanitizer: ");
+  ASSERT_EQ(bare.size(), 1u);
+  EXPECT_EQ(bare[0].kind, "unrecognised_" + bare[0].source + "_report");
+}
+
 TEST(ParserScale, MegabytesOfOutputYieldEveryReport) {
   // 5 MB of program output with a report at each end and in the middle. Speed is measured by
   // bench/parser (BM_ParseReports), not asserted here.
