@@ -2,6 +2,9 @@
 #include <signal.h>
 #include <sys/utsname.h>
 
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <limits>
@@ -13,6 +16,7 @@
 #include "harness/judge/summary.h"
 #include "harness/nemesis/nemesis.h"
 #include "harness/probe/perturb.h"
+#include "harness/probe/shown.h"
 #include "harness/scenario/fault_spec.h"
 
 namespace faultline::cli {
@@ -320,25 +324,68 @@ int finish(const BatchOutcome& outcome, const ResultsWriter& writer) {
 
 namespace {
 
-// Boost reads "-1" into an unsigned option as 18446744073709551615: every unsigned option takes
-// digits only, checked on the words as typed.
-void check_unsigned_words(const std::string& command, const po::options_description& desc,
-                          const po::parsed_options& parsed) {
+// Boost reads "-1" into an unsigned option as 18446744073709551615, and says only "the argument
+// is invalid" for a word that is not a number: every numeric option is checked on the words as
+// typed, and a bad one named with what the option takes.
+void check_number_words(const std::string& command, const po::options_description& desc,
+                        const po::parsed_options& parsed) {
   for (const auto& option : parsed.options) {
     const auto* description = desc.find_nothrow(option.string_key, false);
-    if (!description ||
-        !dynamic_cast<const po::typed_value<std::uint64_t>*>(description->semantic().get())) {
-      continue;
-    }
+    if (!description) continue;
+    const po::value_semantic* semantic = description->semantic().get();
+    const bool whole = dynamic_cast<const po::typed_value<std::uint64_t>*>(semantic) != nullptr ||
+                       dynamic_cast<const po::typed_value<unsigned>*>(semantic) != nullptr;
+    const bool integer = dynamic_cast<const po::typed_value<int>*>(semantic) != nullptr;
+    const bool real = dynamic_cast<const po::typed_value<double>*>(semantic) != nullptr;
     for (const auto& word : option.value) {
-      if (word.empty() || word.find_first_not_of("0123456789") != std::string::npos) {
-        throw UsageError(
-            fmt::format("{}: --{} takes a whole number (0, 1, 2, ...), not '{}' "
-                        "(see faultline {} --help)",
-                        command, option.string_key, word, command));
+      std::string takes;
+      if (whole && (word.empty() || word.find_first_not_of("0123456789") != std::string::npos)) {
+        takes = "a whole number (0, 1, 2, ...)";
+      } else if (integer && !word.empty()) {
+        const std::size_t digits = word[0] == '-' ? 1 : 0;
+        if (word.size() == digits ||
+            word.find_first_not_of("0123456789", digits) != std::string::npos) {
+          takes = "a whole number";
+        }
+      } else if (real) {
+        char* end = nullptr;
+        errno = 0;
+        const double v = std::strtod(word.c_str(), &end);
+        if (word.empty() || end != word.c_str() + word.size() || errno == ERANGE ||
+            !std::isfinite(v)) {
+          takes = "a number such as 2 or 0.5";
+        }
+      }
+      if (!takes.empty()) {
+        throw UsageError(fmt::format("{}: --{} takes {}, not '{}' (see faultline {} --help)",
+                                     command, option.string_key, takes, shown(word), command));
       }
     }
   }
+}
+
+// The first word beyond what the command's operands take, found by parsing again with room for
+// more: "too many positional options" alone does not say which.
+std::string first_extra_operand(const Args& args, const po::options_description& desc,
+                                const po::positional_options_description& positional) {
+  po::options_description with_rest;
+  with_rest.add(desc);
+  with_rest.add_options()("faultline-extra-operands", po::value<std::vector<std::string>>());
+  po::positional_options_description wider;
+  for (unsigned i = 0; i < positional.max_total_count(); ++i) {
+    wider.add(positional.name_for_position(i).c_str(), 1);
+  }
+  wider.add("faultline-extra-operands", -1);
+  try {
+    const auto parsed = po::command_line_parser(args).options(with_rest).positional(wider).run();
+    for (const auto& option : parsed.options) {
+      if (option.string_key == "faultline-extra-operands" && !option.value.empty()) {
+        return option.value.front();
+      }
+    }
+  } catch (const po::error&) {
+  }
+  return "";
 }
 
 }  // namespace
@@ -351,9 +398,21 @@ po::variables_map parse(const std::string& command, const Args& args,
     auto parser = po::command_line_parser(args).options(desc);
     if (positional) parser.positional(*positional);
     const po::parsed_options parsed = parser.run();
-    check_unsigned_words(command, desc, parsed);
+    check_number_words(command, desc, parsed);
     po::store(parsed, vm);
     po::notify(vm);
+  } catch (const po::too_many_positional_options_error&) {
+    const std::string extra =
+        positional ? first_extra_operand(args, desc, *positional) : std::string();
+    throw UsageError(fmt::format(
+        "{}: '{}' is one word too many: {} (an option's value follows its --name; see "
+        "faultline {} --help)",
+        command, shown(extra),
+        positional && positional->max_total_count() > 0
+            ? fmt::format("{} takes at most {} operand{}", command, positional->max_total_count(),
+                          positional->max_total_count() == 1 ? "" : "s")
+            : fmt::format("{} takes no operands", command),
+        command));
   } catch (const po::error& e) {
     throw UsageError(fmt::format("{}: {} (see faultline {} --help)", command, e.what(), command));
   }

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -432,6 +433,30 @@ TEST_F(CliTest, AnEscapedDescendantIsKilledAndNotedInTheRecord) {
                          "group") != std::string::npos;
   }
   EXPECT_TRUE(noted) << records[0].dump();
+}
+
+// Boost's own words were vague: "too many positional options have been specified" without the
+// word, "the argument ('x') for option '--jobs' is invalid" without what it takes.
+TEST_F(CliTest, ParserErrorsNameTheWordAndWhatTheOptionTakes) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {{"run", "toy", "extra-word"}, "'extra-word' is one word too many: run takes at most 1"},
+      {{"list", "a", "b"}, "'b' is one word too many"},
+      {{"sweep", "toy", "--jobs", "x"}, "--jobs takes a whole number, not 'x'"},
+      {{"run", "toy", "--timeout", "1e400"},
+       "--timeout takes a number such as 2 or 0.5, not '1e400'"},
+      {{"run", "toy", "--timeout", "ten"}, "--timeout takes a number such as 2 or 0.5, not 'ten'"},
+  };
+  for (const auto& c : cases) {
+    Outcome o = faultline(c.args);
+    EXPECT_EQ(o.code, 2) << c.args.front() << " " << o.err;
+    EXPECT_NE(o.err.find(c.says), std::string::npos) << o.err;
+    EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << o.err;
+    EXPECT_FALSE(fs::exists(out_)) << "a bad input touched the results file";
+  }
 }
 
 TEST_F(CliTest, UnknownCommandSuggestsOne) {
