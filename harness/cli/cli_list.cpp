@@ -90,7 +90,14 @@ int list(const Args& args) {
   for (const auto& id : ids) {
     std::optional<Sanitizer> any;
     const std::vector<std::string> builds = builds_of(catalog, id, any);
-    ScenarioSpec spec = catalog.spec(id, *any);
+    ScenarioSpec spec;
+    try {
+      spec = catalog.spec(id, *any);
+    } catch (const UsageError& e) {
+      if (!only.empty()) throw;
+      std::cerr << "faultline: list: skipped: " << e.what() << "\n";  // the others still list
+      continue;
+    }
     if (vm.count("json")) {
       nlohmann::json j = spec_to_json(spec);
       j["builds"] = builds;

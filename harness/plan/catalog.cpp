@@ -8,6 +8,7 @@
 #include <fstream>
 #include <system_error>
 
+#include "harness/probe/shown.h"
 #include "harness/run/runner.h"
 
 namespace faultline {
@@ -99,16 +100,25 @@ ScenarioSpec Catalog::spec(const std::string& id, Sanitizer sanitizer) const {
     std::string why = result.err.text.substr(0, result.err.text.find('\n'));
     throw UsageError(fmt::format("{} cannot be run: {}", id, why));
   }
-  if (!result.started || result.exit_code != 0) {
-    throw std::runtime_error(fmt::format("{} --describe failed ({}): {}", request.argv[0],
-                                         result.started ? "exit status" : result.start_error,
-                                         result.err.text.substr(0, 500)));
+  // Anything else in a scenarios folder is not a scenario (a stray program, a binary of another
+  // version): the user's tree, not faultline, is to be fixed.
+  auto not_a_scenario = [&](const std::string& why) {
+    return UsageError(
+        fmt::format("{} is not a faultline scenario ({}): remove it from {} or rebuild that preset",
+                    request.argv[0], why, binary(id, sanitizer).parent_path().string()));
+  };
+  if (!result.started || result.exit_code != 0 || result.signal) {
+    const std::string how = !result.started ? result.start_error
+                            : result.signal
+                                ? "killed by " + signal_name(*result.signal)
+                                : fmt::format("exit status {}", result.exit_code.value_or(-1));
+    throw not_a_scenario("`--describe` failed: " + shown(how));
   }
   try {
     return spec_from_json(nlohmann::json::parse(result.out.text));
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(
-        fmt::format("{} --describe printed no valid JSON: {}", request.argv[0], e.what()));
+  } catch (const std::exception&) {  // not JSON, or JSON that is no spec
+    throw not_a_scenario(result.out.text.empty() ? "`--describe` printed nothing"
+                                                 : "`--describe` printed no scenario spec");
   }
 }
 

@@ -459,6 +459,22 @@ TEST_F(CliTest, ParserErrorsNameTheWordAndWhatTheOptionTakes) {
   }
 }
 
+// A program in a scenarios folder that is not a scenario used to be internal error 4 for list
+// and run alike; now run refuses it as bad input and list skips it, naming it.
+TEST_F(CliTest, AStrayProgramInTheBuildIsNotAScenario) {
+  fs::copy_file("/bin/true", root_ / "release" / "scenarios" / "stray");
+  Outcome run = faultline({"run", "stray", "--out", out_.string()});
+  EXPECT_EQ(run.code, 2) << run.err;
+  EXPECT_NE(run.err.find("stray is not a faultline scenario (`--describe` printed nothing)"),
+            std::string::npos)
+      << run.err;
+  EXPECT_FALSE(fs::exists(out_));
+  Outcome list = faultline({"list"});
+  EXPECT_EQ(list.code, 0) << list.err;
+  EXPECT_NE(list.out.find("toy"), std::string::npos) << list.out;
+  EXPECT_NE(list.err.find("skipped: "), std::string::npos) << list.err;
+}
+
 TEST_F(CliTest, UnknownCommandSuggestsOne) {
   Outcome o = faultline({"rnu"}, false);
   EXPECT_EQ(o.code, 2);
