@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "harness/judge/judge.h"
+#include "harness/probe/shown.h"
 
 namespace faultline {
 namespace {
@@ -98,9 +99,10 @@ class Fields {
     return out;
   }
 
+  // The field's path, as a message shows it: the names in it come from the file.
   std::string where(const char* name) const {
-    if (*name == '\0') return path_;
-    return path_.empty() ? name : path_ + "." + name;
+    if (*name == '\0') return shown(path_);
+    return shown(path_.empty() ? std::string(name) : path_ + "." + name);
   }
   [[noreturn]] void fail(const char* name, const char* expected, const json& found) const {
     throw RecordError(
@@ -296,6 +298,36 @@ json samples_to(const std::map<std::string, std::vector<std::pair<double, double
   return j;
 }
 
+// {"name": {"unit": "us", "divisor": 1000, "h": "h1:..."}}: LatencyHistogram::encode().
+std::map<std::string, RecordedHistogram> histograms_from(const Fields& r) {
+  std::map<std::string, RecordedHistogram> out;
+  if (r.find("histograms", false) == nullptr) return out;
+  for (const auto& [name, entry] : r.object("histograms").items()) {
+    const Fields f(entry, "histograms." + name);
+    RecordedHistogram h;
+    h.unit = f.text("unit");
+    h.divisor = f.number("divisor", false, 1);
+    if (!(h.divisor > 0)) f.fail("divisor", "a number above 0", entry.at("divisor"));
+    const std::string text = f.text("h", true);
+    try {
+      h.histogram = LatencyHistogram::decode(text);
+    } catch (const HistogramDecodeError& e) {
+      throw RecordError(fmt::format("field 'histograms.{}.h': not a faultline histogram: {}",
+                                    shown(name), e.what()));
+    }
+    out[name] = std::move(h);
+  }
+  return out;
+}
+
+json histograms_to(const std::map<std::string, RecordedHistogram>& histograms) {
+  json j = json::object();
+  for (const auto& [name, h] : histograms) {
+    j[name] = {{"unit", h.unit}, {"divisor", h.divisor}, {"h", h.histogram.encode()}};
+  }
+  return j;
+}
+
 std::vector<TimelineEvent> timeline_from(const Fields& r) {
   std::vector<TimelineEvent> out;
   const json& list = r.array("timeline");
@@ -418,6 +450,7 @@ void read_run(const Fields& f, Record& r) {
   r.observations = observations_from(f);
   r.metrics = metrics_from(f);
   r.samples = samples_from(f);
+  r.histograms = histograms_from(f);
   r.notes = f.texts("notes");
   r.timeline = timeline_from(f);
   if (f.find("report_channel", false) != nullptr) {
@@ -494,6 +527,7 @@ json record_to_json(const Record& r) {
   j["observations"] = observations_to(r.observations);
   j["metrics"] = metrics_to(r.metrics);
   j["samples"] = samples_to(r.samples);
+  if (!r.histograms.empty()) j["histograms"] = histograms_to(r.histograms);
   j["notes"] = r.notes;
   j["timeline"] = timeline_to(r.timeline);
   j["report_channel"] = {{"done", r.report_done}, {"bad_lines", r.report_bad_lines}};

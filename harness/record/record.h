@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "harness/parse/report_parser.h"
+#include "harness/probe/histogram.h"
 #include "harness/scenario/expectation.h"
 
 namespace faultline {
@@ -35,6 +36,14 @@ struct Observation {
   std::string kind;
   std::uint64_t count = 0;
   std::string detail = {};
+};
+
+// A latency distribution the scenario reported, whole (docs/latency.md): values in nanoseconds,
+// shown in `unit` after dividing by `divisor`. Runs of an experiment merge into one distribution.
+struct RecordedHistogram {
+  std::string unit = {};
+  double divisor = 1;
+  LatencyHistogram histogram = {};
 };
 
 struct TimelineEvent {
@@ -122,6 +131,7 @@ struct Record {
   std::vector<Observation> observations;
   std::map<std::string, Metric> metrics;
   std::map<std::string, std::vector<std::pair<double, double>>> samples;  // series -> (t, value)
+  std::map<std::string, RecordedHistogram> histograms;  // by name: "latency_us", ...
   std::vector<std::string> notes;
   std::vector<TimelineEvent> timeline;
   bool report_done = false;            // the scenario wrote `done` on its report channel

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -66,6 +67,7 @@ constexpr std::size_t kMaxMetrics = 1000;
 constexpr std::size_t kMaxNotes = 200;
 constexpr std::size_t kMaxObservations = 1000;
 constexpr std::size_t kMaxSeries = 100;
+constexpr std::size_t kMaxHistograms = 50;
 
 std::string capped(std::string text) {
   if (text.size() <= kMaxTextBytes) return text;
@@ -132,6 +134,21 @@ bool take_event(ScenarioReport& report, const nlohmann::json& e, std::size_t& dr
     if (report.timeline.size() >= kMaxSamplesPerSeries) return drop();
     report.timeline.push_back({e.at("t").get<double>(), capped(e.at("what").get<std::string>()),
                                capped(e.value("detail", ""))});
+  } else if (type == report_event::kHistogram) {
+    std::string name = capped(e.at("name").get<std::string>());
+    if (report.histograms.size() >= kMaxHistograms && !report.histograms.contains(name)) {
+      return drop();
+    }
+    RecordedHistogram h;
+    h.unit = capped(e.value("unit", ""));
+    h.divisor = e.value("divisor", 1.0);
+    if (!(h.divisor > 0) || !std::isfinite(h.divisor)) return false;
+    try {
+      h.histogram = LatencyHistogram::decode(e.at("h").get<std::string>());
+    } catch (const HistogramDecodeError&) {
+      return false;  // a bad line, counted as one
+    }
+    report.histograms[std::move(name)] = std::move(h);
   } else if (type == report_event::kDone) {
     report.done = true;
   } else {
@@ -161,9 +178,10 @@ ScenarioReport read_scenario_report(const std::string& path) {
   if (oversized + dropped > 0) {
     report.notes.push_back(fmt::format(
         "report channel: {} event line(s) over {} bytes skipped, {} event(s) over the record's "
-        "caps dropped ({} metrics, {} notes, {} observations, {} series, {} points a series)",
+        "caps dropped ({} metrics, {} notes, {} observations, {} series, {} points a series, {} "
+        "histograms)",
         oversized, kMaxEventLineBytes, dropped, kMaxMetrics, kMaxNotes, kMaxObservations,
-        kMaxSeries, kMaxSamplesPerSeries));
+        kMaxSeries, kMaxSamplesPerSeries, kMaxHistograms));
   }
   return report;
 }
@@ -384,6 +402,7 @@ void take_report(Record& record, ScenarioReport&& report) {
   record.observations = std::move(report.observations);
   record.metrics = std::move(report.metrics);
   record.samples = std::move(report.samples);
+  record.histograms = std::move(report.histograms);
   record.notes = std::move(report.notes);
   record.timeline = std::move(report.timeline);
   record.report_done = report.done;

@@ -57,6 +57,7 @@ struct ScenarioReport {
   std::map<std::string, Metric> metrics;
   std::vector<Observation> observations;
   std::map<std::string, std::vector<std::pair<double, double>>> samples;  // series -> (t, value)
+  std::map<std::string, RecordedHistogram> histograms;
   std::vector<std::string> notes;
   std::vector<TimelineEvent> timeline;  // in report order
   bool done = false;

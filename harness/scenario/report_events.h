@@ -18,6 +18,9 @@ inline constexpr std::string_view kSample = "sample";
 inline constexpr std::string_view kNote = "note";
 // {"type":"timeline","t":T,"what":W[,"detail":D]}: an event in the run, such as a fault
 inline constexpr std::string_view kTimeline = "timeline";
+// {"type":"histogram","name":N,"h":H[,"unit":U,"divisor":D]}: a whole latency distribution in
+// nanoseconds, LatencyHistogram::encode(), shown in U after dividing by D
+inline constexpr std::string_view kHistogram = "histogram";
 // {"type":"done"}: the scenario's body returned (a run without it did not complete)
 inline constexpr std::string_view kDone = "done";
 

@@ -339,6 +339,11 @@ void Reporter::histogram(std::string_view prefix, const LatencyHistogram& h, dou
   metric(name("_p999"), scaled(static_cast<double>(h.percentile(99.9))), unit);
   metric(name("_max"), scaled(static_cast<double>(h.max())), unit);
   metric(name("_mean"), scaled(h.mean()), unit);
+  emit({{report_event::kType, report_event::kHistogram},
+        {"name", std::string(prefix)},
+        {"h", h.encode()},
+        {"unit", unit},
+        {"divisor", divisor}});
 }
 
 void Reporter::metrics(const Measures& measures) {

@@ -166,6 +166,37 @@ TEST(Record, SampleRecordsRoundTripFieldForField) {
   }
 }
 
+// A latency distribution rides in the record whole, and one that does not decode makes the
+// record unreadable, naming the field; a key holding a newline is shown escaped.
+TEST(Record, HistogramsRoundTripAndABadOneNamesItsField) {
+  auto j = valid_record();
+  LatencyHistogram h;
+  for (std::uint64_t v = 1000; v < 200000; v += 997) h.record(v);
+  j["histograms"] = {{"latency_us", {{"unit", "us"}, {"divisor", 1000}, {"h", h.encode()}}}};
+  const Record r = record_from_json(j);
+  ASSERT_EQ(r.histograms.size(), 1u);
+  EXPECT_TRUE(r.histograms.at("latency_us").histogram == h);
+  EXPECT_EQ(r.histograms.at("latency_us").unit, "us");
+  EXPECT_EQ(record_to_json(r)["histograms"], j["histograms"]);
+  j["histograms"]["latency_us"]["h"] = "h1:5:1:2:3:AAAA";
+  try {
+    (void)record_from_json(j);
+    ADD_FAILURE() << "accepted a histogram that does not decode";
+  } catch (const RecordError& e) {
+    EXPECT_NE(std::string(e.what()).find("field 'histograms.latency_us.h': not a faultline "
+                                         "histogram"),
+              std::string::npos)
+        << e.what();
+  }
+  j["histograms"] = {{"a\nb", {{"unit", 5}, {"h", h.encode()}}}};
+  try {
+    (void)record_from_json(j);
+    ADD_FAILURE() << "accepted a unit that is not text";
+  } catch (const RecordError& e) {
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+  }
+}
+
 TEST(Record, SchemaOneReadsAsNotJudgedAndABrokenRunFromItsVerdict) {
   auto j = valid_record();
   j["verdict"] = "unknown";

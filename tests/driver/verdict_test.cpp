@@ -148,6 +148,27 @@ TEST(ScenarioReport, HugeEventsAreCutAndCountedNotCopied) {
       << report.notes[1];
 }
 
+TEST(ScenarioReport, HistogramsAreKeptWholeAndBadOnesCountAsBadLines) {
+  auto path = std::filesystem::temp_directory_path() /
+              ("fl-report-hist-" + std::to_string(::getpid()) + ".jsonl");
+  LatencyHistogram h;
+  for (std::uint64_t v = 1; v < 100000; v *= 3) h.record(v * 1000);
+  {
+    std::ofstream out(path);
+    out << R"({"type":"histogram","name":"latency_us","unit":"us","divisor":1000,"h":")"
+        << h.encode() << "\"}\n";
+    out << R"({"type":"histogram","name":"broken","h":"h1:1:1:1:1:"})"
+        << "\n";
+    out << R"({"type":"histogram","name":"zero","divisor":0,"h":")" << h.encode() << "\"}\n";
+  }
+  auto report = read_scenario_report(path.string());
+  std::filesystem::remove(path);
+  ASSERT_EQ(report.histograms.size(), 1u);
+  EXPECT_TRUE(report.histograms.at("latency_us").histogram == h);
+  EXPECT_EQ(report.histograms.at("latency_us").divisor, 1000);
+  EXPECT_EQ(report.bad_lines, 2u);
+}
+
 TEST(RunKey, IsDeterministicAndIncludesEveryParameter) {
   RunPlan plan;
   plan.scenario = "s";
