@@ -171,6 +171,8 @@ struct Side {
   std::vector<Expect> expects;                         // every expectation seen on this side
   std::map<std::string, std::vector<double>> metrics;  // from decided runs only
   std::map<std::string, std::string> units;
+  std::map<std::string, RecordedHistogram> histograms;  // merged over decided runs
+  std::map<std::string, std::size_t> histogram_runs;
 };
 
 void add_run(Side& side, const Record& r) {
@@ -191,6 +193,29 @@ void add_run(Side& side, const Record& r) {
     side.metrics[metric].push_back(m.value);
     if (!m.unit.empty()) side.units[metric] = m.unit;
   }
+  for (const auto& [name, h] : r.histograms) {
+    auto [it, fresh] = side.histograms.try_emplace(name, h);
+    if (!fresh) it->second.histogram.merge(h.histogram);
+    ++side.histogram_runs[name];
+  }
+}
+
+std::vector<DistributionComparison> compare_distributions(const Side& sa, const Side& sb) {
+  std::vector<DistributionComparison> out;
+  for (const auto& [name, ha] : sa.histograms) {
+    const auto hb = sb.histograms.find(name);
+    if (hb == sb.histograms.end()) continue;
+    DistributionComparison d;
+    d.name = name;
+    d.unit = ha.unit;
+    d.divisor = ha.divisor;
+    d.runs_a = sa.histogram_runs.at(name);
+    d.runs_b = sb.histogram_runs.at(name);
+    d.a = ha.histogram;
+    d.b = hb->second.histogram;
+    out.push_back(std::move(d));
+  }
+  return out;
 }
 
 // The expectation both sides share, or kNone when they differ or a side mixes several.
@@ -324,6 +349,7 @@ ComparisonReport compare_records(const std::vector<Record>& a, const std::vector
       gc.runs_b = sb.runs;
       gc.rate = compare_rates(sa, sb, options.alpha);
       gc.metrics = compare_metrics(sa, sb, options);
+      gc.distributions = compare_distributions(sa, sb);
       report.groups.push_back(std::move(gc));
     }
   }
@@ -527,6 +553,30 @@ std::string metric_label(const MetricComparison& m) {
   return m.unit.empty() ? m.name : fmt::format("{} ({})", m.name, m.unit);
 }
 
+// One row of a merged distribution: its label and both cells.
+struct DistributionRow {
+  std::string label, a, b, change;
+};
+std::vector<DistributionRow> distribution_rows(const DistributionComparison& d) {
+  std::vector<DistributionRow> rows;
+  for (double p : kShownPercentiles) {
+    const double a = d.at_a(p), b = d.at_b(p);
+    DistributionRow row;
+    row.label =
+        fmt::format("{} p{}{}", d.name, number(p), d.unit.empty() ? "" : " (" + d.unit + ")");
+    row.a = d.a.count() ? fmt::format("{} (N={})", si_number(a),
+                                      si_number(static_cast<double>(d.a.count())))
+                        : "-";
+    row.b = d.b.count() ? fmt::format("{} (N={})", si_number(b),
+                                      si_number(static_cast<double>(d.b.count())))
+                        : "-";
+    row.change =
+        a != 0 && d.a.count() && d.b.count() ? fmt::format("{:+.1f}%", 100 * (b - a) / a) : "n/a";
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
 std::string lone_line(const LoneGroup& g) {
   return fmt::format("{} ({} run{})", g.key.label(), g.runs, g.runs == 1 ? "" : "s");
 }
@@ -569,7 +619,8 @@ std::string render_compare_table(const ComparisonReport& r) {
       "incident: runs that showed it/decided runs (by the judge), 95% Wilson interval, +N? "
       "unknown runs (not counted); Fisher's exact test.\nmetrics: median (n) over decided runs, "
       "k/M/G = 10^3/10^6/10^9; Mann-Whitney U, exact or normal approximation. ~: not "
-      "significant.\n";
+      "significant.\nlatency pN: the percentile of every run's distribution merged into one (N "
+      "values); no test.\n";
   const std::string row = "  {:<26} {:<24} {:<24} {:>10}  {:<22} {:>8}  {}\n";
   for (const auto& g : r.groups) {
     out += fmt::format("\n{}{}\n", g.key.label(), sides_line(r, g));
@@ -584,6 +635,11 @@ std::string render_compare_table(const ComparisonReport& r) {
                          metric_cell(m.median_b, m.n_b), metric_change(m), test_name(m),
                          m.test.method == UTestMethod::kNone ? "-" : p_text(m.test.p_value),
                          metric_flag(m));
+    }
+    for (const auto& d : g.distributions) {
+      for (const auto& dr : distribution_rows(d)) {
+        out += fmt::format(fmt::runtime(row), dr.label, dr.a, dr.b, dr.change, "merged", "-", "");
+      }
     }
   }
   if (!r.only_in_a.empty()) {
@@ -624,6 +680,12 @@ std::string render_compare_markdown(const ComparisonReport& r) {
                          metric_cell(m.median_b, m.n_b), metric_change(m), test_name(m),
                          m.test.method == UTestMethod::kNone ? "-" : p_text(m.test.p_value),
                          m.regression ? "**" + metric_flag(m) + "**" : metric_flag(m));
+    }
+    for (const auto& d : g.distributions) {
+      for (const auto& dr : distribution_rows(d)) {
+        out += fmt::format("| {} | {} | {} | {} | {} | merged | - | |\n", label, cell(dr.label),
+                           dr.a, dr.b, dr.change);
+      }
     }
   }
   for (const auto& [title, lone] : {std::pair{"A", &r.only_in_a}, std::pair{"B", &r.only_in_b}}) {
@@ -666,6 +728,14 @@ std::string render_compare_csv(const ComparisonReport& r) {
               tested ? "mann_whitney_" + utest_method_name(m.test.method) : "",
               tested ? num(m.test.u) : "", tested ? num(m.test.p_value) : "",
               m.significant ? "true" : "false", m.regression ? "true" : "false"});
+    }
+    for (const auto& d : g.distributions) {
+      for (double p : kShownPercentiles) {
+        const double a = d.at_a(p), b = d.at_b(p);
+        row(g, {fmt::format("{}_p{}", d.name, number(p)), d.unit, std::to_string(d.a.count()),
+                std::to_string(d.b.count()), num(a), num(b), "", "", "", "",
+                a != 0 ? num((b - a) / a) : "", "relative", "merged", "", "", "false", "false"});
+      }
     }
   }
   return out;
@@ -727,6 +797,24 @@ json group_json(const GroupComparison& g) {
   json metrics = json::array();
   for (const auto& m : g.metrics) metrics.push_back(metric_json(m));
   j["metrics"] = std::move(metrics);
+  json distributions = json::array();
+  for (const auto& d : g.distributions) {
+    json a = json::object(), b = json::object();
+    for (double p : kShownPercentiles) {
+      const std::string key = fmt::format("p{}", number(p));
+      a[key] = d.at_a(p);
+      b[key] = d.at_b(p);
+    }
+    distributions.push_back({{"name", d.name},
+                             {"unit", d.unit},
+                             {"runs_a", d.runs_a},
+                             {"runs_b", d.runs_b},
+                             {"count_a", d.a.count()},
+                             {"count_b", d.b.count()},
+                             {"a", a},
+                             {"b", b}});
+  }
+  j["distributions"] = std::move(distributions);
   return j;
 }
 

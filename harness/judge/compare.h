@@ -79,12 +79,29 @@ struct MetricComparison {
   bool regression = false;
 };
 
+// A latency distribution both sides recorded whole (Record::histograms), merged over each side's
+// decided runs: percentiles of the merged distribution, not medians of per-run percentiles. No
+// test is made (the values of one run are not independent of each other).
+struct DistributionComparison {
+  std::string name;
+  std::string unit;
+  double divisor = 1;
+  std::size_t runs_a = 0, runs_b = 0;  // runs that recorded it
+  LatencyHistogram a, b;
+  // The value at percentile p of side A or B, in `unit`.
+  double at_a(double p) const { return static_cast<double>(a.percentile(p)) / divisor; }
+  double at_b(double p) const { return static_cast<double>(b.percentile(p)) / divisor; }
+};
+// The percentiles compare shows of a merged distribution.
+inline constexpr double kShownPercentiles[] = {50, 99, 99.9};
+
 struct GroupComparison {
   ExperimentKey key;             // kFile: the whole key; otherwise the key without the axis
   std::string value_a, value_b;  // the axis values compared (kFile: the file names)
   std::size_t runs_a = 0, runs_b = 0;
   RateComparison rate;
-  std::vector<MetricComparison> metrics;  // by name
+  std::vector<MetricComparison> metrics;              // by name
+  std::vector<DistributionComparison> distributions;  // by name; only those on both sides
 };
 
 struct LoneGroup {

@@ -186,6 +186,48 @@ TEST_F(Samples, KnownAnswers) {
   EXPECT_EQ(compare_exit_code(r, FailOn::kNone), 0);
 }
 
+// Latency distributions in the records are merged over each side's decided runs: compare shows
+// the percentiles of the merged distribution, the same as merging the runs' histograms by hand.
+TEST_F(Samples, DistributionsAreMergedOverTheDecidedRuns) {
+  auto with_latency = [](std::vector<Record> records, std::uint64_t base) {
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      RecordedHistogram h;
+      h.unit = "us";
+      h.divisor = 1000;
+      for (std::uint64_t k = 0; k < 200; ++k) h.histogram.record(base + (i * 37 + k * k) % 90000);
+      records[i].histograms["latency_us"] = h;
+    }
+    return records;
+  };
+  const auto a = with_latency(before, 10000);
+  const auto b = with_latency(after, 30000);
+  const ComparisonReport r = compare_records(a, b, {}, "before", "after");
+  const GroupComparison& g = find_group(r, "fixed", "90");
+  ASSERT_EQ(g.distributions.size(), 1u);
+  const DistributionComparison& d = g.distributions[0];
+  EXPECT_EQ(d.name, "latency_us");
+  LatencyHistogram expect_a, expect_b;
+  std::size_t runs_a = 0;
+  for (const auto* side : {&a, &b}) {
+    for (const auto& rec : *side) {
+      if (rec.variant != "fixed" || rec.params.at("level") != "90" ||
+          !is_decided(judge(facts_of(rec), rec.expectation).outcome)) {
+        continue;
+      }
+      (side == &a ? expect_a : expect_b).merge(rec.histograms.at("latency_us").histogram);
+      runs_a += side == &a ? 1 : 0;
+    }
+  }
+  EXPECT_EQ(d.runs_a, runs_a);
+  EXPECT_TRUE(d.a == expect_a);
+  EXPECT_TRUE(d.b == expect_b);
+  EXPECT_DOUBLE_EQ(d.at_b(99), static_cast<double>(expect_b.percentile(99)) / 1000);
+  EXPECT_GT(d.at_b(50), d.at_a(50));
+  const std::string table = render_compare_table(r);
+  EXPECT_NE(table.find("latency_us p99 (us)"), std::string::npos) << table;
+  EXPECT_NE(render_compare_csv(r).find("latency_us_p99.9"), std::string::npos);
+}
+
 TEST_F(Samples, AlphaDecidesWhatIsSignificant) {
   CompareOptions loose;
   loose.alpha = 0.1;
