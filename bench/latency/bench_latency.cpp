@@ -1,0 +1,188 @@
+// The stall experiment (docs/latency.md), side by side in one run against one server process
+// (faultline-rpc-server, its own process so that it can be paused):
+//   1. closed loop and open loop, each for --seconds, with the server stopped (SIGSTOP) for
+//      --pause-ms from --pause-at-ms on, then continued;
+//   2. the same two without the pause;
+//   3. the open loop at rising rates without a pause: the rate it holds and where it cannot.
+// Prints one line per load and a final verdict per claim; exit 0 when every claim held, 1 when
+// one did not (the figures say which), 2 for bad usage.
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "servers/rpc/load.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using faultline::rpc::LoadOptions;
+using faultline::rpc::LoadResult;
+
+// The server as a child process; its port from its first line of output.
+struct ServerChild {
+  pid_t pid = -1;
+  std::uint16_t port = 0;
+  ServerChild() {
+    int out[2];
+    if (::pipe(out) != 0) throw std::runtime_error("pipe");
+    pid = ::fork();
+    if (pid == 0) {
+      ::dup2(out[1], 1);
+      ::close(out[0]);
+      ::execl(FAULTLINE_RPC_SERVER, FAULTLINE_RPC_SERVER, "--port", "0", "--threads", "2",
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    FILE* in = ::fdopen(out[0], "r");
+    char line[256] = {};
+    if (!std::fgets(line, sizeof line, in)) throw std::runtime_error("the server said nothing");
+    const char* colon = std::strrchr(line, ':');
+    if (colon == nullptr) throw std::runtime_error(std::string("unexpected: ") + line);
+    port = static_cast<std::uint16_t>(std::atoi(colon + 1));
+  }
+  ~ServerChild() {
+    ::kill(pid, SIGCONT);
+    ::kill(pid, SIGTERM);
+    ::waitpid(pid, nullptr, 0);
+  }
+};
+
+double us(std::uint64_t ns) {
+  return static_cast<double>(ns) / 1000.0;
+}
+
+// Runs one load; with a pause, a thread stops the server for `pause` from `pause_at` on.
+LoadResult measure(const ServerChild& server, LoadOptions o, std::chrono::milliseconds pause_at,
+                   std::chrono::milliseconds pause) {
+  o.port = server.port;
+  std::thread nemesis;
+  if (pause.count() > 0) {
+    nemesis = std::thread([&] {
+      std::this_thread::sleep_for(pause_at);
+      ::kill(server.pid, SIGSTOP);
+      std::this_thread::sleep_for(pause);
+      ::kill(server.pid, SIGCONT);
+    });
+  }
+  LoadResult r = faultline::rpc::run_load(o);
+  if (nemesis.joinable()) nemesis.join();
+  return r;
+}
+
+void print(const std::string& what, const LoadResult& r) {
+  std::cout << fmt::format(
+      "{:<34} sent {:>7} at {:>8.0f}/s  replied {:>7}  p50 {:>9.1f}  p99 {:>10.1f}  p99.9 "
+      "{:>10.1f}  max {:>10.1f} us  (uncorrected p99 {:.1f} us; {} sent >1 ms late)\n",
+      what, r.sent, r.achieved_rate, r.replied, us(r.corrected.percentile(50)),
+      us(r.corrected.percentile(99)), us(r.corrected.percentile(99.9)), us(r.corrected.max()),
+      us(r.uncorrected.percentile(99)), r.sent_late);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  double seconds = 5, rate = 2000;
+  long pause_ms = 1000, pause_at_ms = 2000;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> const char* {
+      if (i + 1 >= argc) {
+        std::cerr << "bench_latency: " << a << " needs a value\n";
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--seconds") {
+      seconds = std::atof(value());
+    } else if (a == "--rate") {
+      rate = std::atof(value());
+    } else if (a == "--pause-ms") {
+      pause_ms = std::atol(value());
+    } else if (a == "--pause-at-ms") {
+      pause_at_ms = std::atol(value());
+    } else {
+      std::cerr
+          << "usage: bench_latency [--seconds S] [--rate R] [--pause-ms P] [--pause-at-ms T]\n";
+      return a == "--help" ? 0 : 2;
+    }
+  }
+  if (!(seconds > 0 && seconds <= 600) || !(rate > 0 && rate <= 1e6) || pause_ms < 0 ||
+      pause_at_ms < 0 || pause_at_ms + pause_ms > seconds * 1000) {
+    std::cerr << "bench_latency: --seconds in (0, 600], --rate in (0, 1e6], and the pause must "
+                 "end within the run\n";
+    return 2;
+  }
+  ServerChild server;
+  LoadOptions closed;
+  closed.open_loop = false;
+  closed.connections = 4;
+  closed.duration = std::chrono::milliseconds(static_cast<long>(seconds * 1000));
+  LoadOptions open = closed;
+  open.open_loop = true;
+  open.rate = rate;
+  const auto at = std::chrono::milliseconds(pause_at_ms);
+  const auto pause = std::chrono::milliseconds(pause_ms);
+
+  std::cout << fmt::format(
+      "server: faultline-rpc-server (2 threads) on 127.0.0.1:{}; load: 4 connections, {} s; "
+      "open loop at {:.0f}/s; pause: SIGSTOP {} ms from {} ms\n\n",
+      server.port, seconds, rate, pause_ms, pause_at_ms);
+  const LoadResult closed_paused = measure(server, closed, at, pause);
+  print("closed loop, paused", closed_paused);
+  const LoadResult open_paused = measure(server, open, at, pause);
+  print("open loop, paused", open_paused);
+  const LoadResult closed_quiet = measure(server, closed, at, 0ms);
+  print("closed loop, no pause", closed_quiet);
+  const LoadResult open_quiet = measure(server, open, at, 0ms);
+  print("open loop, no pause", open_quiet);
+
+  std::cout << "\nrates held by the open loop (no pause, 2 s each):\n";
+  LoadOptions sweep = open;
+  sweep.duration = 2s;
+  for (double r : {1000.0, 5000.0, 10000.0, 20000.0, 40000.0, 80000.0}) {
+    sweep.rate = r;
+    const LoadResult lr = measure(server, sweep, 0ms, 0ms);
+    const double held = lr.achieved_rate / r;
+    print(fmt::format("open loop at {:.0f}/s ({:.2f}% of it)", r, 100 * held), lr);
+  }
+
+  const double p99_open = static_cast<double>(open_paused.corrected.percentile(99));
+  const double p99_closed = static_cast<double>(closed_paused.corrected.percentile(99));
+  const double ratio = p99_closed > 0 ? p99_open / p99_closed : 0;
+  const double quiet_gap =
+      std::abs(static_cast<double>(open_quiet.corrected.percentile(99)) -
+               static_cast<double>(open_quiet.uncorrected.percentile(99))) /
+      static_cast<double>(std::max<std::uint64_t>(open_quiet.uncorrected.percentile(99), 1));
+  const double pause_ns = static_cast<double>(pause_ms) * 1e6;
+  bool all = true;
+  auto claim = [&](bool held, const std::string& text) {
+    all = all && held;
+    std::cout << (held ? "held:   " : "MISSED: ") << text << "\n";
+  };
+  std::cout << "\n";
+  claim(ratio >= 10, fmt::format("with the pause, open-loop p99 is {:.0f}x the closed-loop p99 "
+                                 "(claim: at least 10x)",
+                                 ratio));
+  claim(static_cast<double>(open_paused.corrected.max()) >= pause_ns * 0.95,
+        fmt::format("with the pause, the open loop's worst latency is {:.0f} ms (claim: about "
+                    "the pause, {} ms)",
+                    static_cast<double>(open_paused.corrected.max()) / 1e6, pause_ms));
+  claim(p99_open >= pause_ns * 0.5,
+        fmt::format("with the pause, open-loop p99 is {:.0f} ms, {:.0f}% of the pause",
+                    p99_open / 1e6, 100 * p99_open / pause_ns));
+  claim(quiet_gap <= 0.10, fmt::format("without the pause, corrected and uncorrected p99 of the "
+                                       "open loop differ by {:.1f}% (claim: within 10%)",
+                                       100 * quiet_gap));
+  return all ? 0 : 1;
+}
