@@ -82,17 +82,24 @@ for t in "${targets[@]}"; do
     failed=1
     continue
   fi
-  seeds=("tests/fuzz/corpus/${t}")
-  extra=$(extra_seeds "${t}")
-  [ -z "${extra}" ] || seeds+=("${extra}")
+  seeds=()
+  for d in "tests/fuzz/corpus/${t}" $(extra_seeds "${t}"); do
+    [ -d "${d}" ] && seeds+=("${d}")
+  done
   status=0
+  # 77: a crash, a sanitizer report, a broken property or running out of memory; 78: an input
+  # that took over 10 s. Any other failure is libFuzzer not running at all.
   "${bin}" -max_total_time="${seconds}" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-    -print_final_stats=1 -artifact_prefix="${findings}/" "${work}" "${seeds[@]}" \
-    > "${log}" 2>&1 || status=$?
+    -error_exitcode=77 -timeout_exitcode=78 -print_final_stats=1 \
+    -artifact_prefix="${findings}/" "${work}" "${seeds[@]}" > "${log}" 2>&1 || status=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "${log}" | tail -n 1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "${log}" | tail -n 1)
   inputs=$(find "${work}" -type f | wc -l)
-  if [ "${status}" -ne 0 ]; then
+  if [ "${status}" -ne 0 ] && [ "${status}" -ne 77 ] && [ "${status}" -ne 78 ]; then
+    echo "fuzz_${t}: libFuzzer did not run (exit ${status}); the log in ${log}:"
+    tail -n 5 "${log}"
+    failed=1
+  elif [ "${status}" -ne 0 ]; then
     echo "fuzz_${t}: FOUND something after ${execs:-?} executions (exit ${status});" \
       "the input is in ${findings}/, the log in ${log}"
     grep -E 'ERROR: |SUMMARY: |fuzz property broken|Test unit written' "${log}" | head -n 8
