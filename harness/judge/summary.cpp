@@ -27,7 +27,7 @@ void judge_group(GroupSummary& g, std::vector<const Record*>& runs) {
   });
   g.expectation = runs.front()->expectation;
   std::vector<Outcome> outcomes;
-  std::vector<double> durations;
+  std::vector<double> durations, first_symptoms;
   double elapsed = 0;
   const Record* first_miss = nullptr;
   const Record* first_hit = nullptr;
@@ -49,6 +49,7 @@ void judge_group(GroupSummary& g, std::vector<const Record*>& runs) {
     }
     if (is_hit(j.outcome)) {
       ++g.hits;
+      if (r->first_symptom_s) first_symptoms.push_back(*r->first_symptom_s);
       if (!g.first_hit) {
         g.first_hit = g.runs;
         g.first_hit_s = elapsed;
@@ -69,6 +70,10 @@ void judge_group(GroupSummary& g, std::vector<const Record*>& runs) {
     if (missed && !first_miss) first_miss = r;
   }
   g.median_duration_s = median(durations);
+  if (!first_symptoms.empty()) {
+    g.median_first_symptom_s = median(first_symptoms);
+    g.timed_hits = first_symptoms.size();
+  }
   g.rate = wilson_interval(g.hits, g.decided);
   g.status = group_status(g.expectation.expect, outcomes);
   g.example = g.status == GroupStatus::kMissed && first_miss ? first_miss : first_hit;
@@ -179,6 +184,11 @@ std::string render_summary(const std::vector<GroupSummary>& groups) {
                            : "");
     if (g.status != GroupStatus::kNotJudged) {
       out += fmt::format("         expected: {}\n", g.expectation.text());
+    }
+    if (g.median_first_symptom_s) {
+      out +=
+          fmt::format("         first symptom: {:.1f} ms after exec (median of {} run{})\n",
+                      1000 * *g.median_first_symptom_s, g.timed_hits, g.timed_hits == 1 ? "" : "s");
     }
     for (const auto& reason : g.unknown_reasons) {
       out += fmt::format("         unknown: {}\n", reason);

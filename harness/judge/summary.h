@@ -42,6 +42,9 @@ struct GroupSummary {
   std::map<std::string, std::uint64_t>
       unexpected_runs;  // kind -> runs where it was not the incident
   double median_duration_s = 0;
+  // Median over the runs that showed the incident and timed it (Record::first_symptom_s).
+  std::optional<double> median_first_symptom_s;
+  std::uint64_t timed_hits = 0;
   GroupStatus status = GroupStatus::kNotJudged;
   std::vector<std::string> unknown_reasons;  // distinct reasons, for the summary
   // For reports: the first run that missed the expectation (or, when none did, the first hit).

@@ -451,6 +451,12 @@ void read_run(const Fields& f, Record& r) {
   r.metrics = metrics_from(f);
   r.samples = samples_from(f);
   r.histograms = histograms_from(f);
+  if (f.find("first_symptom_s", false) != nullptr) {
+    r.first_symptom_s = f.number("first_symptom_s");
+    if (!(*r.first_symptom_s >= 0)) {
+      f.fail("first_symptom_s", "a number of seconds >= 0", *f.find("first_symptom_s", false));
+    }
+  }
   r.notes = f.texts("notes");
   r.timeline = timeline_from(f);
   if (f.find("report_channel", false) != nullptr) {
@@ -528,6 +534,7 @@ json record_to_json(const Record& r) {
   j["metrics"] = metrics_to(r.metrics);
   j["samples"] = samples_to(r.samples);
   if (!r.histograms.empty()) j["histograms"] = histograms_to(r.histograms);
+  if (r.first_symptom_s) j["first_symptom_s"] = *r.first_symptom_s;
   j["notes"] = r.notes;
   j["timeline"] = timeline_to(r.timeline);
   j["report_channel"] = {{"done", r.report_done}, {"bad_lines", r.report_bad_lines}};

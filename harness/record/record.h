@@ -125,6 +125,9 @@ struct Record {
   RecordedLimits limits;
   std::string started_at;  // ISO 8601, UTC
   double duration_s = 0;
+  // Seconds from the child's exec until its first symptom reached the driver
+  // (docs/record-schema.md).
+  std::optional<double> first_symptom_s;
   RecordedExit exit;
   RecordedOutput output;
   std::vector<Symptom> symptoms;

@@ -409,6 +409,47 @@ void take_report(Record& record, ScenarioReport&& report) {
   record.report_bad_lines = report.bad_lines;
 }
 
+// Where byte `at` of a captured text was in the stream the child wrote (the text drops the middle
+// of a flood and puts a marker there).
+std::optional<std::uint64_t> stream_offset(const CapturedStream& s, std::size_t at) {
+  if (s.dropped_bytes == 0) return at;
+  const std::string marker = fmt::format("\n[faultline: {} bytes dropped here]\n", s.dropped_bytes);
+  const std::size_t head = s.text.find(marker);
+  if (head == std::string::npos) return std::nullopt;
+  if (at < head) return at;
+  if (at < head + marker.size()) return std::nullopt;
+  return at - marker.size() + s.dropped_bytes;
+}
+
+// Seconds from the child's exec to its first symptom: when the first line of the earliest report
+// reached the driver, or when the driver saw a crash. Nothing when no symptom has a time (a
+// scenario's observations carry none yet).
+std::optional<double> first_symptom_seconds(const RunResult& result,
+                                            const std::vector<Symptom>& symptoms) {
+  std::optional<std::chrono::nanoseconds> first;
+  auto consider = [&](std::chrono::nanoseconds t) {
+    if (!first || t < *first) first = t;
+  };
+  for (const auto& s : symptoms) {
+    if (s.source == "signal") {
+      consider(result.exit_seen_at);
+      continue;
+    }
+    if (s.source == "scenario" || s.report.empty()) continue;
+    const std::string_view head = std::string_view(s.report).substr(0, 200);
+    for (const CapturedStream* stream : {&result.err, &result.out}) {
+      const std::size_t at = stream->text.find(head);
+      if (at == std::string::npos) continue;
+      if (const auto offset = stream_offset(*stream, at)) {
+        if (const auto t = stream->arrival_of(*offset)) consider(*t);
+      }
+      break;
+    }
+  }
+  if (!first) return std::nullopt;
+  return std::chrono::duration<double>(*first).count();
+}
+
 // The report files of drivers that are gone: a SIGKILLed driver cannot remove its own
 // ("faultline-<driver pid>-<run id>.jsonl" in the temp folder). Once per driver.
 void remove_orphaned_report_files() {
@@ -454,6 +495,7 @@ Record execute_run(const RunPlan& plan, const RunSettings& settings,
 
   std::vector<std::string> suspicious;
   record.symptoms = collect_symptoms(result, report, &suspicious);
+  record.first_symptom_s = first_symptom_seconds(result, record.symptoms);
   for (auto& note : suspicious) report.notes.push_back(std::move(note));
   const std::optional<std::string> broken =
       run_broken(result, record.symptoms, report, plan.scenario_protocol);

@@ -137,6 +137,8 @@ class StreamCapture {
     if (n > 0) push_tail(data, n);
   }
 
+  std::uint64_t total() const { return total_; }
+
   CapturedStream finish() && {
     CapturedStream stream;
     stream.total_bytes = total_;
@@ -191,6 +193,8 @@ class StreamCapture {
 struct StreamPipe {
   UniqueFd fd;
   StreamCapture capture;
+  Clock::time_point exec_at = Clock::now();  // set again once exec succeeded
+  std::vector<CapturedStream::Arrival> arrivals;
 };
 
 // Reads what is there now, up to a bound. Closes the pipe at EOF (every writer gone) or on an
@@ -200,6 +204,9 @@ void read_available(StreamPipe& pipe, char* buffer) {
     ssize_t got = ::read(pipe.fd.get(), buffer, kReadChunk);
     if (got > 0) {
       pipe.capture.append(buffer, static_cast<std::size_t>(got));
+      if (pipe.arrivals.size() < CapturedStream::kMaxArrivals) {
+        pipe.arrivals.push_back({pipe.capture.total(), Clock::now() - pipe.exec_at});
+      }
     } else if (got < 0 && errno == EINTR) {
       continue;
     } else if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -917,6 +924,7 @@ void supervise(pid_t pid, const RunRequest& request, Clock::time_point start, Ch
 // child is reaped and its status, usage and output go into the result.
 void drain_and_reap(pid_t pid, Clock::time_point start, ChildPipes& p, const RunCgroup& contain,
                     GroupWatcher& watcher, RunResult& result) {
+  result.exit_seen_at = Clock::now() - (start + result.exec_at);
   // Still running although the run is over, and out of reach of a group kill.
   for (pid_t member : contain.members()) {
     const pid_t group = ::getpgid(member);  // -1: it is gone already
@@ -948,6 +956,8 @@ void drain_and_reap(pid_t pid, Clock::time_point start, ChildPipes& p, const Run
   }
   result.out = std::move(p.out.capture).finish();
   result.err = std::move(p.err.capture).finish();
+  result.out.arrivals = std::move(p.out.arrivals);
+  result.err.arrivals = std::move(p.err.arrivals);
 }
 
 }  // namespace
@@ -989,10 +999,19 @@ RunResult run_process(const RunRequest& request) {
   pipes.report_w.reset();
   if (auto e = wait_for_exec(pid, pipes.report_r, plan)) return failed(*e);
   result.started = true;
+  result.exec_at = Clock::now() - start;
+  pipes.out.exec_at = pipes.err.exec_at = start + result.exec_at;
   GroupWatcher watcher(pid, cgroups.contain);  // a driver that dies takes the run with it
   supervise(pid, request, start, pipes, result);
   drain_and_reap(pid, start, pipes, cgroups.contain, watcher, result);
   return result;
+}
+
+std::optional<std::chrono::nanoseconds> CapturedStream::arrival_of(std::uint64_t offset) const {
+  for (const auto& a : arrivals) {
+    if (a.bytes_so_far > offset) return a.since_exec;
+  }
+  return std::nullopt;
 }
 
 std::string signal_name(int signal) {

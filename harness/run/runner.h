@@ -82,6 +82,17 @@ struct CapturedStream {
   std::string text;                 // head + marker + tail when bytes were dropped
   std::uint64_t total_bytes = 0;    // everything the child wrote
   std::uint64_t dropped_bytes = 0;  // what was not kept
+  // When the output reached the driver: after each read, the bytes read so far and the time
+  // since the child's exec (the first kMaxArrivals reads).
+  struct Arrival {
+    std::uint64_t bytes_so_far;
+    std::chrono::nanoseconds since_exec;
+  };
+  static constexpr std::size_t kMaxArrivals = 8192;
+  std::vector<Arrival> arrivals;
+  // Since the child's exec, when byte `offset` of the stream (counted as the child wrote it)
+  // reached the driver; nothing when that read was not timed.
+  std::optional<std::chrono::nanoseconds> arrival_of(std::uint64_t offset) const;
 };
 
 struct RunResult {
@@ -92,10 +103,12 @@ struct RunResult {
   std::optional<int> exit_code;  // set when the child exited
   std::optional<int> signal;     // set when the child was killed by a signal
   bool core_dumped = false;
-  bool timed_out = false;                // the driver stopped it at the timeout
-  bool cancelled = false;                // the driver stopped it because cancel was set
-  bool escalated_to_kill = false;        // SIGTERM was not enough
-  std::chrono::nanoseconds duration{0};  // steady clock, from just before fork to the reap
+  bool timed_out = false;                    // the driver stopped it at the timeout
+  bool cancelled = false;                    // the driver stopped it because cancel was set
+  bool escalated_to_kill = false;            // SIGTERM was not enough
+  std::chrono::nanoseconds duration{0};      // steady clock, from just before fork to the reap
+  std::chrono::nanoseconds exec_at{0};       // from just before fork until exec was seen to succeed
+  std::chrono::nanoseconds exit_seen_at{0};  // since exec, when the driver saw the child exit
   // Peak RSS of the child (wait4's ru_maxrss). Linux counts the image the child had between fork
   // and exec, which is a copy of the driver's: this is never below the driver's RSS at the fork.
   std::uint64_t max_rss_bytes = 0;

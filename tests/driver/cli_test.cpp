@@ -475,6 +475,32 @@ TEST_F(CliTest, AStrayProgramInTheBuildIsNotAScenario) {
   EXPECT_NE(list.err.find("skipped: "), std::string::npos) << list.err;
 }
 
+// The time to the first symptom: from the child's exec to the read that brought the first line
+// of its first report (here after a 300 ms sleep, so never sooner), or to the crash.
+TEST_F(CliTest, RecordsTheTimeToTheFirstSymptom) {
+  const std::string report =
+      "printf '==================\\nWARNING: ThreadSanitizer: data race (pid=1)\\n"
+      "  Write of size 4 at 0x1 by thread T1:\\n    #0 f a.cpp:1 (a+0x1)\\n\\n"
+      "SUMMARY: ThreadSanitizer: data race a.cpp:1 in f\\n==================\\n' >&2";
+  Outcome o = faultline({"exec", "--expect", "data_race", "--out", out_.string(), "--", "/bin/sh",
+                         "-c", "sleep 0.3; " + report + "; exit 66"});
+  EXPECT_EQ(o.code, 0) << o.out << o.err;
+  EXPECT_NE(o.out.find("first symptom: "), std::string::npos) << o.out;
+  Outcome crash = faultline({"exec", "--expect", "crash", "--out", out_.string(), "--", "/bin/sh",
+                             "-c", "sleep 0.2; kill -SEGV $$"});
+  EXPECT_EQ(crash.code, 0) << crash.out << crash.err;
+  auto records = raw_records(out_);
+  ASSERT_EQ(records.size(), 2u);
+  for (const auto& r : records) {
+    ASSERT_TRUE(r.contains("first_symptom_s")) << r.dump();
+    const double t = r["first_symptom_s"];
+    EXPECT_GE(t, r["variant"] == "exec" && r["symptoms"][0]["source"] == "signal" ? 0.2 : 0.3);
+    EXPECT_LE(t, r["duration_s"].get<double>());
+  }
+  Outcome clean = faultline({"exec", "--out", out_.string(), "--", "/bin/true"});
+  EXPECT_FALSE(raw_records(out_).back().contains("first_symptom_s"));
+}
+
 TEST_F(CliTest, UnknownCommandSuggestsOne) {
   Outcome o = faultline({"rnu"}, false);
   EXPECT_EQ(o.code, 2);
