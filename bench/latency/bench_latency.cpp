@@ -89,74 +89,60 @@ void print(const std::string& what, const LoadResult& r) {
       us(r.uncorrected.percentile(99)), r.sent_late);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+struct Args {
   double seconds = 5, rate = 2000;
   long pause_ms = 1000, pause_at_ms = 2000;
+};
+
+// Exits 2 on bad usage, 0 for --help.
+Args parse_args(int argc, char** argv) {
+  Args a;
   for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
+    const std::string flag = argv[i];
     auto value = [&]() -> const char* {
       if (i + 1 >= argc) {
-        std::cerr << "bench_latency: " << a << " needs a value\n";
+        std::cerr << "bench_latency: " << flag << " needs a value\n";
         std::exit(2);
       }
       return argv[++i];
     };
-    if (a == "--seconds") {
-      seconds = std::atof(value());
-    } else if (a == "--rate") {
-      rate = std::atof(value());
-    } else if (a == "--pause-ms") {
-      pause_ms = std::atol(value());
-    } else if (a == "--pause-at-ms") {
-      pause_at_ms = std::atol(value());
+    if (flag == "--seconds") {
+      a.seconds = std::atof(value());
+    } else if (flag == "--rate") {
+      a.rate = std::atof(value());
+    } else if (flag == "--pause-ms") {
+      a.pause_ms = std::atol(value());
+    } else if (flag == "--pause-at-ms") {
+      a.pause_at_ms = std::atol(value());
     } else {
-      std::cerr
-          << "usage: bench_latency [--seconds S] [--rate R] [--pause-ms P] [--pause-at-ms T]\n";
-      return a == "--help" ? 0 : 2;
+      std::cerr << "usage: bench_latency [--seconds S] [--rate R] [--pause-ms P] "
+                   "[--pause-at-ms T]\n";
+      std::exit(flag == "--help" ? 0 : 2);
     }
   }
-  if (!(seconds > 0 && seconds <= 600) || !(rate > 0 && rate <= 1e6) || pause_ms < 0 ||
-      pause_at_ms < 0 || pause_at_ms + pause_ms > seconds * 1000) {
+  if (!(a.seconds > 0 && a.seconds <= 600) || !(a.rate > 0 && a.rate <= 1e6) || a.pause_ms < 0 ||
+      a.pause_at_ms < 0 || a.pause_at_ms + a.pause_ms > a.seconds * 1000) {
     std::cerr << "bench_latency: --seconds in (0, 600], --rate in (0, 1e6], and the pause must "
                  "end within the run\n";
-    return 2;
+    std::exit(2);
   }
-  ServerChild server;
-  LoadOptions closed;
-  closed.open_loop = false;
-  closed.connections = 4;
-  closed.duration = std::chrono::milliseconds(static_cast<long>(seconds * 1000));
-  LoadOptions open = closed;
-  open.open_loop = true;
-  open.rate = rate;
-  const auto at = std::chrono::milliseconds(pause_at_ms);
-  const auto pause = std::chrono::milliseconds(pause_ms);
+  return a;
+}
 
-  std::cout << fmt::format(
-      "server: faultline-rpc-server (2 threads) on 127.0.0.1:{}; load: 4 connections, {} s; "
-      "open loop at {:.0f}/s; pause: SIGSTOP {} ms from {} ms\n\n",
-      server.port, seconds, rate, pause_ms, pause_at_ms);
-  const LoadResult closed_paused = measure(server, closed, at, pause);
-  print("closed loop, paused", closed_paused);
-  const LoadResult open_paused = measure(server, open, at, pause);
-  print("open loop, paused", open_paused);
-  const LoadResult closed_quiet = measure(server, closed, at, 0ms);
-  print("closed loop, no pause", closed_quiet);
-  const LoadResult open_quiet = measure(server, open, at, 0ms);
-  print("open loop, no pause", open_quiet);
-
+// The open loop at rising rates without a pause: the rate it holds.
+void rate_sweep(const ServerChild& server, LoadOptions open) {
   std::cout << "\nrates held by the open loop (no pause, 2 s each):\n";
-  LoadOptions sweep = open;
-  sweep.duration = 2s;
+  open.duration = 2s;
   for (double r : {1000.0, 5000.0, 10000.0, 20000.0, 40000.0, 80000.0}) {
-    sweep.rate = r;
-    const LoadResult lr = measure(server, sweep, 0ms, 0ms);
-    const double held = lr.achieved_rate / r;
-    print(fmt::format("open loop at {:.0f}/s ({:.2f}% of it)", r, 100 * held), lr);
+    open.rate = r;
+    const LoadResult lr = measure(server, open, 0ms, 0ms);
+    print(fmt::format("open loop at {:.0f}/s ({:.2f}% of it)", r, 100 * lr.achieved_rate / r), lr);
   }
+}
 
+// One line per claim of docs/latency.md; true when every one held.
+bool check_claims(const LoadResult& closed_paused, const LoadResult& open_paused,
+                  const LoadResult& open_quiet, long pause_ms) {
   const double p99_open = static_cast<double>(open_paused.corrected.percentile(99));
   const double p99_closed = static_cast<double>(closed_paused.corrected.percentile(99));
   const double ratio = p99_closed > 0 ? p99_open / p99_closed : 0;
@@ -165,6 +151,7 @@ int main(int argc, char** argv) {
                static_cast<double>(open_quiet.uncorrected.percentile(99))) /
       static_cast<double>(std::max<std::uint64_t>(open_quiet.uncorrected.percentile(99), 1));
   const double pause_ns = static_cast<double>(pause_ms) * 1e6;
+  const double worst = static_cast<double>(open_paused.corrected.max());
   bool all = true;
   auto claim = [&](bool held, const std::string& text) {
     all = all && held;
@@ -174,15 +161,44 @@ int main(int argc, char** argv) {
   claim(ratio >= 10, fmt::format("with the pause, open-loop p99 is {:.0f}x the closed-loop p99 "
                                  "(claim: at least 10x)",
                                  ratio));
-  claim(static_cast<double>(open_paused.corrected.max()) >= pause_ns * 0.95,
+  claim(worst >= pause_ns * 0.95,
         fmt::format("with the pause, the open loop's worst latency is {:.0f} ms (claim: about "
                     "the pause, {} ms)",
-                    static_cast<double>(open_paused.corrected.max()) / 1e6, pause_ms));
+                    worst / 1e6, pause_ms));
   claim(p99_open >= pause_ns * 0.5,
         fmt::format("with the pause, open-loop p99 is {:.0f} ms, {:.0f}% of the pause",
                     p99_open / 1e6, 100 * p99_open / pause_ns));
   claim(quiet_gap <= 0.10, fmt::format("without the pause, corrected and uncorrected p99 of the "
                                        "open loop differ by {:.1f}% (claim: within 10%)",
                                        100 * quiet_gap));
-  return all ? 0 : 1;
+  return all;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args args = parse_args(argc, argv);
+  ServerChild server;
+  LoadOptions closed;
+  closed.open_loop = false;
+  closed.connections = 4;
+  closed.duration = std::chrono::milliseconds(static_cast<long>(args.seconds * 1000));
+  LoadOptions open = closed;
+  open.open_loop = true;
+  open.rate = args.rate;
+  const auto at = std::chrono::milliseconds(args.pause_at_ms);
+  const auto pause = std::chrono::milliseconds(args.pause_ms);
+  std::cout << fmt::format(
+      "server: faultline-rpc-server (2 threads) on 127.0.0.1:{}; load: 4 connections, {} s; "
+      "open loop at {:.0f}/s; pause: SIGSTOP {} ms from {} ms\n\n",
+      server.port, args.seconds, args.rate, args.pause_ms, args.pause_at_ms);
+  const LoadResult closed_paused = measure(server, closed, at, pause);
+  print("closed loop, paused", closed_paused);
+  const LoadResult open_paused = measure(server, open, at, pause);
+  print("open loop, paused", open_paused);
+  print("closed loop, no pause", measure(server, closed, at, 0ms));
+  const LoadResult open_quiet = measure(server, open, at, 0ms);
+  print("open loop, no pause", open_quiet);
+  rate_sweep(server, open);
+  return check_claims(closed_paused, open_paused, open_quiet, args.pause_ms) ? 0 : 1;
 }

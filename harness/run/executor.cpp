@@ -458,16 +458,7 @@ void remove_orphaned_report_files() {
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(fs::temp_directory_path(), ec)) {
       const std::string name = entry.path().filename().string();
-      constexpr std::string_view kPrefix = "faultline-";
-      if (!name.starts_with(kPrefix) || !name.ends_with(".jsonl")) continue;
-      const std::size_t dash = name.find('-', kPrefix.size());
-      const std::string pid_text = name.substr(kPrefix.size(), dash - kPrefix.size());
-      if (dash == std::string::npos || pid_text.empty() ||
-          pid_text.find_first_not_of("0123456789") != std::string::npos) {
-        continue;
-      }
-      const auto pid = static_cast<pid_t>(std::stol(pid_text));
-      if (::kill(pid, 0) != 0 && errno == ESRCH) fs::remove(entry.path(), ec);
+      if (name.ends_with(".jsonl") && left_by_dead_driver(name)) fs::remove(entry.path(), ec);
     }
   });
 }

@@ -498,14 +498,7 @@ std::string cgroup_base(const std::string& mount, const std::string& own) {
 void remove_orphaned_cgroups(const std::string& dir) {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    constexpr std::string_view kPrefix = "faultline-";
-    const std::size_t dash = name.find('-', kPrefix.size());
-    if (!name.starts_with(kPrefix) || dash == std::string::npos || dash == kPrefix.size()) continue;
-    const std::string pid_text = name.substr(kPrefix.size(), dash - kPrefix.size());
-    if (pid_text.find_first_not_of("0123456789") != std::string::npos) continue;
-    const auto pid = static_cast<pid_t>(std::stol(pid_text));
-    if (::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    if (!left_by_dead_driver(entry.path().filename().string())) continue;
     const std::string path = entry.path().string();
     for (int i = 0; i < 100 && ::rmdir(path.c_str()) != 0 && errno == EBUSY; ++i) {
       if (!write_text(path + "/cgroup.kill", "1")) break;
@@ -1005,6 +998,21 @@ RunResult run_process(const RunRequest& request) {
   supervise(pid, request, start, pipes, result);
   drain_and_reap(pid, start, pipes, cgroups.contain, watcher, result);
   return result;
+}
+
+bool left_by_dead_driver(std::string_view name) {
+  constexpr std::string_view kPrefix = "faultline-";
+  if (!name.starts_with(kPrefix)) return false;
+  name.remove_prefix(kPrefix.size());
+  const std::size_t dash = name.find('-');
+  const std::string_view digits = name.substr(0, dash);
+  // A pid has at most 7 digits on Linux (pid_max is at most 2^22); more is someone else's name.
+  if (dash == std::string_view::npos || digits.empty() || digits.size() > 9 ||
+      digits.find_first_not_of("0123456789") != std::string_view::npos) {
+    return false;
+  }
+  const auto pid = static_cast<pid_t>(std::stol(std::string(digits)));
+  return pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH;
 }
 
 std::optional<std::chrono::nanoseconds> CapturedStream::arrival_of(std::uint64_t offset) const {

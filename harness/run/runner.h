@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -127,5 +128,9 @@ RunResult run_process(const RunRequest& request);
 // "SIGSEGV" for 11, and so on; "SIGRTMIN+<n>" for real-time signals; "SIG<n>" for numbers
 // without a name.
 std::string signal_name(int signal);
+
+// True for the name of something a driver made for one of its runs ("faultline-<driver pid>-...":
+// a report file, a run's cgroup) when that driver is gone: a SIGKILLed driver cannot remove them.
+bool left_by_dead_driver(std::string_view name);
 
 }  // namespace faultline

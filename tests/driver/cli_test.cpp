@@ -271,13 +271,18 @@ TEST_F(CliTest, ReportFilesOfDeadDriversAreRemoved) {
   ASSERT_GT(dead, 0);
   const fs::path orphan = fs::temp_directory_path() / fmt::format("faultline-{}-x.jsonl", dead);
   const fs::path live = fs::temp_directory_path() / fmt::format("faultline-{}-x.jsonl", ::getpid());
+  // Someone else's file with a "pid" too long for one used to throw out of std::stol.
+  const fs::path foreign = fs::temp_directory_path() / "faultline-99999999999999999999-x.jsonl";
   std::ofstream(orphan) << "{}\n";
   std::ofstream(live) << "{}\n";
+  std::ofstream(foreign) << "{}\n";
   Outcome o = faultline({"exec", "--out", out_.string(), "--", "true"}, false);
   EXPECT_EQ(o.code, 0) << o.err;
   EXPECT_FALSE(fs::exists(orphan));
   EXPECT_TRUE(fs::exists(live));
+  EXPECT_TRUE(fs::exists(foreign));
   fs::remove(live);
+  fs::remove(foreign);
 }
 
 // Likewise a run's cgroup, left by a driver killed before the run's watcher started: the next

@@ -78,6 +78,42 @@ std::string limit_text(int resource) {
 
 }  // namespace
 
+// A descendant that leaves the process group the runner made, by `setsid`, `setpgid` or a
+// `daemon` double fork (the middle process exits, so the escaped one is an orphan), then sleeps
+// with its output on /dev/null. Printed once it has escaped: its pid and its group.
+int escape(int argc, char** argv) {
+  if (argc < 3) return 91;
+  const std::string_view how = argv[2];
+  int ready[2];
+  if (::pipe(ready) != 0) return 94;
+  auto escape_and_hang = [&] {
+    if (how == "setpgid" ? ::setpgid(0, 0) != 0 : ::setsid() < 0) ::_exit(95);
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    const pid_t self = ::getpid();
+    if (::write(ready[1], &self, sizeof self) != sizeof self) ::_exit(96);
+    ::close(ready[1]);
+    hang();
+  };
+  const pid_t first = ::fork();
+  if (first < 0) return 94;
+  if (first == 0) {
+    ::close(ready[0]);
+    if (how != "daemon") escape_and_hang();
+    const pid_t second = ::fork();
+    if (second == 0) escape_and_hang();
+    ::_exit(second < 0 ? 94 : 0);
+  }
+  ::close(ready[1]);
+  pid_t escaped = -1;
+  if (::read(ready[0], &escaped, sizeof escaped) != sizeof escaped) return 97;
+  if (how == "daemon") ::waitpid(first, nullptr, 0);
+  say("GRANDCHILD " + std::to_string(escaped));
+  say("GROUP " + std::to_string(::getpgid(escaped)));
+  return 0;
+}
+
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "ok";
   if (mode == "ok") {
@@ -137,41 +173,7 @@ int main(int argc, char** argv) {
     if (argc > 2 && std::string_view(argv[2]) == "hang") hang();
     return 0;
   }
-  if (mode == "escape") {
-    // A descendant that leaves the process group the runner made, by `setsid`, `setpgid` or a
-    // `daemon` double fork (the middle process exits, so the escaped one is an orphan), then
-    // sleeps with its output on /dev/null. Printed once it has escaped: its pid and its group.
-    if (argc < 3) return 91;
-    const std::string_view how = argv[2];
-    int ready[2];
-    if (::pipe(ready) != 0) return 94;
-    auto escape_and_hang = [&] {
-      if (how == "setpgid" ? ::setpgid(0, 0) != 0 : ::setsid() < 0) ::_exit(95);
-      const int null = ::open("/dev/null", O_WRONLY);
-      ::dup2(null, 1);
-      ::dup2(null, 2);
-      const pid_t self = ::getpid();
-      if (::write(ready[1], &self, sizeof self) != sizeof self) ::_exit(96);
-      ::close(ready[1]);
-      hang();
-    };
-    const pid_t first = ::fork();
-    if (first < 0) return 94;
-    if (first == 0) {
-      ::close(ready[0]);
-      if (how != "daemon") escape_and_hang();
-      const pid_t second = ::fork();
-      if (second == 0) escape_and_hang();
-      ::_exit(second < 0 ? 94 : 0);
-    }
-    ::close(ready[1]);
-    pid_t escaped = -1;
-    if (::read(ready[0], &escaped, sizeof escaped) != sizeof escaped) return 97;
-    if (how == "daemon") ::waitpid(first, nullptr, 0);
-    say("GRANDCHILD " + std::to_string(escaped));
-    say("GROUP " + std::to_string(::getpgid(escaped)));
-    return 0;
-  }
+  if (mode == "escape") return escape(argc, argv);
   if (mode == "grandchild-term") {
     // The grandchild says so when SIGTERM reaches it; the child ignores SIGTERM, so the run
     // ends only when the runner escalates to SIGKILL.
