@@ -163,7 +163,7 @@ std::vector<Record> read_records(const fs::path& path, std::vector<std::string>*
     nlohmann::json record;
     try {
       record = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // not JSON, or a number beyond a double
       if (last_without_newline) {
         if (warnings) {
           warnings->push_back(

@@ -213,6 +213,19 @@ TEST(Record, SchemaOneReadsAsNotJudgedAndABrokenRunFromItsVerdict) {
 
 // A folder where a results file goes (compare, replay, export) is a bad input, not an internal
 // error from the stream library.
+// Found by fuzz_results_file (tests/fuzz/regressions/results_file): a number beyond a double
+// made the JSON parser throw out_of_range, which escaped the reader as an internal error.
+TEST_F(ResultsFileTest, ANumberBeyondADoubleIsNamedAsNotARecord) {
+  const fs::path file = dir_ / "overflow.jsonl";
+  write_text(file, "{\"seed\": 1e999}\n");
+  try {
+    (void)read_records(file);
+    ADD_FAILURE() << "read a record holding 1e999";
+  } catch (const ResultsFileError& e) {
+    EXPECT_NE(std::string(e.what()).find(":1: not a JSON record"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(ResultsFileTest, AFolderIsNamedAsNotAResultsFile) {
   EXPECT_NE(read_error(dir_).find("is a folder, not a results file"), std::string::npos)
       << read_error(dir_);
