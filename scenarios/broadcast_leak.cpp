@@ -50,23 +50,25 @@ const ScenarioSpec kSpec{
     .title = "broadcast worker blocks forever on a rendezvous channel after its handler timed out",
     .oracle = "thread_leak > 0: thread count after the grace period above the baseline",
     .variants = {"buggy", "fixed"},
-    .params = {int_param("clients", 32, 1, 1000, "long TCP connections"),
-               int_param("slow-clients", 4, 0, 1000,
-                         "of those, clients that read slowly (chosen with the seed)"),
-               int_param("broadcasts", 8, 1, 1000, "UDP broadcast requests"),
-               int_param("interval-ms", 100, 0, 60000,
-                         "pause between a reply and the next request, ms"),
-               int_param("deadline-ms", 300, 1, 60000, "Handle's deadline, ms (the seed's: 5000)"),
-               int_param("push-bytes", 65536, 1, 16777216, "payload of each pushed message, bytes"),
-               int_param("slow-read-bytes", 4096, 1, 1048576,
-                         "a slow client reads this much per turn, bytes"),
-               int_param("slow-read-interval-ms", 20, 1, 10000,
-                         "time between a slow client's reads, ms"),
-               int_param("socket-buffer-bytes", 16384, 0, 16777216,
-                         "SO_SNDBUF on the server's connections and SO_RCVBUF on the clients', "
-                         "bytes"),
-               int_param("grace-ms", 500, 0, 60000,
-                         "wait after the last broadcast before the final count, ms")},
+    .params =
+        {int_param("clients", 32, 1, 1000, "long TCP connections"),
+         int_param("slow-clients", 4, 0, 1000,
+                   "of those, clients that read slowly (chosen with the seed)"),
+         int_param("broadcasts", 8, 1, 1000, "UDP broadcast requests"),
+         int_param("interval-ms", 100, 0, 60000, "pause between a reply and the next request, ms"),
+         int_param("deadline-ms", 300, 1, 60000, "Handle's deadline, ms (the seed's: 5000)"),
+         int_param("push-bytes", 65536, 1, 16777216, "payload of each pushed message, bytes"),
+         int_param("slow-read-bytes", 4096, 1, 1048576,
+                   "a slow client reads this much per turn, bytes"),
+         int_param("slow-read-interval-ms", 20, 1, 10000, "time between a slow client's reads, ms"),
+         int_param("socket-buffer-bytes", 16384, 0, 16777216,
+                   "SO_SNDBUF on the server's connections and SO_RCVBUF on the clients', "
+                   "bytes"),
+         int_param("grace-ms", 500, 0, 60000,
+                   "wait after the last broadcast before the final count, ms"),
+         open_loop_rate_param("broadcast requests go out, answered or not (unset: one at a time, "
+                              "interval-ms apart)",
+                              1e5)},
     .faults = {"tcp", "udp"},
     .expectations =
         {
@@ -117,10 +119,17 @@ int run(Context& ctx) {
   // The caller: one UDP request at a time, waiting (bounded) for the server's answer.
   const int baseline = sampler.sample_now();
   if (baseline < 0) faultline::resource_tally().note_fd(errno, "opendir /proc/self/task");
-  const Replies replies = call_broadcasts({.port = udp_route.port(),
-                                           .requests = p.number("broadcasts"),
-                                           .reply_wait = p.ms("deadline-ms") + milliseconds(2000),
-                                           .interval = p.ms("interval-ms")});
+  CallerOptions calls{.port = udp_route.port(),
+                      .requests = p.number("broadcasts"),
+                      .reply_wait = p.ms("deadline-ms") + milliseconds(2000),
+                      .interval = p.ms("interval-ms")};
+  calls.rate = p.optional_real("rate");
+  if (calls.rate) {
+    // The server answers one request at a time: the last one may wait for all before it.
+    calls.reply_wait =
+        std::max(calls.reply_wait, (p.ms("deadline-ms") + milliseconds(100)) * calls.requests);
+  }
+  const Replies replies = call_broadcasts(calls);
   std::this_thread::sleep_for(p.ms("grace-ms"));
   const int final_count = sampler.sample_now();
   const int peak = sampler.peak();
@@ -135,6 +144,11 @@ int run(Context& ctx) {
       {{"threads_baseline", baseline}, {"threads_peak", peak}, {"threads_final", final_count}});
   ctx.report.metrics(s.measures());
   ctx.report.metrics(replies.measures());
+  ctx.report.histogram("latency", replies.uncorrected, 1e6, "ms");
+  if (calls.rate) {
+    ctx.report.metrics(replies.open_loop_measures(*calls.rate));
+    ctx.report.histogram("latency_corrected", replies.corrected, 1e6, "ms");
+  }
   ctx.report.metric("client_bytes_read", static_cast<double>(users.bytes()), "B");
   const int leak = std::max(0, final_count - baseline);
   ctx.report.observation(

@@ -60,7 +60,10 @@ const ScenarioSpec kSpec{
                int_param("connect-timeout-ms", 1000, 1, 60000,
                          "a connect not done by then counts as timed out, ms"),
                int_param("io-timeout-ms", 2000, 1, 60000,
-                         "a reply not read by then counts as lost, ms")},
+                         "a reply not read by then counts as lost, ms"),
+               open_loop_rate_param("frames go out on each connection, due from the burst's "
+                                    "connect (unset: each round after the last one's replies)",
+                                    1e6)},
     .faults = {"tcp"},
     .expectations =
         {
@@ -108,6 +111,7 @@ int run(Context& ctx) {
       .io_timeout_ms = p.number("io-timeout-ms"),
       .gap_ms = p.number("gap-ms"),
       .seed = ctx.seed,
+      .rate = p.optional_real("rate"),
       .after_burst =
           [&](int burst) {
             // The program's load made garbage: a collection cycle runs soon, concurrently with
@@ -133,6 +137,12 @@ int run(Context& ctx) {
                              c.connects_ok, c.refused, c.reset);
   }
   ctx.report.histogram("latency", result.latency, 1000.0, "us");
+  if (p.has("rate")) {
+    ctx.report.metrics({{"rate_target", p.real("rate"), "frames/s per connection"},
+                        {"rounds_sent_late", result.send_lag.late, "rounds"},
+                        {"max_send_lag_ms", result.send_lag.max_ms(), "ms"}});
+    ctx.report.histogram("latency_corrected", result.latency_corrected, 1000.0, "us");
+  }
   const auto& s = reactor.stats();
   ctx.report.metrics(s.measures());
   ctx.report.metrics(

@@ -26,8 +26,6 @@
 // driver); in buggy-stack ASan's stack-use-after-return. The scenario itself only measures:
 // calls ok / timed out / failed, peak calls in flight, latency of completed calls, how late each
 // timeout fired, and checks that every completed reply is right (corrupt_output).
-#include <fmt/format.h>
-
 #include <atomic>
 #include <memory>
 #include <vector>
@@ -72,6 +70,7 @@ const ScenarioSpec kSpec{
                     "responses are lost)"),
          int_param("grace-ms", 1000, 0, 60'000,
                    "after the last caller returned, how long late responses may still land, in ms"),
+         open_loop_rate_param("callers start (each dials and calls)", 1e6),
          nemesis::server_param()},
     .faults = {"process", "tcp"},
     .expectations = {
@@ -152,14 +151,15 @@ int run(Context& ctx) {
   if (sh.decode_delay_us > 0) ctx.report.note(decode_delay_note(sh.decode_delay_us));
   std::vector<CallerResult> results(ctx.params.count("callers"));
   const BurstTimes times = run_caller_burst(
-      fleet, results.size(), ctx.params.ms("grace-ms"), [&] { server.start(); },
-      [&](std::size_t i) { do_rpc(sh, i, results[i]); });
+      fleet, results.size(), ctx.params.ms("grace-ms"), ctx.params.optional_real("rate"),
+      [&] { server.start(); }, [&](std::size_t i) { do_rpc(sh, i, results[i]); });
   server.stop();
   auto* local = dynamic_cast<Hosted<ArithServer>*>(server.in_process());
-  const CallerTally t = CallerTally::sum(results, sh.decodes.load(), sh.in_flight.peak());
+  const CallerTally t = CallerTally::sum(results, sh.decodes.load(), sh.in_flight.peak(), times);
   ctx.report.metrics(t.measures(times));
   if (local) ctx.report.metric("server_requests", local->server.requests(), "requests");
   ctx.report.histogram("latency", t.latency, 1000.0, "us");
+  if (times.schedule) ctx.report.histogram("latency_corrected", t.latency_corrected, 1000.0, "us");
   ctx.report.histogram("timeout_late", t.timer_late, 1000.0, "us");
   ctx.report.observation(
       "corrupt_output", t.wrong,

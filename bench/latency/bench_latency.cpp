@@ -4,6 +4,8 @@
 //      --pause-ms from --pause-at-ms on, then continued;
 //   2. the same two without the pause;
 //   3. the open loop at rising rates without a pause: the rate it holds and where it cannot.
+// With --ceiling, instead: the generator's own ceiling, the open loop at fractions of what a
+// raw pipelined sender (bench/latency/raw_sender.h) gets from the same server.
 // Prints one line per load and a final verdict per claim; exit 0 when every claim held, 1 when
 // one did not (the figures say which), 2 for bad usage.
 #include <fmt/format.h>
@@ -20,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/latency/raw_sender.h"
 #include "servers/rpc/load.h"
 
 namespace {
@@ -92,6 +95,7 @@ void print(const std::string& what, const LoadResult& r) {
 struct Args {
   double seconds = 5, rate = 2000;
   long pause_ms = 1000, pause_at_ms = 2000;
+  bool ceiling = false;
 };
 
 // Exits 2 on bad usage, 0 for --help.
@@ -114,9 +118,11 @@ Args parse_args(int argc, char** argv) {
       a.pause_ms = std::atol(value());
     } else if (flag == "--pause-at-ms") {
       a.pause_at_ms = std::atol(value());
+    } else if (flag == "--ceiling") {
+      a.ceiling = true;
     } else {
       std::cerr << "usage: bench_latency [--seconds S] [--rate R] [--pause-ms P] "
-                   "[--pause-at-ms T]\n";
+                   "[--pause-at-ms T]\n       bench_latency --ceiling\n";
       std::exit(flag == "--help" ? 0 : 2);
     }
   }
@@ -174,11 +180,41 @@ bool check_claims(const LoadResult& closed_paused, const LoadResult& open_paused
   return all;
 }
 
+// The generator's ceiling: what a raw sender gets from the server, then the open loop at
+// fractions of that. Held: it sent what was due (99 % of the rate, at most 1 % sent more than
+// 1 ms late). Returns 0; the figures are the finding.
+int ceiling(const ServerChild& server) {
+  const auto raw = faultline::bench::run_raw_sender(server.port, 4, 256, 3s);
+  std::cout << fmt::format(
+      "raw sender (4 connections, 256 outstanding each, batches of 32, 3 s): {:.0f} replies/s "
+      "({} sent, {} replied in the run)\n\n",
+      raw.rate(), raw.sent, raw.replied);
+  LoadOptions open;
+  open.connections = 4;
+  open.duration = 3s;
+  double held = 0;
+  for (double fraction : {0.1, 0.25, 0.5, 0.75, 1.0}) {
+    open.rate = raw.rate() * fraction;
+    const LoadResult r = measure(server, open, 0ms, 0ms);
+    const bool kept = r.achieved_rate >= 0.99 * open.rate &&
+                      static_cast<double>(r.sent_late) <= 0.01 * static_cast<double>(r.sent);
+    if (kept) held = std::max(held, open.rate);
+    print(fmt::format("open loop at {:.0f}% ({:.0f}/s) {}", 100 * fraction, open.rate,
+                      kept ? "held" : "NOT held"),
+          r);
+  }
+  std::cout << fmt::format(
+      "\nthe open loop held {:.0f}/s: {:.2f} of the raw sender's {:.0f}/s on this machine\n", held,
+      raw.rate() > 0 ? held / raw.rate() : 0, raw.rate());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const Args args = parse_args(argc, argv);
   ServerChild server;
+  if (args.ceiling) return ceiling(server);
   LoadOptions closed;
   closed.open_loop = false;
   closed.connections = 4;

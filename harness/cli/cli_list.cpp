@@ -47,7 +47,7 @@ void print_scenario(const ScenarioSpec& spec, const std::vector<std::string>& bu
   if (!spec.params.empty()) std::cout << "  parameters:\n";
   for (const auto& p : spec.params) {
     std::cout << fmt::format("    {:<20} {:<7} default {:<9} {}\n", p.name, type_word(p.type),
-                             p.default_value, p.help);
+                             p.optional ? "(unset)" : p.default_value, p.help);
   }
   if (!spec.expectations.empty()) std::cout << "  expectations:\n";
   for (const auto& e : spec.expectations) std::cout << "    " << e.text() << "\n";

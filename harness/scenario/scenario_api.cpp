@@ -100,7 +100,7 @@ void print_help(const ScenarioSpec& spec, std::string_view argv0) {
       fmt::join(spec.variants, ", "));
   for (const auto& p : spec.params) {
     std::cout << fmt::format("  {:<22} {:<7} default {:<8} {}\n", p.name, type_name(p.type),
-                             p.default_value, p.help);
+                             p.optional ? "(unset)" : p.default_value, p.help);
   }
   std::cout << fmt::format(
       "fault families: {}\n",
@@ -121,6 +121,7 @@ nlohmann::json spec_to_json(const ScenarioSpec& spec) {
     if (p.min) j["min"] = *p.min;
     if (p.max) j["max"] = *p.max;
     if (!p.choices.empty()) j["choices"] = p.choices;
+    if (p.optional) j["optional"] = true;
     params.push_back(std::move(j));
   }
   nlohmann::json expectations = nlohmann::json::array();
@@ -153,6 +154,7 @@ ScenarioSpec spec_from_json(const nlohmann::json& json) {
       if (j.contains("min")) p.min = j["min"].get<double>();
       if (j.contains("max")) p.max = j["max"].get<double>();
       if (j.contains("choices")) p.choices = j["choices"].get<std::vector<std::string>>();
+      p.optional = j.value("optional", false);
       spec.params.push_back(std::move(p));
     }
     if (json.contains("faults")) spec.faults = json["faults"].get<std::vector<std::string>>();
@@ -234,6 +236,21 @@ ParamSpec text_param(std::string name, std::string default_value, std::vector<st
           std::nullopt,    std::nullopt,       std::move(choices)};
 }
 
+ParamSpec optional_real_param(std::string name, double min, double max, std::string help) {
+  ParamSpec p = real_param(std::move(name), 0, min, max, std::move(help));
+  p.default_value.clear();
+  p.optional = true;
+  return p;
+}
+
+ParamSpec open_loop_rate_param(std::string_view what, double max) {
+  return optional_real_param(
+      "rate", 0.01, max,
+      fmt::format("open loop: {} at this many per second, each timed from when it was due "
+                  "(latency_corrected); unset: the seed's own load (docs/latency.md)",
+                  what));
+}
+
 std::int64_t Params::integer(std::string_view name) const {
   return parse_int(lookup(values_, name)).value();
 }
@@ -249,7 +266,9 @@ const std::string& Params::text(std::string_view name) const {
 
 Params resolve_params(const ScenarioSpec& spec, const std::vector<std::string>& overrides) {
   std::map<std::string, std::string> values;
-  for (const auto& p : spec.params) values[p.name] = p.default_value;
+  for (const auto& p : spec.params) {
+    if (!p.optional) values[p.name] = p.default_value;
+  }
   for (const auto& kv : overrides) {
     auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) {

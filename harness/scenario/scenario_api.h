@@ -40,6 +40,9 @@ struct ParamSpec {
   std::optional<double> min;  // inclusive bounds for numbers
   std::optional<double> max;
   std::vector<std::string> choices;  // allowed values for strings (empty: any)
+  // No default: the parameter is absent unless a --set gives it (Params::has), and its absence
+  // means something of its own (rpc-timeout-race without `rate`: the seed's burst).
+  bool optional = false;
 };
 
 // One-line parameter specs for a scenario's table: a whole number in [min, max], a real number
@@ -50,6 +53,11 @@ ParamSpec real_param(std::string name, double default_value, double min, double 
                      std::string help);
 ParamSpec text_param(std::string name, std::string default_value, std::vector<std::string> choices,
                      std::string help);
+// A real number in [min, max] that has no default (ParamSpec::optional).
+ParamSpec optional_real_param(std::string name, double min, double max, std::string help);
+// The `rate` of a scenario whose load can run open loop (docs/latency.md): `what` per second
+// (e.g. "callers start"), each timed from when it was due; unset, the seed's own load.
+ParamSpec open_loop_rate_param(std::string_view what, double max);
 
 struct ScenarioSpec {
   std::string id;                     // kebab-case id from INCIDENTS.md
@@ -82,8 +90,14 @@ class Params {
   Params() = default;
   explicit Params(std::map<std::string, std::string> values) : values_(std::move(values)) {}
 
+  // Whether the parameter has a value: always, but for an optional one no --set gave.
+  bool has(std::string_view name) const { return values_.count(std::string(name)) > 0; }
   std::int64_t integer(std::string_view name) const;
   double real(std::string_view name) const;
+  // An optional parameter's value, or nothing when no --set gave it.
+  std::optional<double> optional_real(std::string_view name) const {
+    return has(name) ? std::optional(real(name)) : std::nullopt;
+  }
   bool boolean(std::string_view name) const;
   const std::string& text(std::string_view name) const;
   // The same whole number in the types a body uses it as (parameter bounds keep it in range).

@@ -140,10 +140,11 @@ void BroadcastServer::udp_loop() {
         ::recvfrom(udp_fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
     if (n <= 0) continue;
     // One request at a time, as a UDP read loop calling Handle does; the reply says how it ended.
-    const bool completed = handle(buf.substr(0, static_cast<std::size_t>(n)));
-    const char* reply = completed ? "ok" : "timeout";
-    ::sendto(udp_fd_, reply, std::char_traits<char>::length(reply), 0,
-             reinterpret_cast<sockaddr*>(&from), len);
+    // The reply says how it ended and which request it answers: "ok broadcast 3 to all users".
+    const std::string request = buf.substr(0, static_cast<std::size_t>(n));
+    const bool completed = handle(request);
+    const std::string reply = (completed ? "ok " : "timeout ") + request;
+    ::sendto(udp_fd_, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
   }
 }
 

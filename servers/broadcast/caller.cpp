@@ -7,10 +7,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "harness/probe/resource_tally.h"
 
@@ -35,29 +39,138 @@ int open_loopback_udp() {
   return fd;
 }
 
-Replies call_broadcasts(const CallerOptions& options) {
-  // Bound before the first sendto, which would otherwise bind it to 0.0.0.0.
-  const int udp = open_loopback_udp();
-  if (udp < 0) faultline::resource_tally().note_fd(errno, "socket (broadcast-leak caller)");
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(options.port);
-  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::uint64_t ns_between(Clock::time_point a, Clock::time_point b) {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count());
+}
+
+std::string request_text(int i) {
+  return fmt::format("broadcast {} to all users", i + 1);
+}
+
+// The request an answer names ("ok broadcast 3 to all users" -> 2), or nothing.
+std::optional<int> answered(std::string_view reply) {
+  const auto at = reply.find("broadcast ");
+  if (at == std::string_view::npos) return std::nullopt;
+  int n = 0;
+  const char* first = reply.data() + at + 10;
+  const auto [end, ec] = std::from_chars(first, reply.data() + reply.size(), n);
+  if (ec != std::errc() || end == first || n < 1) return std::nullopt;
+  return n - 1;
+}
+
+void count_answer(std::string_view reply, Replies& replies) {
+  (reply.starts_with("ok") ? replies.ok : replies.timeout)++;
+}
+
+void send_request(int udp, const sockaddr_in& to, int i) {
+  const std::string request = request_text(i);
+  ::sendto(udp, request.data(), request.size(), 0, reinterpret_cast<const sockaddr*>(&to),
+           sizeof to);
+}
+
+Replies call_closed_loop(int udp, const sockaddr_in& to, const CallerOptions& options) {
   Replies replies;
   const int reply_wait_ms = static_cast<int>(options.reply_wait.count());
   for (int i = 0; i < options.requests && !faultline::resource_tally().exhausted(); ++i) {
-    const std::string request = fmt::format("broadcast {} to all users", i + 1);
-    ::sendto(udp, request.data(), request.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    const Clock::time_point sent = Clock::now();
+    send_request(udp, to, i);
     pollfd pfd{udp, POLLIN, 0};
-    char reply[16] = {};
-    if (::poll(&pfd, 1, reply_wait_ms) > 0 && ::recv(udp, reply, sizeof reply - 1, 0) > 0) {
-      (std::string_view(reply) == "ok" ? replies.ok : replies.timeout)++;
+    char reply[128] = {};
+    ssize_t n = 0;
+    if (::poll(&pfd, 1, reply_wait_ms) > 0 && (n = ::recv(udp, reply, sizeof reply, 0)) > 0) {
+      count_answer(std::string_view(reply, static_cast<std::size_t>(n)), replies);
+      const std::uint64_t latency = ns_between(sent, Clock::now());
+      replies.corrected.record(latency);  // closed loop: due when sent
+      replies.uncorrected.record(latency);
     } else {
       ++replies.missing;
     }
     std::this_thread::sleep_for(options.interval);
   }
-  if (udp >= 0) ::close(udp);
+  return replies;
+}
+
+// The sender keeps the schedule; this thread reads the answers, each timed from its request's
+// due and send times (atomics: the datagram's path through the kernel is no ordering TSan sees).
+Replies call_open_loop(int udp, const sockaddr_in& to, const CallerOptions& options) {
+  Replies replies;
+  const auto n = static_cast<std::size_t>(std::max(options.requests, 0));
+  std::vector<std::atomic<std::int64_t>> sent_ns(n);  // since the schedule's start; -1: not sent
+  for (auto& s : sent_ns) s.store(-1, std::memory_order_relaxed);
+  std::vector<bool> seen(n, false);
+  const OpenLoopSchedule schedule(*options.rate, Clock::now());
+  std::atomic<int> sent_count{0};
+  std::thread sender([&] {
+    for (std::size_t i = 0; i < n && !faultline::resource_tally().exhausted(); ++i) {
+      const Clock::time_point at = schedule.wait_for(i);
+      replies.send_lag.note(schedule.due(i), at);  // the sender's alone until the join
+      sent_ns[i].store(static_cast<std::int64_t>(ns_between(schedule.start(), at)),
+                       std::memory_order_relaxed);
+      send_request(udp, to, static_cast<int>(i));
+      sent_count.fetch_add(1, std::memory_order_release);
+    }
+  });
+  const Clock::time_point give_up = schedule.due(n > 0 ? n - 1 : 0) +
+                                    std::chrono::duration_cast<Clock::duration>(options.reply_wait);
+  std::size_t answers = 0;
+  while (answers < n && Clock::now() < give_up) {
+    pollfd pfd{udp, POLLIN, 0};
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(give_up - Clock::now());
+    if (::poll(&pfd, 1, static_cast<int>(std::max<std::int64_t>(1, left.count()))) <= 0) continue;
+    char reply[128] = {};
+    const ssize_t got = ::recv(udp, reply, sizeof reply, 0);
+    if (got <= 0) continue;
+    const Clock::time_point now = Clock::now();
+    const std::string_view text(reply, static_cast<std::size_t>(got));
+    const auto i = answered(text);
+    if (!i || static_cast<std::size_t>(*i) >= n || seen[*i]) continue;  // not one of ours
+    const std::int64_t at = sent_ns[*i].load(std::memory_order_relaxed);
+    if (at < 0) continue;
+    seen[*i] = true;
+    ++answers;
+    count_answer(text, replies);
+    replies.corrected.record(ns_between(schedule.due(*i), now));
+    replies.uncorrected.record(ns_between(schedule.start() + std::chrono::nanoseconds(at), now));
+  }
+  sender.join();
+  const int sent = sent_count.load(std::memory_order_acquire);
+  replies.missing = static_cast<std::uint64_t>(sent) - answers;
+  if (sent > 1) {
+    const auto last = schedule.start() + std::chrono::nanoseconds(sent_ns[sent - 1].load());
+    const double span = std::chrono::duration<double>(last - schedule.start()).count();
+    if (span > 0) replies.achieved_rate = static_cast<double>(sent - 1) / span;
+  }
+  return replies;
+}
+
+}  // namespace
+
+faultline::Measures Replies::open_loop_measures(double target_rate) const {
+  return {{"rate_target", target_rate, "requests/s"},
+          {"rate_achieved", achieved_rate, "requests/s"},
+          {"requests_sent_late", send_lag.late, "requests"},
+          {"max_send_lag_ms", send_lag.max_ms(), "ms"}};
+}
+
+Replies call_broadcasts(const CallerOptions& options) {
+  // Bound before the first sendto, which would otherwise bind it to 0.0.0.0.
+  const int udp = open_loopback_udp();
+  if (udp < 0) {
+    faultline::resource_tally().note_fd(errno, "socket (broadcast-leak caller)");
+    return {};  // out of fds: no request was sent
+  }
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(options.port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  Replies replies =
+      options.rate ? call_open_loop(udp, to, options) : call_closed_loop(udp, to, options);
+  ::close(udp);
   return replies;
 }
 

@@ -1,11 +1,17 @@
-// The broadcast server's caller (seed 004): one UDP request at a time, "broadcast <i> to all
-// users", each waiting (bounded) for the server's answer, "ok" or "timeout", then a pause.
+// The broadcast server's caller (seed 004). Closed loop, as the seed's: one UDP request at a
+// time, "broadcast <i> to all users", each waiting (bounded) for the server's answer ("ok ..."
+// or "timeout ...", followed by the request), then a pause. Open loop (`rate`): request i is
+// sent when it is due, whether or not the ones before were answered, and each answer is timed
+// from when its request was due (docs/latency.md).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 
+#include "harness/probe/histogram.h"
 #include "harness/probe/measure.h"
+#include "harness/probe/schedule.h"
 
 namespace faultline::broadcast {
 
@@ -14,13 +20,22 @@ struct CallerOptions {
   int requests = 8;        // sent one after the other; fewer once the process is out of fds
   std::chrono::milliseconds reply_wait{2300};  // an answer not read by then counts as missing
   std::chrono::milliseconds interval{100};     // pause after each request's answer (or wait)
+  // Open loop: requests per second; the interval is then unused, and reply_wait counts from
+  // the last request's due time.
+  std::optional<double> rate;
 };
 
 struct Replies {
-  std::uint64_t ok = 0;                  // "ok": the worker completed before the deadline
-  std::uint64_t timeout = 0;             // any other answer: the handler gave up at its deadline
-  std::uint64_t missing = 0;             // no answer within reply_wait
+  std::uint64_t ok = 0;       // "ok": the worker completed before the deadline
+  std::uint64_t timeout = 0;  // any other answer: the handler gave up at its deadline
+  std::uint64_t missing = 0;  // no answer within reply_wait
+  // Request to answer, ns: from when it was due (open loop) or sent (both loops).
+  faultline::LatencyHistogram corrected, uncorrected;
+  faultline::SendLag send_lag;           // open loop only
+  double achieved_rate = 0;              // open loop: requests sent per second
   faultline::Measures measures() const;  // replies_ok, replies_timeout, replies_missing
+  // rate_target, rate_achieved, requests_sent_late, max_send_lag_ms
+  faultline::Measures open_loop_measures(double target_rate) const;
 };
 
 // A UDP socket bound to 127.0.0.1 (an ephemeral port): the caller's, so that nothing of a run

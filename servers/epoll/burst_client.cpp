@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <latch>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -138,10 +139,19 @@ struct Conn {
   std::string request;  // the payload last sent
 };
 
+// What one client thread saw of a burst; merged after the join.
+struct Share {
+  BurstCounts counts;
+  LatencyHistogram latency, corrected;
+  SendLag lag;
+};
+
 // One client thread's share of a burst: connections opened together, then frames exchanged in
-// rounds (send one frame on every live connection, then read every reply).
-void run_share(const BurstOptions& o, int burst, int thread, BurstCounts& counts,
-               LatencyHistogram& latency) {
+// rounds (send one frame on every live connection, then read every reply). Open loop: round m
+// is due at m / rate after the connections were made, whether or not round m - 1 is done.
+void run_share(const BurstOptions& o, int burst, int thread, Share& share) {
+  BurstCounts& counts = share.counts;
+  LatencyHistogram& latency = share.latency;
   sockaddr_in addr{};
   if (!make_address(o.host, o.port, addr)) {
     counts.other_errors += static_cast<std::uint64_t>(o.connections);
@@ -200,6 +210,8 @@ void run_share(const BurstOptions& o, int burst, int thread, BurstCounts& counts
   }
 
   // Exchange phase.
+  std::optional<OpenLoopSchedule> schedule;
+  if (o.rate) schedule.emplace(*o.rate, Clock::now());
   std::uniform_int_distribution<int> size_dist(1, std::max(1, o.max_frame_bytes));
   std::uniform_int_distribution<int> byte_dist(0, 255);
   std::string wire;
@@ -217,6 +229,11 @@ void run_share(const BurstOptions& o, int burst, int thread, BurstCounts& counts
         if (c.alive) give_up(c, Io::kError, o.frames - m);
       }
       break;
+    }
+    Clock::time_point due{};
+    if (schedule) {
+      due = schedule->due(static_cast<std::uint64_t>(m));
+      share.lag.note(due, schedule->wait_for(static_cast<std::uint64_t>(m)));
     }
     for (auto& c : conns) {
       if (!c.alive) continue;
@@ -245,8 +262,13 @@ void run_share(const BurstOptions& o, int burst, int thread, BurstCounts& counts
         give_up(c, io, o.frames - m);
         continue;
       }
+      const Clock::time_point now = Clock::now();
       latency.record(static_cast<std::uint64_t>(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - c.sent_at).count()));
+          std::chrono::duration_cast<std::chrono::nanoseconds>(now - c.sent_at).count()));
+      if (schedule) {
+        share.corrected.record(static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(now - due).count()));
+      }
       const bool match = reply.size() == kReplyPrefix.size() + c.request.size() &&
                          reply.starts_with(kReplyPrefix) &&
                          std::string_view(reply).substr(kReplyPrefix.size()) == c.request;
@@ -311,15 +333,13 @@ BurstResult run_bursts(const BurstOptions& options) {
   o.threads = std::clamp(o.threads, 1, std::max(1, o.connections));
   BurstResult result;
   for (int b = 0; b < o.bursts; ++b) {
-    std::vector<BurstCounts> counts(static_cast<std::size_t>(o.threads));
-    std::vector<LatencyHistogram> histograms(static_cast<std::size_t>(o.threads));
+    std::vector<Share> shares(static_cast<std::size_t>(o.threads));
     std::latch start(o.threads);
     std::vector<std::thread> threads;
     for (int t = 0; t < o.threads; ++t) {
       const bool started = start_thread(threads, [&, t] {
         start.arrive_and_wait();  // the burst's connections go out together
-        run_share(o, b, t, counts[static_cast<std::size_t>(t)],
-                  histograms[static_cast<std::size_t>(t)]);
+        run_share(o, b, t, shares[static_cast<std::size_t>(t)]);
       });
       if (!started) {
         // The thread limit refused one: release those waiting for it, and run no more bursts.
@@ -329,9 +349,11 @@ BurstResult run_bursts(const BurstOptions& options) {
     }
     for (auto& t : threads) t.join();
     BurstCounts burst;
-    for (std::size_t t = 0; t < counts.size(); ++t) {
-      burst.add(counts[t]);
-      result.latency.merge(histograms[t]);
+    for (const Share& share : shares) {
+      burst.add(share.counts);
+      result.latency.merge(share.latency);
+      result.latency_corrected.merge(share.corrected);
+      result.send_lag.add(share.lag);
     }
     result.per_burst.push_back(burst);
     result.total.add(burst);

@@ -5,11 +5,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "harness/probe/histogram.h"
 #include "harness/probe/measure.h"
+#include "harness/probe/schedule.h"
 
 namespace faultline::epoll {
 
@@ -25,6 +27,9 @@ struct BurstOptions {
   int io_timeout_ms = 2000;  // per reply
   int gap_ms = 50;           // pause between bursts
   std::uint64_t seed = 1;    // payload sizes and bytes
+  // Open loop: frames per second on each connection; a round's frames are due at fixed times
+  // from when the burst's connections were made, and their latency counts from then too.
+  std::optional<double> rate;
   // Called after each burst's connections are all closed, before the gap (burst index from 0).
   std::function<void(int)> after_burst;
 };
@@ -47,7 +52,9 @@ struct BurstCounts {
 struct BurstResult {
   BurstCounts total;
   std::vector<BurstCounts> per_burst;
-  LatencyHistogram latency;  // one frame's round trip, nanoseconds
+  LatencyHistogram latency;            // one frame's round trip from its send, nanoseconds
+  LatencyHistogram latency_corrected;  // open loop: from when the frame was due
+  SendLag send_lag;                    // open loop: how late the rounds went out
 };
 
 BurstResult run_bursts(const BurstOptions& options);

@@ -33,9 +33,43 @@ class Countdown {
 
 }  // namespace
 
+namespace {
+
+std::int64_t ns_between(std::chrono::steady_clock::time_point a,
+                        std::chrono::steady_clock::time_point b) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count();
+}
+
+// The open-loop part of the tally: latency from each caller's due time, start lag, rate.
+void tally_open_loop(const std::vector<CallerResult>& results, const BurstTimes& times,
+                     CallerTally& t) {
+  const OpenLoopSchedule& schedule = *times.schedule;
+  std::optional<std::chrono::steady_clock::time_point> last;
+  std::size_t started = 0;
+  for (std::size_t i = 0; i < results.size() && i < times.started.size(); ++i) {
+    const CallerResult& r = results[i];
+    if (r.kind == CallerResult::kNone) continue;  // never ran: the thread limit
+    const auto due = schedule.due(i);
+    t.start_lag.note(due, times.started[i]);
+    if (!last || times.started[i] > *last) last = times.started[i];
+    ++started;
+    if (r.latency_ns >= 0) {
+      t.latency_corrected.record(
+          static_cast<std::uint64_t>(ns_between(due, r.called_at) + r.latency_ns));
+    }
+  }
+  if (started > 1 && *last > schedule.start()) {
+    t.achieved_rate = static_cast<double>(started - 1) /
+                      std::chrono::duration<double>(*last - schedule.start()).count();
+  }
+}
+
+}  // namespace
+
 CallerTally CallerTally::sum(const std::vector<CallerResult>& results, std::uint64_t decodes,
-                             int peak_in_flight) {
+                             int peak_in_flight, const BurstTimes& times) {
   CallerTally t;
+  if (times.schedule) tally_open_loop(results, times, t);
   t.decodes = decodes;
   t.peak_in_flight = peak_in_flight;
   t.callers = results.size();
@@ -63,13 +97,26 @@ Measures CallerTally::measures(const BurstTimes& times) const {
                 {"quotient_entries_read", entries_read, "entries"}};
   const Measures t = times.measures();
   m.insert(m.end(), t.begin(), t.end());
+  if (times.schedule) {
+    m.push_back({"rate_target", times.schedule->rate(), "calls/s"});
+    m.push_back({"rate_achieved", achieved_rate, "calls/s"});
+    m.push_back({"calls_started_late", start_lag.late, "calls"});
+    m.push_back({"max_start_lag_ms", start_lag.max_ms(), "ms"});
+  }
   return m;
 }
 
 std::string CallerTally::summary(const BurstTimes& times) const {
-  return fmt::format("{} callers: {} ok, {} timed out, {} failed in {:.0f} ms", callers, ok,
-                     timed_out, failed,
-                     std::chrono::duration<double, std::milli>(times.callers).count());
+  std::string line =
+      fmt::format("{} callers: {} ok, {} timed out, {} failed in {:.0f} ms", callers, ok, timed_out,
+                  failed, std::chrono::duration<double, std::milli>(times.callers).count());
+  if (times.schedule) {
+    line += fmt::format(
+        "; open loop: due at {}/s, started at {:.0f}/s, {} more than 1 ms late "
+        "(worst {:.2f} ms)",
+        times.schedule->rate(), achieved_rate, start_lag.late, start_lag.max_ms());
+  }
+  return line;
 }
 
 std::string decode_delay_note(std::int64_t max_us) {
@@ -91,6 +138,7 @@ std::shared_ptr<Call> go_and_wait(Client& client, std::string_view method, std::
                                   InFlight& in_flight, CallerResult& out) {
   using std::chrono::nanoseconds;
   const auto t0 = std::chrono::steady_clock::now();
+  out.called_at = t0;
   auto call = client.go(method, std::move(body), std::move(decoder));
   in_flight.add(+1);
   const auto due = t0 + timeout;
@@ -132,7 +180,8 @@ Decoder delayed_decoder(std::uint64_t seed, std::size_t caller, std::int64_t max
 }
 
 BurstTimes run_caller_burst(ClientFleet& fleet, std::size_t callers,
-                            std::chrono::milliseconds grace, const std::function<void()>& at_start,
+                            std::chrono::milliseconds grace, std::optional<double> rate,
+                            const std::function<void()>& at_start,
                             const std::function<void(std::size_t)>& call) {
   using Clock = std::chrono::steady_clock;
   Countdown start_gate(1);
@@ -141,10 +190,13 @@ BurstTimes run_caller_burst(ClientFleet& fleet, std::size_t callers,
   std::vector<std::thread> threads;
   threads.reserve(callers);
   BurstTimes times;
+  if (rate) times.started.resize(callers);
   const auto t_spawn = Clock::now();
   for (std::size_t i = 0; i < callers; ++i) {
     const bool started = faultline::start_thread(threads, [&, i] {
       start_gate.wait();
+      // Open loop: this caller's turn, whether or not the ones before it returned.
+      if (times.schedule) times.started[i] = times.schedule->wait_for(i);
       call(i);
       finished.count_down();
       release.wait();
@@ -157,6 +209,7 @@ BurstTimes run_caller_burst(ClientFleet& fleet, std::size_t callers,
   const auto t_start = Clock::now();
   times.spawn = t_start - t_spawn;
   at_start();
+  if (rate) times.schedule.emplace(*rate, Clock::now());  // before any caller is released
   start_gate.count_down();
   finished.wait();  // every call is bounded: a loopback dial plus the timeout
   const auto t_callers = Clock::now();

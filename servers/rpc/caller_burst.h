@@ -11,11 +11,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "harness/probe/histogram.h"
 #include "harness/probe/measure.h"
+#include "harness/probe/schedule.h"
 #include "servers/rpc/client.h"
 #include "servers/rpc/client_fleet.h"
 
@@ -29,7 +31,8 @@ struct CallerResult {
   // connection's strand after the caller's read, an ordering the incident does not have.
   std::shared_ptr<Client> client;
   enum Kind { kNone, kOk, kTimedOut, kFailed } kind = kNone;
-  std::int64_t latency_ns = -1;     // go() to completion, completed calls only
+  std::chrono::steady_clock::time_point called_at{};  // when go() sent the call
+  std::int64_t latency_ns = -1;                       // go() to completion, completed calls only
   std::int64_t timer_late_ns = -1;  // wake-up time minus the timeout's due time, timeouts only
   bool reply_wrong = false;         // a completed OK reply with the wrong answer
   std::size_t entries_read = 0;     // reply entries the caller saw
@@ -46,10 +49,16 @@ struct CallerTally {
   int peak_in_flight = 0;
   LatencyHistogram latency;
   LatencyHistogram timer_late;
+  // Open loop only: each completed call's latency from when its caller was due (the dial
+  // included), how late the callers started, and the rate they started at.
+  LatencyHistogram latency_corrected;
+  SendLag start_lag;
+  double achieved_rate = 0;
   static CallerTally sum(const std::vector<CallerResult>& results, std::uint64_t decodes,
-                         int peak_in_flight);
+                         int peak_in_flight, const BurstTimes& times);
   // calls_ok, calls_timed_out, calls_failed, peak_calls_in_flight, responses_decoded,
-  // decoded_after_timeout, late_replies_dropped, quotient_entries_read, then the burst's times.
+  // decoded_after_timeout, late_replies_dropped, quotient_entries_read, then the burst's times;
+  // open loop: rate_target, rate_achieved, calls_started_late, max_start_lag_ms.
   Measures measures(const BurstTimes& times) const;
   std::string summary(const BurstTimes& times) const;  // the run in one line
 };
@@ -80,16 +89,21 @@ Decoder delayed_decoder(std::uint64_t seed, std::size_t caller, std::int64_t max
 
 struct BurstTimes {
   std::chrono::steady_clock::duration spawn{}, callers{}, drain_and_join{};
-  bool drained = false;       // every connection closed and drained within the grace period
+  bool drained = false;  // every connection closed and drained within the grace period
+  // Open loop: the callers' schedule, and when each caller's turn came (it then ran call(i)).
+  std::optional<OpenLoopSchedule> schedule;
+  std::vector<std::chrono::steady_clock::time_point> started;
   Measures measures() const;  // spawn_ms, callers_ms, drain_and_join_ms, readers_drained
 };
 
 // Starts `callers` threads (fewer if the thread limit refuses one: those count as finished),
-// then runs `at_start` (the nemesis's t = 0) and releases them together; each runs call(i).
+// then runs `at_start` (the nemesis's t = 0) and releases them together; each runs call(i),
+// at once or, with a `rate`, when its turn in an open-loop schedule from the release comes.
 // Once all returned, the readers get up to `grace` to finish what they hold; then the fleet
 // stops and the callers are joined.
 BurstTimes run_caller_burst(ClientFleet& fleet, std::size_t callers,
-                            std::chrono::milliseconds grace, const std::function<void()>& at_start,
+                            std::chrono::milliseconds grace, std::optional<double> rate,
+                            const std::function<void()>& at_start,
                             const std::function<void(std::size_t)>& call);
 
 }  // namespace faultline::rpc

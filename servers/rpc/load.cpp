@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "harness/probe/schedule.h"
 #include "servers/rpc/client.h"
 #include "servers/rpc/messages.h"
 
@@ -18,7 +19,6 @@ namespace faultline::rpc {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr auto kLate = std::chrono::milliseconds(1);
 
 // One connection and the latencies its reader records.
 struct Lane {
@@ -57,24 +57,16 @@ void run_open_loop(const LoadOptions& o, std::vector<Lane>& lanes, LoadResult& r
   Outstanding outstanding;
   std::atomic<std::uint64_t> replied{0}, timed_out{0}, failed{0};
   const std::string body = encode_divide_args({10, 3});
-  const auto period = std::chrono::duration<double>(1.0 / o.rate);
   const auto total =
       static_cast<std::uint64_t>(o.rate * std::chrono::duration<double>(o.duration).count());
-  const Clock::time_point start = Clock::now();
+  const OpenLoopSchedule schedule(o.rate, Clock::now());
+  const Clock::time_point start = schedule.start();
   Clock::time_point last_sent = start;
+  SendLag lag;
   for (std::uint64_t i = 0; i < total; ++i) {
-    const auto due =
-        start + std::chrono::duration_cast<Clock::duration>(period * static_cast<double>(i));
-    // Sleep while far ahead, then yield: a sleep wakes tens of microseconds late.
-    while (Clock::now() + std::chrono::microseconds(200) < due) {
-      std::this_thread::sleep_until(due - std::chrono::microseconds(100));
-    }
-    while (Clock::now() < due) std::this_thread::yield();
-    const Clock::time_point sent = Clock::now();
-    const auto lag = sent - due;
-    result.max_send_lag =
-        std::max(result.max_send_lag, std::chrono::duration_cast<std::chrono::nanoseconds>(lag));
-    if (lag > kLate) ++result.sent_late;
+    const Clock::time_point due = schedule.due(i);
+    const Clock::time_point sent = schedule.wait_for(i);
+    lag.note(due, sent);
     Lane& lane = lanes[i % lanes.size()];
     outstanding.add();
     lane.client->async_call(
@@ -96,6 +88,8 @@ void run_open_loop(const LoadOptions& o, std::vector<Lane>& lanes, LoadResult& r
     last_sent = sent;
   }
   result.elapsed_s = std::chrono::duration<double>(last_sent - start).count();
+  result.max_send_lag = lag.max;
+  result.sent_late = lag.late;
   outstanding.wait_zero();
   result.replied = replied.load();
   result.timed_out = timed_out.load();

@@ -52,11 +52,75 @@ TEST(BroadcastCaller, BindsLoopbackOnly) {
   ASSERT_GT(::recvfrom(server, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &from_len),
             0);
   const std::string local = local_address_of_udp_port(ntohs(from.sin_port));
-  ::sendto(server, "ok", 2, 0, reinterpret_cast<sockaddr*>(&from), from_len);
+  ::sendto(server, "ok broadcast 1", 14, 0, reinterpret_cast<sockaddr*>(&from), from_len);
   caller.join();
   ::close(server);
   EXPECT_EQ(local, "0100007F") << "the caller's socket is bound to " << local;
   EXPECT_EQ(replies.ok, 1u);
+}
+
+// A UDP server like the broadcast server: one request at a time, each taking `work`, the answer
+// naming its request. Serves `requests` requests, then returns.
+class SerialServer {
+ public:
+  SerialServer(int requests, std::chrono::milliseconds work) {
+    fd_ = open_loopback_udp();
+    sockaddr_in self{};
+    socklen_t len = sizeof self;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&self), &len);
+    port_ = ntohs(self.sin_port);
+    thread_ = std::thread([this, requests, work] {
+      for (int i = 0; i < requests; ++i) {
+        char buf[128];
+        sockaddr_in from{};
+        socklen_t from_len = sizeof from;
+        const ssize_t n =
+            ::recvfrom(fd_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &from_len);
+        if (n <= 0) return;
+        std::this_thread::sleep_for(work);
+        const std::string reply = "ok " + std::string(buf, static_cast<std::size_t>(n));
+        ::sendto(fd_, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from), from_len);
+      }
+    });
+  }
+  ~SerialServer() {
+    thread_.join();
+    ::close(fd_);
+  }
+  std::uint16_t port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+// Closed loop, as the seed's caller: each request waits for the last one's answer, so the
+// server's queue never grows and every answer takes about one request's work.
+TEST(BroadcastCaller, ClosedLoopTimesEachAnswerFromItsRequest) {
+  SerialServer server(5, 50ms);
+  const Replies r = call_broadcasts({server.port(), 5, 2000ms, 0ms});
+  EXPECT_EQ(r.ok, 5u);
+  ASSERT_EQ(r.corrected.count(), 5u);
+  EXPECT_GE(r.corrected.min(), 50'000'000u);
+  EXPECT_LT(r.corrected.max(), 150'000'000u);
+  EXPECT_EQ(r.corrected, r.uncorrected);
+}
+
+// Open loop at 100/s against the same server: request i is due at 10i ms but answered at about
+// 50(i + 1) ms, so its latency from when it was due grows by 40 ms a request.
+TEST(BroadcastCaller, OpenLoopSendsOnScheduleAndTheServersQueueShowsInTheLatency) {
+  SerialServer server(5, 50ms);
+  CallerOptions o{server.port(), 5, 2000ms, 0ms};
+  o.rate = 100;
+  const Replies r = call_broadcasts(o);
+  EXPECT_EQ(r.ok, 5u);
+  EXPECT_EQ(r.missing, 0u);
+  ASSERT_EQ(r.corrected.count(), 5u);
+  EXPECT_GE(r.corrected.max(), 200'000'000u);  // the last: due at 40 ms, answered at ~250 ms
+  EXPECT_GE(r.corrected.min(), 50'000'000u);
+  EXPECT_EQ(r.send_lag.late, 0u) << "the sender does not wait for answers";
+  EXPECT_NEAR(r.achieved_rate, 100, 5);
 }
 
 TEST(BroadcastCaller, OpenLoopbackUdpNamesLoopback) {

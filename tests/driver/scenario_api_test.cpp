@@ -76,6 +76,40 @@ TEST(Spec, SurvivesAJsonRoundTrip) {
   EXPECT_THROW(spec_from_json(nlohmann::json::object()), std::runtime_error);
 }
 
+ScenarioSpec spec_with_rate() {
+  ScenarioSpec s = spec();
+  s.params.push_back(optional_real_param("rate", 0.1, 1000, "requests/s; unset: closed loop"));
+  return s;
+}
+
+TEST(Params, AnOptionalParameterIsAbsentUntilSetAndCheckedWhenSet) {
+  const Params unset = resolve_params(spec_with_rate(), {});
+  EXPECT_FALSE(unset.has("rate"));
+  EXPECT_TRUE(unset.has("workers"));
+  EXPECT_EQ(unset.all().count("rate"), 0u) << "an unset parameter is not passed on or keyed";
+  const Params set = resolve_params(spec_with_rate(), {"rate=250"});
+  ASSERT_TRUE(set.has("rate"));
+  EXPECT_DOUBLE_EQ(set.real("rate"), 250);
+  for (const char* bad : {"rate=0", "rate=-5"}) {
+    try {
+      resolve_params(spec_with_rate(), {bad});
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("is out of range: allowed from 0.1 to 1000"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+}
+
+TEST(Spec, AnOptionalParameterStaysOptionalThroughJson) {
+  const ScenarioSpec back = spec_from_json(spec_to_json(spec_with_rate()));
+  ASSERT_EQ(back.params.size(), 5u);
+  EXPECT_TRUE(back.params[4].optional);
+  EXPECT_FALSE(back.params[0].optional);
+  EXPECT_FALSE(resolve_params(back, {}).has("rate"));
+}
+
 }  // namespace
 }  // namespace faultline
 

@@ -120,6 +120,61 @@ TEST(BurstClient, CountsRepliesThatAreNotTheEchoAsCorrupt) {
   EXPECT_EQ(r.total.frames_ok, 0u);
 }
 
+// Open loop (docs/latency.md): a server that stalls 100 ms before its first echo holds back
+// the next rounds, which were due every 10 ms. Timed from their send, those rounds look fast;
+// timed from when they were due, each shows the part of the stall it waited through.
+TEST(BurstClient, OpenLoopTimesEachFrameFromWhenItsRoundWasDue) {
+  ToyServer server([](int fd) {
+    for (int i = 0; i < 5; ++i) {
+      const std::string head = test::recv_n(fd, kPrefixBytes);
+      if (head.size() < kPrefixBytes) break;
+      const std::string payload = test::recv_n(fd, read_prefix(head.data()));
+      if (i == 0) std::this_thread::sleep_for(100ms);  // the stall
+      std::string out;
+      append_reply(out, payload);
+      test::send_all(fd, out);
+    }
+    ::close(fd);
+  });
+  BurstOptions o = small(server.port());
+  o.bursts = 1;
+  o.connections = 1;
+  o.threads = 1;
+  o.frames = 5;
+  o.rate = 100;  // a round every 10 ms
+  const BurstResult r = run_bursts(o);
+  ASSERT_EQ(r.total.frames_ok, 5u);
+  ASSERT_EQ(r.latency_corrected.count(), 5u);
+  // Rounds 1-4 were due at 10-40 ms and left at about 100 ms: late, and the tally says so.
+  EXPECT_EQ(r.send_lag.late, 4u);
+  EXPECT_GE(r.send_lag.max, 50ms);
+  // From when they were due: 100, 90, 80, 70, 60 ms. From their send: one 100 ms, four fast.
+  EXPECT_GE(r.latency_corrected.percentile(50), 70'000'000u);
+  EXPECT_GE(r.latency_corrected.min(), 50'000'000u);
+  EXPECT_LT(r.latency.percentile(50), 50'000'000u);
+}
+
+// Without a stall the open loop keeps its schedule: 5 rounds at 50/s take at least 80 ms.
+TEST(BurstClient, OpenLoopKeepsTheRateOfEachConnection) {
+  auto listener = Listener::open("127.0.0.1", 0, false);
+  BurstOptions o = small(listener->port());
+  Reactor reactor(listener->fd());
+  reactor.own(std::move(listener));
+  reactor.start();
+  o.bursts = 1;
+  o.frames = 5;
+  o.rate = 50;
+  const auto start = std::chrono::steady_clock::now();
+  const BurstResult r = run_bursts(o);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 80ms);
+  EXPECT_EQ(r.total.frames_ok, 40u);
+  EXPECT_EQ(r.latency_corrected.count(), 40u);
+  // Each frame's due time is at or before its send: corrected is never the smaller.
+  EXPECT_GE(r.latency_corrected.sum(), r.latency.sum());
+  EXPECT_GE(r.latency_corrected.min(), r.latency.min());
+  EXPECT_EQ(BurstOptions{}.rate, std::nullopt) << "closed loop unless a rate is given";
+}
+
 TEST(BurstClient, CountsConnectsThatNeverCompleteAsTimedOut) {
   // A listener that never accepts, with the smallest backlog: once its queue is full the kernel
   // drops further SYNs and those connects can only time out.
