@@ -27,6 +27,7 @@ int export_results(const Args& args);  // `export` is a C++ keyword
 int replay(const Args& args);
 int proxy(const Args& args);
 int score(const Args& args);
+int report(const Args& args);
 
 // Set by SIGINT/SIGTERM. A second Ctrl-C kills the driver at once (its children die with it).
 extern std::atomic<bool> g_stop;

@@ -146,23 +146,10 @@ struct Share {
   SendLag lag;
 };
 
-// One client thread's share of a burst: connections opened together, then frames exchanged in
-// rounds (send one frame on every live connection, then read every reply). Open loop: round m
-// is due at m / rate after the connections were made, whether or not round m - 1 is done.
-void run_share(const BurstOptions& o, int burst, int thread, Share& share) {
-  BurstCounts& counts = share.counts;
-  LatencyHistogram& latency = share.latency;
-  sockaddr_in addr{};
-  if (!make_address(o.host, o.port, addr)) {
-    counts.other_errors += static_cast<std::uint64_t>(o.connections);
-    return;
-  }
-  std::mt19937_64 rng(o.seed * 1'000'003u + static_cast<std::uint64_t>(burst) * 1009u +
-                      static_cast<std::uint64_t>(thread));
-  std::vector<Conn> conns;
-  for (int i = thread; i < o.connections; i += o.threads) conns.emplace_back();
-
-  // Connect phase: every attempt is started before any is waited for.
+// Connect phase: every attempt is started before any is waited for; those not done within
+// connect_timeout_ms count as timed out. Leaves the connected ones alive.
+void connect_all(const BurstOptions& o, const sockaddr_in& addr, std::vector<Conn>& conns,
+                 BurstCounts& counts) {
   std::vector<pollfd> pending;
   for (auto& c : conns) {
     int err = 0;
@@ -176,6 +163,9 @@ void run_share(const BurstOptions& o, int burst, int thread, Share& share) {
       pending.push_back({c.fd, POLLOUT, 0});
     }
   }
+  auto conn_of = [&](int fd) {
+    return std::find_if(conns.begin(), conns.end(), [&](const Conn& c) { return c.fd == fd; });
+  };
   const auto connect_deadline = Clock::now() + std::chrono::milliseconds(o.connect_timeout_ms);
   std::size_t unresolved = pending.size();
   while (unresolved > 0 && Clock::now() < connect_deadline) {
@@ -187,8 +177,7 @@ void run_share(const BurstOptions& o, int burst, int thread, Share& share) {
       int err = 0;
       socklen_t len = sizeof err;
       ::getsockopt(p.fd, SOL_SOCKET, SO_ERROR, &err, &len);
-      auto it =
-          std::find_if(conns.begin(), conns.end(), [&](const Conn& c) { return c.fd == p.fd; });
+      auto it = conn_of(p.fd);
       const ConnectOutcome outcome = outcome_of(err);
       count(counts, outcome);
       if (outcome == ConnectOutcome::kOk) {
@@ -204,36 +193,86 @@ void run_share(const BurstOptions& o, int burst, int thread, Share& share) {
   for (auto& p : pending) {
     if (p.fd < 0) continue;
     ++counts.timed_out;
-    auto it = std::find_if(conns.begin(), conns.end(), [&](const Conn& c) { return c.fd == p.fd; });
+    auto it = conn_of(p.fd);
     ::close(it->fd);
     it->fd = -1;
   }
+}
 
-  // Exchange phase.
+// The exchange phase's counting: a connection given up on (its `frames_left` frames lost), and
+// the read of one connection's echo of its last request, timed from its send and, open loop,
+// from when its round was due.
+struct Exchange {
+  const BurstOptions& o;
+  Share& share;
+  std::string reply;
+
+  void give_up(Conn& c, Io why, int frames_left) {
+    if (why == Io::kReset) ++share.counts.reset;
+    share.counts.frames_lost += static_cast<std::uint64_t>(frames_left);
+    c.alive = false;
+  }
+
+  void read_echo(Conn& c, int frames_left, std::optional<Clock::time_point> due) {
+    const auto deadline = Clock::now() + std::chrono::milliseconds(o.io_timeout_ms);
+    Io io = recv_exact(c.fd, reply, kPrefixBytes, deadline);
+    if (io == Io::kOk) {
+      const std::uint32_t length = read_prefix(reply.data());
+      if (length > kReplyPrefix.size() + kMaxFrameBytes) {
+        ++share.counts.frames_corrupt;  // a length no reply can have: the stream is lost
+        return give_up(c, Io::kError, frames_left - 1);
+      }
+      io = recv_exact(c.fd, reply, length, deadline);
+    }
+    if (io != Io::kOk) return give_up(c, io, frames_left);
+    const Clock::time_point now = Clock::now();
+    share.latency.record(static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(now - c.sent_at).count()));
+    if (due) {
+      share.corrected.record(static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(now - *due).count()));
+    }
+    const bool match = reply.size() == kReplyPrefix.size() + c.request.size() &&
+                       reply.starts_with(kReplyPrefix) &&
+                       std::string_view(reply).substr(kReplyPrefix.size()) == c.request;
+    ++(match ? share.counts.frames_ok : share.counts.frames_corrupt);
+  }
+};
+
+// One client thread's share of a burst: connections opened together, then frames exchanged in
+// rounds (send one frame on every live connection, then read every reply). Open loop: round m
+// is due at m / rate after the connections were made, whether or not round m - 1 is done.
+void run_share(const BurstOptions& o, int burst, int thread, Share& share) {
+  sockaddr_in addr{};
+  if (!make_address(o.host, o.port, addr)) {
+    share.counts.other_errors += static_cast<std::uint64_t>(o.connections);
+    return;
+  }
+  std::mt19937_64 rng(o.seed * 1'000'003u + static_cast<std::uint64_t>(burst) * 1009u +
+                      static_cast<std::uint64_t>(thread));
+  std::vector<Conn> conns;
+  for (int i = thread; i < o.connections; i += o.threads) conns.emplace_back();
+  connect_all(o, addr, conns, share.counts);
+
   std::optional<OpenLoopSchedule> schedule;
   if (o.rate) schedule.emplace(*o.rate, Clock::now());
   std::uniform_int_distribution<int> size_dist(1, std::max(1, o.max_frame_bytes));
   std::uniform_int_distribution<int> byte_dist(0, 255);
   std::string wire;
-  std::string reply;
-  auto give_up = [&](Conn& c, Io why, int frames_left) {
-    if (why == Io::kReset) ++counts.reset;
-    counts.frames_lost += static_cast<std::uint64_t>(frames_left);
-    c.alive = false;
-  };
+  Exchange x{o, share, {}};
   for (int m = 0; m < o.frames; ++m) {
     // Out of fds (here or in the server): the server cannot serve every connection, and waiting
     // io_timeout_ms per frame on each would only turn the symptom into a hang.
     if (resource_tally().exhausted()) {
       for (auto& c : conns) {
-        if (c.alive) give_up(c, Io::kError, o.frames - m);
+        if (c.alive) x.give_up(c, Io::kError, o.frames - m);
       }
       break;
     }
-    Clock::time_point due{};
+    std::optional<Clock::time_point> due;
     if (schedule) {
       due = schedule->due(static_cast<std::uint64_t>(m));
-      share.lag.note(due, schedule->wait_for(static_cast<std::uint64_t>(m)));
+      share.lag.note(*due, schedule->wait_for(static_cast<std::uint64_t>(m)));
     }
     for (auto& c : conns) {
       if (!c.alive) continue;
@@ -243,40 +282,10 @@ void run_share(const BurstOptions& o, int burst, int thread, Share& share) {
       append_frame(wire, c.request);
       c.sent_at = Clock::now();
       const Io io = send_all(c.fd, wire, c.sent_at + std::chrono::milliseconds(o.io_timeout_ms));
-      if (io != Io::kOk) give_up(c, io, o.frames - m);
+      if (io != Io::kOk) x.give_up(c, io, o.frames - m);
     }
     for (auto& c : conns) {
-      if (!c.alive) continue;
-      const auto deadline = Clock::now() + std::chrono::milliseconds(o.io_timeout_ms);
-      Io io = recv_exact(c.fd, reply, kPrefixBytes, deadline);
-      if (io == Io::kOk) {
-        const std::uint32_t length = read_prefix(reply.data());
-        if (length > kReplyPrefix.size() + kMaxFrameBytes) {
-          ++counts.frames_corrupt;  // a length no reply can have: the stream is lost
-          give_up(c, Io::kError, o.frames - m - 1);
-          continue;
-        }
-        io = recv_exact(c.fd, reply, length, deadline);
-      }
-      if (io != Io::kOk) {
-        give_up(c, io, o.frames - m);
-        continue;
-      }
-      const Clock::time_point now = Clock::now();
-      latency.record(static_cast<std::uint64_t>(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(now - c.sent_at).count()));
-      if (schedule) {
-        share.corrected.record(static_cast<std::uint64_t>(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(now - due).count()));
-      }
-      const bool match = reply.size() == kReplyPrefix.size() + c.request.size() &&
-                         reply.starts_with(kReplyPrefix) &&
-                         std::string_view(reply).substr(kReplyPrefix.size()) == c.request;
-      if (match) {
-        ++counts.frames_ok;
-      } else {
-        ++counts.frames_corrupt;
-      }
+      if (c.alive) x.read_echo(c, o.frames - m, due);
     }
   }
   for (auto& c : conns) {

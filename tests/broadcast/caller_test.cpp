@@ -119,8 +119,12 @@ TEST(BroadcastCaller, OpenLoopSendsOnScheduleAndTheServersQueueShowsInTheLatency
   ASSERT_EQ(r.corrected.count(), 5u);
   EXPECT_GE(r.corrected.max(), 200'000'000u);  // the last: due at 40 ms, answered at ~250 ms
   EXPECT_GE(r.corrected.min(), 50'000'000u);
-  EXPECT_EQ(r.send_lag.late, 0u) << "the sender does not wait for answers";
-  EXPECT_NEAR(r.achieved_rate, 100, 5);
+  // The sender does not wait for answers. Had it waited, request i would have left with its
+  // answer to i - 1, at about 50i ms, 40i ms after it was due (160 ms for the last) and at
+  // 20/s. A busy machine may delay a send by a few ms (bench_latency measures how well the
+  // rate is kept); these bounds tell the two behaviours apart with room for that.
+  EXPECT_LT(r.send_lag.max, 100ms) << "the sender waited";
+  EXPECT_GT(r.achieved_rate, 60);
 }
 
 TEST(BroadcastCaller, OpenLoopbackUdpNamesLoopback) {

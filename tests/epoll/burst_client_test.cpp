@@ -145,8 +145,9 @@ TEST(BurstClient, OpenLoopTimesEachFrameFromWhenItsRoundWasDue) {
   const BurstResult r = run_bursts(o);
   ASSERT_EQ(r.total.frames_ok, 5u);
   ASSERT_EQ(r.latency_corrected.count(), 5u);
-  // Rounds 1-4 were due at 10-40 ms and left at about 100 ms: late, and the tally says so.
-  EXPECT_EQ(r.send_lag.late, 4u);
+  // Rounds 1-4 were due at 10-40 ms and left at about 100 ms: late, and the tally says so
+  // (round 0 too, if the machine held the thread back by more than 1 ms).
+  EXPECT_GE(r.send_lag.late, 4u);
   EXPECT_GE(r.send_lag.max, 50ms);
   // From when they were due: 100, 90, 80, 70, 60 ms. From their send: one 100 ms, four fast.
   EXPECT_GE(r.latency_corrected.percentile(50), 70'000'000u);

@@ -1,0 +1,118 @@
+// faultline report: results files as one self-contained HTML page (docs/report.md).
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "harness/cli/cli.h"
+#include "harness/judge/summary.h"
+#include "harness/record/results_file.h"
+#include "harness/render/report.h"
+
+namespace faultline::cli {
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string utc_now() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// Writes the page next to its destination and renames it there: a page that cannot be written
+// whole is not written at all.
+void write_whole(const std::string& out, const std::string& page) {
+  const fs::path dest(out);
+  if (fs::is_directory(dest)) {
+    throw UsageError(
+        fmt::format("-o {} is a folder: name the page, e.g. -o {}/report.html", out, out));
+  }
+  const fs::path tmp =
+      dest.parent_path() / fmt::format(".{}.tmp-{}", dest.filename().string(), ::getpid());
+  {
+    std::ofstream o(tmp, std::ios::binary | std::ios::trunc);
+    if (!o) {
+      throw UsageError(
+          fmt::format("cannot write {}: {} (choose another -o)", out, std::strerror(errno)));
+    }
+    if (!(o << page) || !o.flush()) {
+      const std::string why = std::strerror(errno);
+      o.close();
+      fs::remove(tmp);
+      throw UsageError(fmt::format("cannot write {}: {} (choose another -o)", out, why));
+    }
+  }
+  std::error_code ec;
+  fs::rename(tmp, dest, ec);
+  if (ec) {
+    fs::remove(tmp);
+    throw UsageError(fmt::format("cannot write {}: {} (choose another -o)", out, ec.message()));
+  }
+}
+
+}  // namespace
+
+int report(const Args& args) {
+  std::vector<std::string> files;
+  std::string out;
+  std::size_t timeline_runs = 12;
+  po::options_description desc(
+      "usage: faultline report RESULTS... -o report.html\n\n"
+      "Writes one self-contained HTML page (no network, no script: inline CSS and SVG) of the\n"
+      "runs in the results files: per scenario the verdict of every experiment against its\n"
+      "expectation with its 95% Wilson interval, the detector matrix, the incident rate over\n"
+      "each swept parameter or fault strength, latency distributions merged across runs, a\n"
+      "timeline per run and the symptom reports with their frames. See docs/report.md.\n\n"
+      "example:\n  faultline report results/rpc-timeout-race.jsonl -o report.html\n\noptions");
+  desc.add_options()("help,h", "this text")("out,o", po::value(&out),
+                                            "the page to write (- for standard output)")(
+      "timeline-runs", po::value(&timeline_runs),
+      "runs drawn on a timeline per scenario (default 12)");
+  auto vm = parse("report", args, desc, "files", po::value(&files)->composing(), -1);
+  if (vm.count("help")) {
+    std::cout << desc;
+    return kExitOk;
+  }
+  if (files.empty()) {
+    throw UsageError(
+        "report: name a results file, e.g. faultline report results/x.jsonl -o "
+        "report.html");
+  }
+  if (out.empty()) {
+    throw UsageError(
+        "report: name the page to write with -o, e.g. -o report.html (- for "
+        "standard output)");
+  }
+  std::vector<std::string> warnings;
+  std::vector<Record> records;
+  for (const auto& f : files) {
+    auto more = read_records(f, &warnings);
+    records.insert(records.end(), std::make_move_iterator(more.begin()),
+                   std::make_move_iterator(more.end()));
+  }
+  for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";
+  const std::string page = render_report(records, {files, utc_now(), timeline_runs});
+  if (out == "-") {
+    std::cout << page;
+    return kExitOk;
+  }
+  write_whole(out, page);
+  std::cerr << fmt::format("{} run{} of {} file{} written to {}\n", records.size(),
+                           records.size() == 1 ? "" : "s", files.size(),
+                           files.size() == 1 ? "" : "s", out);
+  return kExitOk;
+}
+
+}  // namespace faultline::cli
