@@ -77,8 +77,10 @@ std::string shell_quote(const std::string& s);
 // Prints a one-line result per run as it ends (for run/exec).
 void print_run_line(const Record& record, std::size_t done, std::size_t total);
 
-// Prints the summary and what happened to the records; returns the exit code.
-int finish(const BatchOutcome& outcome, const ResultsWriter& writer);
+// Prints the summary, then `notes` (a stop rule's lines, say), and what happened to the records;
+// returns the exit code.
+int finish(const BatchOutcome& outcome, const ResultsWriter& writer,
+           const std::vector<std::string>& notes = {});
 
 // Parses with Boost.Program_options and turns its errors into UsageError with the command's name.
 boost::program_options::variables_map parse(

@@ -301,9 +301,11 @@ void print_run_line(const Record& r, std::size_t done, std::size_t total) {
             << std::flush;
 }
 
-int finish(const BatchOutcome& outcome, const ResultsWriter& writer) {
+int finish(const BatchOutcome& outcome, const ResultsWriter& writer,
+           const std::vector<std::string>& notes) {
   auto groups = summarise(outcome.records);
   std::cout << "\n" << render_summary(groups);
+  for (const auto& n : notes) std::cout << n << "\n";
   std::cout << fmt::format("{} record{} appended to {}\n", outcome.records.size(),
                            outcome.records.size() == 1 ? "" : "s", writer.path().string());
   if (writer.repaired_bytes() > 0) {

@@ -3,7 +3,9 @@
 #include <iostream>
 
 #include "harness/cli/cli.h"
+#include "harness/judge/stop_rule.h"
 #include "harness/judge/summary.h"
+#include "harness/record/experiment_key.h"
 
 namespace faultline::cli {
 namespace po = boost::program_options;
@@ -15,7 +17,8 @@ const char* const kRunUsage =
     "Runs scenario NAME's binary from the chosen build, --repeat times per variant, appends one\n"
     "JSON record per run to the results file and prints a summary. Exit codes: 0 expectations\n"
     "met (buggy reproduced, fixed clean), 1 an expectation missed, 2 bad input, 3 some runs\n"
-    "unknown, 130 interrupted.\n\noptions";
+    "unknown, 130 interrupted. With --stop, an experiment starts no more runs once its answer\n"
+    "is in (docs/stop-rules.md).\n\noptions";
 
 Params run_params(const ScenarioSpec& spec, const std::vector<std::string>& sets) {
   try {
@@ -25,6 +28,41 @@ Params run_params(const ScenarioSpec& spec, const std::vector<std::string>& sets
   }
 }
 
+struct StopOptions {
+  std::string rule = "never";
+  std::string settle;
+};
+
+StopTracker stop_tracker(const StopOptions& o) {
+  const auto rule = parse_stop_rule(o.rule);
+  if (!rule) {
+    throw UsageError(
+        fmt::format("--stop '{}' is not a rule: use never, first-hit or settled", o.rule));
+  }
+  if (!o.settle.empty() && *rule != StopRule::kSettled) {
+    throw UsageError("--settle sets the test of --stop settled: add --stop settled");
+  }
+  try {
+    return StopTracker(*rule, parse_sprt_options(o.settle));
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+}
+
+// What the stop rule did, for the summary.
+std::vector<std::string> stop_notes(const StopTracker& t, const StopOptions& o,
+                                    const BatchOutcome& outcome, std::uint64_t repeat) {
+  if (t.rule() == StopRule::kNever) return {};
+  std::vector<std::string> notes = {
+      fmt::format("\n--stop {}{}: {} run{} not needed", o.rule,
+                  t.rule() == StopRule::kSettled
+                      ? fmt::format(" (SPRT {})", parse_sprt_options(o.settle).text())
+                      : "",
+                  outcome.skipped, outcome.skipped == 1 ? "" : "s")};
+  for (const auto& line : t.lines(repeat)) notes.push_back("  " + line);
+  return notes;
+}
+
 }  // namespace
 
 int run(const Args& args) {
@@ -32,11 +70,17 @@ int run(const Args& args) {
   std::string id;
   std::string variant_arg;
   std::vector<std::string> sets;
+  StopOptions stop;
   po::options_description desc(kRunUsage);
   desc.add_options()("help,h", "this text")(
       "variant", po::value(&variant_arg)->default_value("all"),
       "buggy, fixed, another variant of the scenario, a comma list, or all")(
-      "set", po::value(&sets)->composing(), "parameter override key=value (repeatable)");
+      "set", po::value(&sets)->composing(), "parameter override key=value (repeatable)")(
+      "stop", po::value(&stop.rule),
+      "never (default), first-hit, or settled: start no more runs of an experiment once it "
+      "reproduced, or once a sequential test settled it (--repeat caps)")(
+      "settle", po::value(&stop.settle),
+      "the test of --stop settled: p0=0.02,p1=0.2,alpha=0.05,beta=0.05 (any of them)");
   add_run_options(desc, options);
   auto vm = parse("run", args, desc, "name", po::value(&id), 1);
   if (vm.count("help")) {
@@ -49,6 +93,7 @@ int run(const Args& args) {
         "(faultline list shows them all)");
   if (vm.count("seed")) options.seed = vm["seed"].as<std::uint64_t>();
   check_run_options(options);
+  StopTracker tracker = stop_tracker(stop);
 
   Catalog catalog = make_catalog(options);
   Sanitizer sanitizer = parse_sanitizer(options.sanitizer);
@@ -69,8 +114,18 @@ int run(const Args& args) {
                            seed + options.repeat - 1)
             << std::flush;
   install_interrupt_handlers();
-  BatchOutcome outcome = run_batch(plans, settings, options.jobs, writer, &g_stop, print_run_line);
-  return finish(outcome, writer);
+  const auto on_record = [&](const Record& r, std::size_t done, std::size_t total) {
+    print_run_line(r, done, total);
+    const ExperimentKey key = experiment_key_of(r);
+    tracker.add(key.id(),
+                fmt::format("{} ({}){}", key.variant, key.sanitizer, key.injection_text()),
+                parse_outcome(r.verdict).value_or(Outcome::kUnknown));
+  };
+  const auto skip = [&](const RunPlan& plan) {
+    return tracker.stopped(experiment_key(plan, settings.limits).id());
+  };
+  BatchOutcome outcome = run_batch(plans, settings, options.jobs, writer, &g_stop, on_record, skip);
+  return finish(outcome, writer, stop_notes(tracker, stop, outcome, options.repeat));
 }
 
 }  // namespace faultline::cli

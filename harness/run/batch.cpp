@@ -11,7 +11,8 @@ namespace faultline {
 BatchOutcome run_batch(
     const std::vector<RunPlan>& plans, const RunSettings& settings, int jobs, ResultsWriter& writer,
     const std::atomic<bool>* cancel,
-    const std::function<void(const Record&, std::size_t, std::size_t)>& on_record) {
+    const std::function<void(const Record&, std::size_t, std::size_t)>& on_record,
+    const std::function<bool(const RunPlan&)>& skip) {
   BatchOutcome outcome;
   std::mutex mutex;  // guards outcome and next
   std::size_t next = 0;
@@ -23,6 +24,10 @@ BatchOutcome run_batch(
       std::size_t index;
       {
         std::lock_guard lock(mutex);
+        while (next < plans.size() && !stopping() && skip && skip(plans[next])) {
+          ++next;
+          ++outcome.skipped;
+        }
         if (next >= plans.size() || stopping()) return;
         index = next++;
       }
@@ -49,7 +54,7 @@ BatchOutcome run_batch(
   for (int i = 0; i < n; ++i) threads.emplace_back(worker);
   for (auto& t : threads) t.join();
 
-  outcome.not_started = plans.size() - next;
+  outcome.not_started = plans.size() - next;  // skipped plans were passed, not left
   if (!write_error.empty()) {
     throw ResultsWriteError(fmt::format(
         "{}; {} run{} recorded before it, {} not started", write_error, outcome.records.size(),

@@ -15,14 +15,17 @@ struct BatchOutcome {
   std::vector<Record> records;        // in completion order
   std::size_t dropped_in_flight = 0;  // stopped by an interrupt: no record
   std::size_t not_started = 0;
+  std::size_t skipped = 0;  // plans `skip` turned down (a stop rule: their answer was in)
   bool interrupted = false;
 };
 
 // `on_record` is called (from the worker that ran it, one call at a time) after each record has
-// been appended; `done` counts records so far.
-BatchOutcome run_batch(const std::vector<RunPlan>& plans, const RunSettings& settings, int jobs,
-                       ResultsWriter& writer, const std::atomic<bool>* cancel,
-                       const std::function<void(const Record& record, std::size_t done,
-                                                std::size_t total)>& on_record);
+// been appended; `done` counts records so far. `skip`, when given, is asked (under the same
+// lock) before each plan starts; a plan it turns down is not run.
+BatchOutcome run_batch(
+    const std::vector<RunPlan>& plans, const RunSettings& settings, int jobs, ResultsWriter& writer,
+    const std::atomic<bool>* cancel,
+    const std::function<void(const Record& record, std::size_t done, std::size_t total)>& on_record,
+    const std::function<bool(const RunPlan& plan)>& skip = nullptr);
 
 }  // namespace faultline

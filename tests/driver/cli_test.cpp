@@ -160,6 +160,37 @@ TEST_F(CliTest, UnknownScenarioSuggestsTheNearName) {
   EXPECT_NE(o.err.find("unknown scenario 'tyo': did you mean toy?"), std::string::npos) << o.err;
 }
 
+// --stop: the toy's buggy variant shows its symptom in every run, so first-hit stops it after
+// one run and settled after two (two hits reach Wald's bound with the defaults); the fixed
+// variant, clean every time, settles after fifteen. --repeat 30 is only the cap.
+TEST_F(CliTest, AStopRuleStartsNoMoreRunsOnceTheAnswerIsIn) {
+  Outcome o = faultline(run_args({"--variant", "buggy", "--repeat", "30", "--stop", "first-hit"}));
+  EXPECT_EQ(o.code, 0) << o.out << o.err;
+  EXPECT_EQ(read_records(out_).size(), 1u);
+  EXPECT_NE(o.out.find("--stop first-hit: 29 runs not needed"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("buggy (none): first hit at decided run 1"), std::string::npos) << o.out;
+  fs::remove(out_);
+  o = faultline(run_args({"--variant", "buggy", "--repeat", "30", "--stop", "settled"}));
+  const auto records = read_records(out_);
+  EXPECT_EQ(records.size(), 2u) << o.out;
+  EXPECT_NE(o.out.find("buggy (none): settled after 2 decided runs (2 hits)"), std::string::npos)
+      << o.out;
+  o = faultline(run_args(
+      {"--variant", "fixed", "--repeat", "30", "--stop", "settled", "--set", "action=clean"}));
+  EXPECT_EQ(read_records(out_).size() - records.size(), 15u) << o.out;
+  EXPECT_NE(o.out.find("fixed (none): settled after 15 decided runs (0 hits): the incident shows "
+                       "in at most 2% of runs"),
+            std::string::npos)
+      << o.out;
+  const auto before = read_records(out_).size();
+  o = faultline(run_args({"--stop", "sometimes"}));
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("--stop 'sometimes' is not a rule: use never, first-hit or settled"),
+            std::string::npos)
+      << o.err;
+  EXPECT_EQ(read_records(out_).size(), before) << "a bad rule runs nothing";
+}
+
 TEST_F(CliTest, BadParametersAreRejectedBeforeAnyRun) {
   Outcome o = faultline(run_args({"--set", "speed=3"}));
   EXPECT_EQ(o.code, 2);
