@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -68,6 +69,7 @@ int report(const Args& args) {
   std::vector<std::string> files;
   std::string out;
   std::size_t timeline_runs = 12;
+  std::vector<std::string> metrics;
   po::options_description desc(
       "usage: faultline report RESULTS... -o report.html\n\n"
       "Writes one self-contained HTML page (no network, no script: inline CSS and SVG) of the\n"
@@ -79,7 +81,9 @@ int report(const Args& args) {
   desc.add_options()("help,h", "this text")("out,o", po::value(&out),
                                             "the page to write (- for standard output)")(
       "timeline-runs", po::value(&timeline_runs),
-      "runs drawn on a timeline per scenario (default 12)");
+      "runs drawn on a timeline per scenario (default 12)")(
+      "metric", po::value(&metrics)->composing(),
+      "a metric to draw over each swept axis too, its median per point (repeatable)");
   auto vm = parse("report", args, desc, "files", po::value(&files)->composing(), -1);
   if (vm.count("help")) {
     std::cout << desc;
@@ -103,7 +107,17 @@ int report(const Args& args) {
                    std::make_move_iterator(more.end()));
   }
   for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";
-  const std::string page = render_report(records, {files, utc_now(), timeline_runs});
+  for (const auto& m : metrics) {
+    const bool known = std::any_of(records.begin(), records.end(),
+                                   [&](const Record& r) { return r.metrics.count(m) > 0; });
+    if (!known) {
+      throw UsageError(
+          fmt::format("--metric {}: no record has it (faultline export --format csv "
+                      "lists every metric)",
+                      m));
+    }
+  }
+  const std::string page = render_report(records, {files, utc_now(), timeline_runs, metrics});
   if (out == "-") {
     std::cout << page;
     return kExitOk;

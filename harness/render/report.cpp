@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -21,6 +22,11 @@ std::string esc(std::string_view s) {
   return xml_escape(s);
 }
 
+bool decided(const Record& r) {
+  const auto o = parse_outcome(r.verdict);
+  return o && is_decided(*o);
+}
+
 // One scenario's runs, grouped as the run summary groups them.
 struct ScenarioView {
   std::string id;
@@ -30,24 +36,35 @@ struct ScenarioView {
   std::vector<std::string> axes;                             // parameters that take > 1 value
 };
 
-// A fault's parameters as axes: "latency:ms=5,jitter-ms=1" gives fault.latency.ms=5 and
-// fault.latency.jitter-ms=1, so that a sweep over a fault's strength draws like one over a
-// parameter.
+// "k=v,k=v" as pairs, in order.
+std::vector<std::pair<std::string, std::string>> pairs_of(std::string_view text) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const auto comma = std::min(text.find(',', at), text.size());
+    const std::string_view kv = text.substr(at, comma - at);
+    const auto eq = kv.find('=');
+    if (eq != std::string_view::npos) out.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    at = comma + 1;
+  }
+  return out;
+}
+
+// A fault's and the perturbation's parameters as axes: "latency:ms=5,jitter-ms=1" gives
+// fault.latency.ms=5 and fault.latency.jitter-ms=1, "probability=0.1" perturb.probability=0.1,
+// the names `sweep --grid` gives them, so that a sweep over a fault's strength draws like one
+// over a parameter.
 std::map<std::string, std::string> fault_params(const ExperimentKey& key) {
   std::map<std::string, std::string> out;
   for (const auto& spec : key.faults) {
     const auto colon = spec.find(':');
     const std::string kind = spec.substr(0, colon);
-    std::size_t at = colon == std::string::npos ? spec.size() : colon + 1;
-    while (at < spec.size()) {
-      const auto comma = std::min(spec.find(',', at), spec.size());
-      const std::string kv = spec.substr(at, comma - at);
-      const auto eq = kv.find('=');
-      if (eq != std::string::npos)
-        out["fault." + kind + "." + kv.substr(0, eq)] = kv.substr(eq + 1);
-      at = comma + 1;
+    if (colon == std::string::npos) continue;
+    for (const auto& [k, v] : pairs_of(std::string_view(spec).substr(colon + 1))) {
+      out["fault." + kind + "." + k] = v;
     }
   }
+  for (const auto& [k, v] : pairs_of(key.perturb)) out["perturb." + k] = v;
   return out;
 }
 
@@ -93,7 +110,7 @@ std::vector<ScenarioView> views_of(const std::vector<Record>& records) {
 std::string point_text(const ExperimentKey& key, const std::vector<std::string>& axes) {
   std::string out;
   for (const auto& a : axes) {
-    if (a.starts_with("fault.")) continue;  // in the injection text below
+    if (a.starts_with("fault.") || a.starts_with("perturb.")) continue;  // in the injection text
     auto it = key.params.find(a);
     out += fmt::format("{}{}={}", out.empty() ? "" : " ", a,
                        it == key.params.end() ? "(unset)" : it->second);
@@ -227,38 +244,77 @@ XAxis x_axis_of(const std::string& name, const std::vector<std::string>& values)
   return x;
 }
 
-// The key less one axis: the parameter, or that parameter of its fault's spec.
+// "k=v,k=v" less the pair whose key is `key`.
+std::string without_pair(std::string_view text, const std::string& key) {
+  std::string kept;
+  for (const auto& [k, v] : pairs_of(text)) {
+    if (k != key) kept += (kept.empty() ? "" : ",") + k + "=" + v;
+  }
+  return kept;
+}
+
+// The key less one axis: the parameter, or that parameter of its fault's or perturbation's spec.
 ExperimentKey without(ExperimentKey key, const std::string& axis) {
   key.params.erase(axis);
+  if (axis.starts_with("perturb.")) key.perturb = without_pair(key.perturb, axis.substr(8));
   if (!axis.starts_with("fault.")) return key;
   const auto dot = axis.find('.', 6);
   const std::string kind = axis.substr(6, dot - 6), param = axis.substr(dot + 1);
   for (auto& spec : key.faults) {
     if (!spec.starts_with(kind + ":")) continue;
-    std::string kept;
-    std::size_t at = kind.size() + 1;
-    while (at < spec.size()) {
-      const auto comma = std::min(spec.find(',', at), spec.size());
-      const std::string kv = spec.substr(at, comma - at);
-      if (!kv.starts_with(param + "=")) kept += (kept.empty() ? "" : ",") + kv;
-      at = comma + 1;
-    }
+    const std::string kept = without_pair(std::string_view(spec).substr(kind.size() + 1), param);
     spec = kind + (kept.empty() ? "" : ":" + kept);
   }
   return key;
 }
 
-// One chart per variant: the incident rate over `axis` with its interval as a band, a line for
-// each build and each other setting (other axes, faults, perturbation, nemesis) apart.
-std::string sweep_panel(const ScenarioView& v, const std::string& axis, const std::string& variant,
-                        const XAxis& x) {
+// What a chart draws of one group at one value of its axis: a point, or nothing (no run
+// decided, no run measured the metric).
+using PointOf = std::function<std::optional<svg::Point>(const GroupSummary&, const std::string&)>;
+
+// The incident rate with its Wilson interval as the band.
+std::optional<svg::Point> rate_point(const GroupSummary& g, const std::string& label) {
+  if (g.decided == 0) return std::nullopt;
+  const double rate = double(g.hits) / double(g.decided);
+  return svg::Point{0, rate, g.rate.low, g.rate.high,
+                    fmt::format("{}: {}/{} ({:.0f}% [{:.0f}%, {:.0f}%])", label, g.hits, g.decided,
+                                100 * rate, 100 * g.rate.low, 100 * g.rate.high)};
+}
+
+// A metric's median over the group's decided runs, its smallest and largest value as the band.
+PointOf metric_point(const ScenarioView& v, const std::string& metric) {
+  return
+      [&v, metric](const GroupSummary& g, const std::string& label) -> std::optional<svg::Point> {
+        std::vector<double> values;
+        for (const Record* r : v.by_key.at(g.key.id())) {
+          auto it = r->metrics.find(metric);
+          if (it != r->metrics.end() && decided(*r)) values.push_back(it->second.value);
+        }
+        if (values.empty()) return std::nullopt;
+        const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+        const double mid = median(values);
+        return svg::Point{
+            0, mid, *lo, *hi,
+            fmt::format("{}: median {} over {} runs (from {} to {})", label, svg::short_number(mid),
+                        values.size(), svg::short_number(*lo), svg::short_number(*hi))};
+      };
+}
+
+// One chart per variant of what `point_of` draws over `axis`, a line for each build and each
+// other setting (other axes, faults, perturbation, nemesis) apart; runs under an injection are
+// dashed.
+std::vector<svg::Series> sweep_series(const ScenarioView& v, const std::string& axis,
+                                      const std::string& variant, const XAxis& x,
+                                      const PointOf& point_of) {
   std::map<std::string, svg::Series> lines;
   std::vector<std::string> order;
   std::vector<std::string> others = v.axes;
   others.erase(std::remove(others.begin(), others.end(), axis), others.end());
   for (const auto& g : v.groups) {
     const auto value = axis_value(g.key, axis);
-    if (g.key.variant != variant || !value || g.decided == 0) continue;
+    if (g.key.variant != variant || !value) continue;
+    auto p = point_of(g, fmt::format("{}={}", axis, *value));
+    if (!p) continue;
     const ExperimentKey rest = without(g.key, axis);
     const std::string point = point_text(rest, others);
     const std::string label =
@@ -267,29 +323,53 @@ std::string sweep_panel(const ScenarioView& v, const std::string& axis, const st
     svg::Series& s = lines[label];
     s.label = label;
     s.dashed = !rest.injection_text().empty();
-    const double rate = double(g.hits) / double(g.decided);
-    s.points.push_back(
-        {x.at.at(*value), rate, g.rate.low, g.rate.high,
-         fmt::format("{}={}: {}/{} ({:.0f}% [{:.0f}%, {:.0f}%])", axis, *value, g.hits, g.decided,
-                     100 * rate, 100 * g.rate.low, 100 * g.rate.high)});
+    p->x = x.at.at(*value);
+    s.points.push_back(std::move(*p));
   }
-  if (order.empty()) return "";
   std::vector<svg::Series> series;
   for (const auto& label : order) {
     svg::Series s = lines[label];
     std::sort(s.points.begin(), s.points.end(), [](auto& a, auto& b) { return a.x < b.x; });
     series.push_back(std::move(s));
   }
+  return series;
+}
+
+std::string panel(const std::string& axis, const std::string& variant, const std::string& what,
+                  const std::string& chart) {
+  return fmt::format(
+      R"(<div class="panel" data-axis="{}" data-variant="{}" data-what="{}"><h4>{}</h4>{}</div>)",
+      esc(axis), esc(variant), esc(what), esc(variant), chart);
+}
+
+std::string rate_panel(const ScenarioView& v, const std::string& axis, const std::string& variant,
+                       const XAxis& x) {
+  const auto series = sweep_series(v, axis, variant, x, rate_point);
+  if (series.empty()) return "";
   const svg::Axis y{"incident rate",
                     0,
                     1,
                     false,
                     {{0, "0%"}, {0.25, "25%"}, {0.5, "50%"}, {0.75, "75%"}, {1, "100%"}}};
-  return fmt::format(R"(<div class="panel" data-axis="{}" data-variant="{}"><h4>{}</h4>{}</div>)",
-                     esc(axis), esc(variant), esc(variant), svg::chart(x.axis, y, series));
+  return panel(axis, variant, "rate", svg::chart(x.axis, y, series));
 }
 
-std::string sweep_section(const ScenarioView& v) {
+std::string metric_panel(const ScenarioView& v, const std::string& axis, const std::string& variant,
+                         const XAxis& x, const std::string& metric) {
+  const auto series = sweep_series(v, axis, variant, x, metric_point(v, metric));
+  if (series.empty()) return "";
+  double lo = 0, hi = 0;
+  for (const auto& s : series) {
+    for (const auto& p : s.points) {
+      lo = std::min(lo, p.lo.value_or(p.y));
+      hi = std::max(hi, p.hi.value_or(p.y));
+    }
+  }
+  const svg::Axis y{metric, lo, hi > lo ? hi * 1.05 : lo + 1};
+  return panel(axis, variant, metric, svg::chart(x.axis, y, series));
+}
+
+std::string sweep_section(const ScenarioView& v, const std::vector<std::string>& metrics) {
   std::string out;
   for (const auto& axis : v.axes) {
     std::vector<std::string> values, variants;
@@ -305,8 +385,16 @@ std::string sweep_section(const ScenarioView& v) {
     if (values.size() < 2) continue;  // set at one value, unset elsewhere: nothing to draw
     const XAxis x = x_axis_of(axis, values);
     std::string panels;
-    for (const auto& var : variants) panels += sweep_panel(v, axis, var, x);
+    for (const auto& var : variants) panels += rate_panel(v, axis, var, x);
     out += fmt::format(R"(<h3>Rate over {}</h3><div class="panels">{}</div>)", esc(axis), panels);
+    for (const auto& metric : metrics) {
+      std::string mp;
+      for (const auto& var : variants) mp += metric_panel(v, axis, var, x, metric);
+      if (mp.empty()) continue;
+      out += fmt::format(
+          R"(<h3>{} over {}</h3><p class="hint">Median over decided runs; the band is the smallest to the largest.</p><div class="panels">{}</div>)",
+          esc(metric), esc(axis), mp);
+    }
   }
   return out;
 }
@@ -316,11 +404,6 @@ std::string sweep_section(const ScenarioView& v) {
 
 namespace faultline {
 namespace {
-
-bool decided(const Record& r) {
-  const auto o = parse_outcome(r.verdict);
-  return o && is_decided(*o);
-}
 
 // A histogram of one group, merged over its decided runs.
 struct Merged {
@@ -605,7 +688,7 @@ std::string scenario_section(const ScenarioView& v, const ReportOptions& o) {
       R"(<p class="hint">{1} runs, {2} experiments{3}</p>{4}{5}{6}{7}{8}{9}</section>)",
       esc(v.id), v.records.size(), v.groups.size(),
       v.axes.empty() ? "" : ", swept over " + esc(fmt::format("{}", fmt::join(v.axes, ", "))),
-      verdict_table(v), detector_matrix(v), sweep_section(v), latency_section(v),
+      verdict_table(v), detector_matrix(v), sweep_section(v, o.metrics), latency_section(v),
       symptoms_section(v), timelines_section(v, o.timeline_runs));
 }
 

@@ -15,9 +15,10 @@
 namespace faultline {
 
 struct ReportOptions {
-  std::vector<std::string> sources;  // the results files, as named on the command line
-  std::string generated_at;          // ISO 8601, UTC
-  std::size_t timeline_runs = 12;    // per scenario, as Jepsen caps its timelines
+  std::vector<std::string> sources;       // the results files, as named on the command line
+  std::string generated_at;               // ISO 8601, UTC
+  std::size_t timeline_runs = 12;         // per scenario, as Jepsen caps its timelines
+  std::vector<std::string> metrics = {};  // also drawn over each swept axis (median, range)
 };
 
 std::string render_report(const std::vector<Record>& records, const ReportOptions& options);

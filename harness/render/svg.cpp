@@ -91,9 +91,9 @@ std::string line_of(const Series& s, const Scale& sx, const Scale& sy, const std
   std::string pts, marks;
   for (const auto& p : s.points) {
     pts += fmt::format("{:.1f},{:.1f} ", sx(p.x), sy(p.y));
-    marks +=
-        fmt::format(R"(<circle cx="{:.1f}" cy="{:.1f}" r="3" fill="{}"><title>{}</title></circle>)",
-                    sx(p.x), sy(p.y), c, xml_escape(p.title));
+    marks += fmt::format(
+        R"(<circle cx="{:.1f}" cy="{:.1f}" r="3" fill="{}" data-y="{}"><title>{}</title></circle>)",
+        sx(p.x), sy(p.y), c, p.y, xml_escape(p.title));
     if (p.lo && p.hi && s.points.size() == 1) {  // one point: its interval as a whisker
       marks +=
           fmt::format(R"(<line x1="{0:.1f}" x2="{0:.1f}" y1="{1:.1f}" y2="{2:.1f}" stroke="{3}"/>)",

@@ -45,9 +45,11 @@ class Page(html.parser.HTMLParser):
     def __init__(self):
         super().__init__()
         self.stack = []  # (tag, attrs, text parts)
-        self.elements = []  # (tag, attrs, text, classes of enclosing tables)
+        self.elements = []  # (tag, attrs, text, attributes of the enclosing table)
         self.tables = []
         self.srcs = []
+        self.panels = []  # attributes of the enclosing chart panels
+        self.points = []  # (panel attributes, circle attributes, title text)
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -56,6 +58,8 @@ class Page(html.parser.HTMLParser):
                 self.srcs.append((tag, name, a[name]))
         if tag == "table":
             self.tables.append(a)
+        if tag == "div" and "data-what" in a:
+            self.panels.append(a)
         if tag in ("br", "meta", "img", "link", "input"):
             return
         self.stack.append((tag, a, []))
@@ -67,6 +71,10 @@ class Page(html.parser.HTMLParser):
             if self.stack:
                 self.stack[-1][2].append(joined)
             self.elements.append((t, a, joined, dict(self.tables[-1]) if self.tables else {}))
+            if t == "circle" and self.panels:
+                self.points.append((self.panels[-1], a, joined))
+            if t == "div" and "data-what" in a and self.panels:
+                self.panels.pop()
             if t == tag:
                 break
         if tag == "table" and self.tables:
@@ -166,6 +174,33 @@ def check_latency(page, records):
               f"{key}: page max {m}, the runs' largest max {top[key]}")
 
 
+def check_metric_panels(page, records, metric):
+    """Each point of a metric's chart over a parameter is the median of that metric over the
+    decided runs of one experiment of the panel's variant at that value."""
+    runs = collections.defaultdict(list)
+    for r in records:
+        if r["verdict"] != "unknown" and metric in r["metrics"]:
+            runs[experiment_id(r)].append(r)
+    seen = 0
+    for panel, circle, title in page.points:
+        if panel["data-what"] != metric or panel["data-axis"].startswith(("fault.", "perturb.")):
+            continue
+        axis, variant = panel["data-axis"], panel["data-variant"]
+        value = title.split(":")[0].split("=", 1)[1]
+        medians = []
+        for key, rs in runs.items():
+            r = rs[0]
+            if r["variant"] == variant and r["params"].get(axis) == value:
+                vals = sorted(x["metrics"][metric]["value"] for x in rs)
+                mid = len(vals) // 2
+                medians.append(vals[mid] if len(vals) % 2 else (vals[mid - 1] + vals[mid]) / 2)
+        y = float(circle["data-y"])
+        check(any(abs(y - m) <= 1e-6 * max(1.0, abs(m)) for m in medians),
+              f"{metric} over {axis}, {variant} at {value}: point {y} is no experiment's median {medians}")
+        seen += 1
+    check(seen > 0, f"no point drawn for {metric} over a parameter")
+
+
 def check_symptoms_and_timelines(page, records):
     runs_with = collections.Counter()
     for r in records:
@@ -190,7 +225,8 @@ def browser(faultline, results, work, chromium):
         print("FAIL: no chromium: install it with bash scripts/setup.sh")
         return 1
     page_path = os.path.join(work, "report.html")
-    p = subprocess.run([faultline, "report", results, "-o", page_path], capture_output=True, text=True)
+    p = subprocess.run([faultline, "report", results, "-o", page_path, "--metric", "latency_p99"],
+                       capture_output=True, text=True)
     check(p.returncode == 0, f"faultline report exited {p.returncode}: {p.stderr}")
     if p.returncode != 0:
         return 1
@@ -210,6 +246,7 @@ def browser(faultline, results, work, chromium):
     check_matrix(page, records)
     check_latency(page, records)
     check_symptoms_and_timelines(page, records)
+    check_metric_panels(page, records, "latency_p99")
     shot = os.path.join(work, "report.png")
     if os.path.exists(shot):
         os.remove(shot)
@@ -236,6 +273,7 @@ def bad_input(faultline, results, work):
         ([results, "-o", work], "is a folder"),
         ([results], "name the page to write with -o"),
         ([os.path.join(work, "missing.jsonl"), "-o", out], "missing.jsonl"),
+        ([results, "-o", out, "--metric", "no_such_metric"], "--metric no_such_metric: no record has it"),
     ]
     for args, want in cases:
         if os.path.exists(out):
