@@ -55,6 +55,20 @@ class ToyServer {
   std::thread thread_;
 };
 
+// Serves one connection: reads `frames` frames and answers each with `reply(i, payload)` framed
+// as the reactor frames its echo.
+template <class Reply>
+void answer_frames(int fd, int frames, Reply reply) {
+  for (int i = 0; i < frames; ++i) {
+    const std::string head = test::recv_n(fd, kPrefixBytes);
+    if (head.size() < kPrefixBytes) break;
+    std::string out;
+    append_reply(out, reply(i, test::recv_n(fd, read_prefix(head.data()))));
+    test::send_all(fd, out);
+  }
+  ::close(fd);
+}
+
 TEST(BurstClient, CountsEveryConnectToAPortWithoutListenerAsRefused) {
   const BurstResult r = run_bursts(small(test::free_port()));
   EXPECT_EQ(r.total.refused, 16u);
@@ -101,16 +115,10 @@ TEST(BurstClient, CountsResetsAndTheirFramesAsLost) {
 TEST(BurstClient, CountsRepliesThatAreNotTheEchoAsCorrupt) {
   ToyServer server([](int fd) {
     // Answers each frame with a reply of the right length but one changed byte.
-    for (int i = 0; i < 3; ++i) {
-      const std::string head = test::recv_n(fd, kPrefixBytes);
-      if (head.size() < kPrefixBytes) break;
-      std::string payload = test::recv_n(fd, read_prefix(head.data()));
+    answer_frames(fd, 3, [](int, std::string payload) {
       payload[0] = static_cast<char>(payload[0] ^ 1);
-      std::string out;
-      append_reply(out, payload);
-      test::send_all(fd, out);
-    }
-    ::close(fd);
+      return payload;
+    });
   });
   BurstOptions o = small(server.port());
   o.bursts = 1;
@@ -125,16 +133,10 @@ TEST(BurstClient, CountsRepliesThatAreNotTheEchoAsCorrupt) {
 // timed from when they were due, each shows the part of the stall it waited through.
 TEST(BurstClient, OpenLoopTimesEachFrameFromWhenItsRoundWasDue) {
   ToyServer server([](int fd) {
-    for (int i = 0; i < 5; ++i) {
-      const std::string head = test::recv_n(fd, kPrefixBytes);
-      if (head.size() < kPrefixBytes) break;
-      const std::string payload = test::recv_n(fd, read_prefix(head.data()));
+    answer_frames(fd, 5, [](int i, std::string payload) {
       if (i == 0) std::this_thread::sleep_for(100ms);  // the stall
-      std::string out;
-      append_reply(out, payload);
-      test::send_all(fd, out);
-    }
-    ::close(fd);
+      return payload;
+    });
   });
   BurstOptions o = small(server.port());
   o.bursts = 1;
