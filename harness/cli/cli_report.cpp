@@ -63,6 +63,33 @@ void write_whole(const std::string& out, const std::string& page) {
   }
 }
 
+// Every file's records, in order; warnings (a torn last line) go to stderr.
+std::vector<Record> read_all(const std::vector<std::string>& files) {
+  std::vector<std::string> warnings;
+  std::vector<Record> records;
+  for (const auto& f : files) {
+    auto more = read_records(f, &warnings);
+    records.insert(records.end(), std::make_move_iterator(more.begin()),
+                   std::make_move_iterator(more.end()));
+  }
+  for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";
+  return records;
+}
+
+// A --metric no record has is a typo, not an empty chart.
+void check_metrics(const std::vector<Record>& records, const std::vector<std::string>& metrics) {
+  for (const auto& m : metrics) {
+    const bool known = std::any_of(records.begin(), records.end(),
+                                   [&](const Record& r) { return r.metrics.count(m) > 0; });
+    if (!known) {
+      throw UsageError(
+          fmt::format("--metric {}: no record has it (faultline export --format csv "
+                      "lists every metric)",
+                      m));
+    }
+  }
+}
+
 }  // namespace
 
 int report(const Args& args) {
@@ -99,24 +126,8 @@ int report(const Args& args) {
         "report: name the page to write with -o, e.g. -o report.html (- for "
         "standard output)");
   }
-  std::vector<std::string> warnings;
-  std::vector<Record> records;
-  for (const auto& f : files) {
-    auto more = read_records(f, &warnings);
-    records.insert(records.end(), std::make_move_iterator(more.begin()),
-                   std::make_move_iterator(more.end()));
-  }
-  for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";
-  for (const auto& m : metrics) {
-    const bool known = std::any_of(records.begin(), records.end(),
-                                   [&](const Record& r) { return r.metrics.count(m) > 0; });
-    if (!known) {
-      throw UsageError(
-          fmt::format("--metric {}: no record has it (faultline export --format csv "
-                      "lists every metric)",
-                      m));
-    }
-  }
+  const std::vector<Record> records = read_all(files);
+  check_metrics(records, metrics);
   const std::string page = render_report(records, {files, utc_now(), timeline_runs, metrics});
   if (out == "-") {
     std::cout << page;

@@ -63,6 +63,22 @@ std::vector<std::string> stop_notes(const StopTracker& t, const StopOptions& o,
   return notes;
 }
 
+// The batch, each finished run told to the stop rule, each plan asked of it before it starts.
+BatchOutcome run_under_rule(const std::vector<RunPlan>& plans, const RunSettings& settings,
+                            int jobs, ResultsWriter& writer, StopTracker& tracker) {
+  const auto on_record = [&](const Record& r, std::size_t done, std::size_t total) {
+    print_run_line(r, done, total);
+    const ExperimentKey key = experiment_key_of(r);
+    tracker.add(key.id(),
+                fmt::format("{} ({}){}", key.variant, key.sanitizer, key.injection_text()),
+                parse_outcome(r.verdict).value_or(Outcome::kUnknown));
+  };
+  const auto skip = [&](const RunPlan& plan) {
+    return tracker.stopped(experiment_key(plan, settings.limits).id());
+  };
+  return run_batch(plans, settings, jobs, writer, &g_stop, on_record, skip);
+}
+
 }  // namespace
 
 int run(const Args& args) {
@@ -114,17 +130,7 @@ int run(const Args& args) {
                            seed + options.repeat - 1)
             << std::flush;
   install_interrupt_handlers();
-  const auto on_record = [&](const Record& r, std::size_t done, std::size_t total) {
-    print_run_line(r, done, total);
-    const ExperimentKey key = experiment_key_of(r);
-    tracker.add(key.id(),
-                fmt::format("{} ({}){}", key.variant, key.sanitizer, key.injection_text()),
-                parse_outcome(r.verdict).value_or(Outcome::kUnknown));
-  };
-  const auto skip = [&](const RunPlan& plan) {
-    return tracker.stopped(experiment_key(plan, settings.limits).id());
-  };
-  BatchOutcome outcome = run_batch(plans, settings, options.jobs, writer, &g_stop, on_record, skip);
+  BatchOutcome outcome = run_under_rule(plans, settings, options.jobs, writer, tracker);
   return finish(outcome, writer, stop_notes(tracker, stop, outcome, options.repeat));
 }
 
