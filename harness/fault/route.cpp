@@ -1,14 +1,13 @@
 #include "harness/fault/route.h"
 
 #include <fmt/format.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
+
+#include "harness/probe/run_clock.h"
 
 namespace faultline::fault {
 namespace {
@@ -27,7 +26,7 @@ Route make_route(const Context& ctx, std::uint16_t upstream_port, std::string_vi
   o.seed = ctx.seed;
   o.socket_buffer_bytes = socket_buffer_bytes;
   auto proxy = std::make_shared<Proxy>(std::move(o));
-  const double t = seconds_since_start();
+  const double t = run_seconds();
   for (const auto& f : mine) {
     ctx.report.timeline("fault on", t,
                         fmt::format("{} ({} proxy 127.0.0.1:{} -> 127.0.0.1:{})", f.text, name,
@@ -110,26 +109,6 @@ void report_route(const Context& ctx, const Route& route) {
     m(fmt::format("affected_{}", i + 1), s.affected[i],
       route.proxy()->options().protocol == Protocol::kTcp ? "connections" : "flows");
   }
-}
-
-double seconds_since_start() {
-  // Field 22 of /proc/self/stat: the start time in clock ticks since boot (CLOCK_BOOTTIME).
-  std::ifstream in("/proc/self/stat");
-  std::string line;
-  std::getline(in, line);
-  const auto close = line.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream rest(line.substr(close + 2));
-  std::string field;
-  unsigned long long start_ticks = 0;
-  for (int i = 3; i <= 22 && rest >> field; ++i) {
-    if (i == 22) start_ticks = std::stoull(field);
-  }
-  timespec now{};
-  ::clock_gettime(CLOCK_BOOTTIME, &now);
-  const double t = static_cast<double>(now.tv_sec) + now.tv_nsec / 1e9 -
-                   static_cast<double>(start_ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-  return std::max(0.0, t);
 }
 
 }  // namespace faultline::fault

@@ -66,7 +66,4 @@ Route route_udp(const Context& ctx, std::uint16_t upstream_port, std::string_vie
 // Reports what the route's proxy did as metrics fault_<name>_<counter>; nothing when direct.
 void report_route(const Context& ctx, const Route& route);
 
-// Seconds since this process started (for timeline events).
-double seconds_since_start();
-
 }  // namespace faultline::fault

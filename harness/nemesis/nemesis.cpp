@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "harness/nemesis/server_process.h"
+#include "harness/probe/run_clock.h"
 #include "harness/probe/shown.h"
 #include "harness/scenario/fault_spec.h"
 #include "harness/scenario/scenario_api.h"
@@ -249,6 +250,7 @@ struct Nemesis::Impl {
   ServerProcess& server;
   Reporter& report;
   Clock::time_point t0;
+  double t0_run = 0;  // t0 on the run clock (harness/probe/run_clock.h)
 
   mutable std::mutex mu;
   std::condition_variable cv;
@@ -257,7 +259,12 @@ struct Nemesis::Impl {
   NemesisStats stats;
   std::thread thread;
 
+  // The plan's clock: seconds since start(); the plan's `at` times and the details count on it.
   double now_s() const { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+  // An event on the record's timeline, whose times are on the run clock.
+  void mark(std::string_view what, double plan_t, std::string_view detail) {
+    report.timeline(what, t0_run + plan_t, detail);
+  }
   void run();
   // Does one due event; may schedule its end. Called without the lock.
   void act(const Event& e, std::multimap<double, Event>& events);
@@ -299,9 +306,9 @@ void Nemesis::Impl::act(const Event& e, std::multimap<double, Event>& events) {
   };
   auto skip = [&](std::string_view why) {
     count(&NemesisStats::skipped);
-    report.timeline("nemesis.skip", t,
-                    fmt::format("{} #{} planned at {:.3f} s not done: {} ({})", action_name(a.kind),
-                                a.index, a.t, why, text));
+    mark("nemesis.skip", t,
+         fmt::format("{} #{} planned at {:.3f} s not done: {} ({})", action_name(a.kind), a.index,
+                     a.t, why, text));
   };
   auto restart = [&](std::string_view why) {
     auto begun = Clock::now();
@@ -309,15 +316,14 @@ void Nemesis::Impl::act(const Event& e, std::multimap<double, Event>& events) {
     try {
       server.restart();
       count(&NemesisStats::restarts);
-      report.timeline(
-          "nemesis.restart", t,
-          fmt::format("{}: {}pid {} listening on port {} after {:.3f} s ({})", why,
-                      old > 0 ? fmt::format("SIGKILL pid {}, ", old) : std::string(), server.pid(),
-                      server.port(), std::chrono::duration<double>(Clock::now() - begun).count(),
-                      text));
+      mark("nemesis.restart", t,
+           fmt::format("{}: {}pid {} listening on port {} after {:.3f} s ({})", why,
+                       old > 0 ? fmt::format("SIGKILL pid {}, ", old) : std::string(), server.pid(),
+                       server.port(), std::chrono::duration<double>(Clock::now() - begun).count(),
+                       text));
     } catch (const std::exception& err) {
       count(&NemesisStats::restart_failures);
-      report.timeline("nemesis.restart_failed", t, fmt::format("{} ({})", err.what(), text));
+      mark("nemesis.restart_failed", t, fmt::format("{} ({})", err.what(), text));
     }
   };
   switch (e.step) {
@@ -330,21 +336,20 @@ void Nemesis::Impl::act(const Event& e, std::multimap<double, Event>& events) {
         // can be milliseconds after SIGSTOP was sent: the pause is timed from the stop itself.
         const double t_stopped = now_s();
         count(&NemesisStats::pauses);
-        report.timeline("nemesis.pause", t_stopped,
-                        fmt::format("SIGSTOP pid {} sent at {:.3f} s, stopped for {:.3f} s, #{} "
-                                    "planned at {:.3f} s ({})",
-                                    pid, t, *a.duration, a.index, a.t, text));
+        mark("nemesis.pause", t_stopped,
+             fmt::format("SIGSTOP pid {} sent at {:.3f} s, stopped for {:.3f} s, #{} "
+                         "planned at {:.3f} s ({})",
+                         pid, t, *a.duration, a.index, a.t, text));
         events.emplace(t_stopped + *a.duration, Event{Step::kEndPause, a});
       } else if (a.kind == ActionKind::kKill) {
         pid_t pid = server.pid();
         if (!server.kill()) return skip("the server is down");
         count(&NemesisStats::kills);
-        report.timeline(
-            "nemesis.kill", t,
-            fmt::format("SIGKILL pid {}, #{} planned at {:.3f} s{} ({})", pid, a.index, a.t,
-                        a.duration ? fmt::format(", down for {:.3f} s", *a.duration)
-                                   : std::string(", stays down"),
-                        text));
+        mark("nemesis.kill", t,
+             fmt::format("SIGKILL pid {}, #{} planned at {:.3f} s{} ({})", pid, a.index, a.t,
+                         a.duration ? fmt::format(", down for {:.3f} s", *a.duration)
+                                    : std::string(", stays down"),
+                         text));
         if (a.duration) events.emplace(t + *a.duration, Event{Step::kEndKill, a});
       } else {
         restart(fmt::format("#{} planned at {:.3f} s", a.index, a.t));
@@ -355,9 +360,9 @@ void Nemesis::Impl::act(const Event& e, std::multimap<double, Event>& events) {
       if (server.resume()) {
         // Stamped once the server runs again, so the gap to its nemesis.pause event is the time
         // it really stood still (the thread can be descheduled between due time and SIGCONT).
-        report.timeline("nemesis.resume", now_s(),
-                        fmt::format("SIGCONT pid {} due at {:.3f} s (end of pause #{}, {})", pid, t,
-                                    a.index, text));
+        mark("nemesis.resume", now_s(),
+             fmt::format("SIGCONT pid {} due at {:.3f} s (end of pause #{}, {})", pid, t, a.index,
+                         text));
       }
       return;  // not paused any more: a kill or restart came first, and is on the timeline
     }
@@ -382,6 +387,9 @@ void Nemesis::start() {
   std::lock_guard lock(impl_->mu);
   if (impl_->thread.joinable() || impl_->stopped) throw std::logic_error("Nemesis::start twice");
   impl_->t0 = Clock::now();
+  impl_->t0_run = run_seconds(impl_->t0);
+  impl_->report.timeline("nemesis.start", impl_->t0_run,
+                         "the nemesis plan's times count from here");
   impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
 }
 
@@ -398,8 +406,8 @@ void Nemesis::stop() {
   auto& rep = impl_->report;
   pid_t pid = impl_->server.pid();
   if (impl_->server.resume()) {
-    rep.timeline("nemesis.resume", impl_->now_s(),
-                 fmt::format("SIGCONT pid {} (the nemesis stopped: the run ended)", pid));
+    impl_->mark("nemesis.resume", impl_->now_s(),
+                fmt::format("SIGCONT pid {} (the nemesis stopped: the run ended)", pid));
   }
   NemesisStats s = stats();
   rep.metric("nemesis_pauses", static_cast<double>(s.pauses), "pauses");

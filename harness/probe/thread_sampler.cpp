@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <string>
 
+#include "harness/probe/run_clock.h"
+
 namespace faultline {
 namespace {
 
@@ -37,7 +39,7 @@ int count_threads(pid_t pid) {
 }
 
 ThreadSampler::ThreadSampler(pid_t pid, std::chrono::milliseconds interval)
-    : pid_(pid), interval_(interval), start_(std::chrono::steady_clock::now()) {}
+    : pid_(pid), interval_(interval) {}
 
 ThreadSampler::~ThreadSampler() {
   stop();
@@ -46,7 +48,6 @@ ThreadSampler::~ThreadSampler() {
 void ThreadSampler::start() {
   {
     std::lock_guard lock(mutex_);
-    start_ = std::chrono::steady_clock::now();
     stopping_ = false;
     record_locked(count_threads(pid_));
   }
@@ -100,7 +101,7 @@ void ThreadSampler::run() {
 }
 
 int ThreadSampler::record_locked(int threads) {
-  const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double t = run_seconds();
   samples_.push_back({t, threads});
   return threads;
 }

@@ -24,7 +24,7 @@ int count_threads(pid_t pid = 0);
 class ThreadSampler {
  public:
   struct Sample {
-    double t_seconds;  // since start()
+    double t_seconds;  // on the run clock (harness/probe/run_clock.h)
     int threads;
   };
 
@@ -51,7 +51,6 @@ class ThreadSampler {
 
   const pid_t pid_;
   const std::chrono::milliseconds interval_;
-  std::chrono::steady_clock::time_point start_;
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   bool stopping_ = false;

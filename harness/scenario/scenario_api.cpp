@@ -365,6 +365,29 @@ void Reporter::histogram(std::string_view prefix, const LatencyHistogram& h, dou
         {"divisor", divisor}});
 }
 
+void Reporter::latency_over_time(std::string_view prefix, const LatencySeries& s, double divisor,
+                                 std::string_view unit) {
+  const std::string p(prefix), u(unit);
+  for (const auto& b : s.buckets()) {
+    const double mid = (b.from + b.to) / 2;
+    sample(p + "_per_s", mid, static_cast<double>(b.count) / (b.to - b.from));
+    if (b.count == 0) continue;
+    sample(p + "_p99_" + u, mid, static_cast<double>(b.p99) / divisor);
+    sample(p + "_max_" + u, mid, static_cast<double>(b.max) / divisor);
+  }
+  if (s.dropped() > 0) {
+    note(fmt::format("{} over time: {} completions past the first {} not drawn", p, s.dropped(),
+                     LatencySeries::kMaxPoints));
+  }
+}
+
+void Reporter::load_latency(const LatencyHistogram& latency, const LatencyHistogram* corrected,
+                            const LatencySeries& over_time, double divisor, std::string_view unit) {
+  histogram("latency", latency, divisor, unit);
+  if (corrected) histogram("latency_corrected", *corrected, divisor, unit);
+  latency_over_time(corrected ? "latency_corrected" : "latency", over_time, divisor, unit);
+}
+
 void Reporter::metrics(const Measures& measures) {
   for (const auto& m : measures) metric(m.name, m.value, m.unit);
 }

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "harness/probe/histogram.h"
+#include "harness/probe/latency_series.h"
 #include "harness/probe/measure.h"
 #include "harness/scenario/expectation.h"
 
@@ -144,17 +145,29 @@ class Reporter {
   // An oracle check: `count` occurrences of symptom `kind` (0 = checked and not seen). The
   // driver turns a count above 0 into a symptom of the run.
   void observation(std::string_view kind, std::uint64_t count, std::string_view detail = "");
-  // One point of a time series (thread count over time, say); t in seconds since start.
+  // One point of a time series (thread count over time, say); t in seconds on the run clock
+  // (harness/probe/run_clock.h: run_seconds()), as for timeline events.
   void sample(std::string_view series, double t_seconds, double value);
   // A line of free text for the record.
   void note(std::string_view text);
   // Something done to the run at a moment (a nemesis action, a fault switched on), for the
-  // record's timeline; t in seconds since start, detail free text.
+  // record's timeline; t in seconds on the run clock, detail free text.
   void timeline(std::string_view what, double t_seconds, std::string_view detail = "");
   // <prefix>_count, _p50, _p90, _p99, _p999, _max and _mean as metrics, values divided by
   // `divisor` (record nanoseconds, report microseconds with divisor 1000 and unit "us").
   void histogram(std::string_view prefix, const LatencyHistogram& h, double divisor,
                  std::string_view unit);
+  // Latency over time as three sample series, one point per bucket (LatencySeries::buckets):
+  // <prefix>_p99_<unit> and <prefix>_max_<unit> at each bucket's middle where requests
+  // completed, and <prefix>_per_s (completions per second, 0 where none) at every bucket; a note
+  // when points were dropped past the cap. Values divided by `divisor`.
+  void latency_over_time(std::string_view prefix, const LatencySeries& s, double divisor,
+                         std::string_view unit);
+  // A load's latencies in one call: the histogram "latency" (from each send), the histogram
+  // "latency_corrected" when the load ran open loop (from when each request was due; null when
+  // closed loop), and the series over time under the name of the one that counts.
+  void load_latency(const LatencyHistogram& latency, const LatencyHistogram* corrected,
+                    const LatencySeries& over_time, double divisor, std::string_view unit);
   // The scenario's body ran to its end. A run without it never counts as passed.
   void done();
 

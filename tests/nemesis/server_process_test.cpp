@@ -306,16 +306,20 @@ TEST_F(ServerProcessTest, NemesisPausesKillsRestartsAndRecordsTheTimeline) {
     if (j["type"] == "metric") metrics[j["name"]] = j["value"];
   }
   std::filesystem::remove(report_path);
-  ASSERT_EQ(timeline.size(), 4u);
-  EXPECT_EQ(timeline[0].first, "nemesis.pause");
-  EXPECT_EQ(timeline[1].first, "nemesis.resume");
-  EXPECT_EQ(timeline[2].first, "nemesis.kill");
-  EXPECT_EQ(timeline[3].first, "nemesis.restart");
-  // Never early; late by scheduling only.
+  ASSERT_EQ(timeline.size(), 5u);
+  EXPECT_EQ(timeline[0].first, "nemesis.start");
+  EXPECT_EQ(timeline[1].first, "nemesis.pause");
+  EXPECT_EQ(timeline[2].first, "nemesis.resume");
+  EXPECT_EQ(timeline[3].first, "nemesis.kill");
+  EXPECT_EQ(timeline[4].first, "nemesis.restart");
+  // The events are on the run clock; the plan counts from nemesis.start. Never early; late by
+  // scheduling only.
+  const double t0 = timeline[0].second;
+  EXPECT_GE(t0, 0.0);
   const double planned[] = {0.2, 0.5, 1.0, 1.4};
   for (std::size_t i = 0; i < 4; ++i) {
-    EXPECT_GE(timeline[i].second, planned[i] - 1e-3) << timeline[i].first;
-    EXPECT_LE(timeline[i].second, planned[i] + 1.0) << timeline[i].first;
+    EXPECT_GE(timeline[i + 1].second - t0, planned[i] - 1e-3) << timeline[i + 1].first;
+    EXPECT_LE(timeline[i + 1].second - t0, planned[i] + 1.0) << timeline[i + 1].first;
   }
   EXPECT_EQ(metrics["nemesis_pauses"], 1);
   EXPECT_EQ(metrics["nemesis_kills"], 1);
