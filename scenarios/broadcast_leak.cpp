@@ -144,11 +144,9 @@ int run(Context& ctx) {
       {{"threads_baseline", baseline}, {"threads_peak", peak}, {"threads_final", final_count}});
   ctx.report.metrics(s.measures());
   ctx.report.metrics(replies.measures());
-  ctx.report.histogram("latency", replies.uncorrected, 1e6, "ms");
-  if (calls.rate) {
-    ctx.report.metrics(replies.open_loop_measures(*calls.rate));
-    ctx.report.histogram("latency_corrected", replies.corrected, 1e6, "ms");
-  }
+  if (calls.rate) ctx.report.metrics(replies.open_loop_measures(*calls.rate));
+  ctx.report.load_latency(replies.uncorrected, calls.rate ? &replies.corrected : nullptr,
+                          replies.over_time, 1e6, "ms");
   ctx.report.metric("client_bytes_read", static_cast<double>(users.bytes()), "B");
   const int leak = std::max(0, final_count - baseline);
   ctx.report.observation(

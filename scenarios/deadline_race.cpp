@@ -162,7 +162,7 @@ int run(Context& ctx) {
   const auto ledger = local ? local->record() : read_journal_record(server.state_path());
   const AuditResult audit = audit_ledger(ledger.entries, total.history);
   ctx.report.metrics(audit_measures(ledger, audit, total));
-  ctx.report.histogram("latency", total.latency, 1000.0, "us");
+  ctx.report.load_latency(total.latency, nullptr, total.over_time, 1000.0, "us");
   ctx.report.observation("duplicate_commit", audit.duplicate_ops, audit.duplicate_detail());
   ctx.report.observation("inconsistent_outcome", audit.inconsistent_ops,
                          audit.inconsistent_detail());

@@ -136,13 +136,13 @@ int run(Context& ctx) {
     per_burst += fmt::format("{}burst {}: {} ok / {} refused / {} reset", b ? "; " : "", b + 1,
                              c.connects_ok, c.refused, c.reset);
   }
-  ctx.report.histogram("latency", result.latency, 1000.0, "us");
   if (p.has("rate")) {
     ctx.report.metrics({{"rate_target", p.real("rate"), "frames/s per connection"},
                         {"rounds_sent_late", result.send_lag.late, "rounds"},
                         {"max_send_lag_ms", result.send_lag.max_ms(), "ms"}});
-    ctx.report.histogram("latency_corrected", result.latency_corrected, 1000.0, "us");
   }
+  ctx.report.load_latency(result.latency, p.has("rate") ? &result.latency_corrected : nullptr,
+                          result.over_time, 1000.0, "us");
   const auto& s = reactor.stats();
   ctx.report.metrics(s.measures());
   ctx.report.metrics(

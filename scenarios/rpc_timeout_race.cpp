@@ -158,8 +158,8 @@ int run(Context& ctx) {
   const CallerTally t = CallerTally::sum(results, sh.decodes.load(), sh.in_flight.peak(), times);
   ctx.report.metrics(t.measures(times));
   if (local) ctx.report.metric("server_requests", local->server.requests(), "requests");
-  ctx.report.histogram("latency", t.latency, 1000.0, "us");
-  if (times.schedule) ctx.report.histogram("latency_corrected", t.latency_corrected, 1000.0, "us");
+  ctx.report.load_latency(t.latency, times.schedule ? &t.latency_corrected : nullptr, t.over_time,
+                          1000.0, "us");
   ctx.report.histogram("timeout_late", t.timer_late, 1000.0, "us");
   ctx.report.observation(
       "corrupt_output", t.wrong,

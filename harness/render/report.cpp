@@ -589,17 +589,32 @@ void timeline_of(const Record& r, std::vector<svg::Window>& windows,
   marks.push_back({r.duration_s, exit, "end"});
 }
 
+// The series a run's timeline draws: its latency over time where it has one (the corrected
+// one first: it counts the waiting a stalled sender would hide), else its first series.
+std::map<std::string, std::vector<std::pair<double, double>>>::const_iterator drawn_series(
+    const Record& r) {
+  auto named = [&](std::string_view pattern) {
+    return std::find_if(r.samples.begin(), r.samples.end(), [&](const auto& s) {
+      return s.first.starts_with(pattern) && s.first.find("_p99_") != std::string::npos;
+    });
+  };
+  if (auto it = named("latency_corrected_p99_"); it != r.samples.end()) return it;
+  if (auto it = named("latency"); it != r.samples.end()) return it;
+  return r.samples.begin();
+}
+
 std::string timelines_section(const ScenarioView& v, std::size_t cap) {
   std::string out = fmt::format(
       "<h3>Timelines</h3><p class=\"hint\">The first {} runs: faults and nemesis windows shaded, "
-      "events as grey marks, the first symptom red, the exit black; hover for details.</p>",
+      "events as grey marks, the first symptom red, the exit black, the line the latency p99 "
+      "over time (or the run's first series); hover for details.</p>",
       std::min(cap, v.records.size()));
   for (std::size_t i = 0; i < v.records.size() && i < cap; ++i) {
     const Record& r = v.records[i];
     std::vector<svg::Window> windows;
     std::vector<svg::Mark> marks;
     timeline_of(r, windows, marks);
-    const auto series = r.samples.begin();
+    const auto series = drawn_series(r);
     out += fmt::format(
         R"(<div class="run" data-run="{}"><div class="runlabel">{} {} #{} seed {}: <b>{}</b></div>{}</div>)",
         esc(r.run_id), esc(r.variant), esc(r.sanitizer), r.repeat_index + 1, r.seed, esc(r.verdict),
@@ -675,7 +690,7 @@ figure{margin:4px 0}.legend span{margin-right:12px;font-size:12px}
 .plot{fill:#fff;stroke:#bbb}.grid{stroke:#eee}.tick{font-size:10px;fill:#555}
 .axis{font-size:11px;fill:#333}.band{opacity:.18}.track{fill:#eee}.interval{fill:#7fb3d5}
 .estimate{stroke:#1a5276;stroke-width:2}.window{fill:#f5b7b1;opacity:.5}
-.samples{fill:none;stroke:#2471a3;stroke-width:1.5}.event{fill:#888}.symptom{fill:#c0392b}
+.samples{fill:none;stroke:#2471a3;stroke-width:1.5;stroke-linecap:round}.event{fill:#888}.symptom{fill:#c0392b}
 .end{fill:#222}.run{margin:4px 0}.runlabel{font-size:12px}
 details.symptom{margin:4px 0;padding:4px 8px;background:#fafafa;border:1px solid #eee}
 pre{white-space:pre-wrap;font-size:11px;max-height:320px;overflow:auto;background:#f6f6f6;padding:6px}

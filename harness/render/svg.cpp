@@ -172,11 +172,24 @@ std::string timeline(double duration, const std::vector<Window>& windows,
     for (const auto& s : samples) top = std::max(top, s.second);
     const Axis ay{samples_label, 0, top > 0 ? top : 1};
     const Scale sy{ay, double(base - 2), 4.0};
-    std::string pts;
-    for (const auto& [t, v] : samples) pts += fmt::format("{:.1f},{:.1f} ", sx(t), sy(v));
+    // A series with points at a steady step (latency over time: one per bucket where requests
+    // completed) is broken where a step is missing, so a stall shows as a gap, not a slope.
+    double step = 0;
+    for (std::size_t i = 1; i < samples.size(); ++i) {
+      const double dt = samples[i].first - samples[i - 1].first;
+      if (dt > 0 && (step == 0 || dt < step)) step = dt;
+    }
+    std::string d;
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+      const bool gap = i == 0 || (step > 0 && samples[i].first - samples[i - 1].first > 1.5 * step);
+      // "l0,0" after each move: with round caps a point alone between two gaps shows as a dot.
+      d += fmt::format("{}{:.1f},{:.1f}{} ", gap ? "M" : "L", sx(samples[i].first),
+                       sy(samples[i].second), gap ? " l0,0" : "");
+    }
     body += fmt::format(
-        R"(<polyline points="{}" class="samples"><title>{} (max {})</title></polyline>)", pts,
-        xml_escape(samples_label), short_number(top));
+        R"(<path d="{}" class="samples" data-series="{}" data-n="{}" data-max="{}"><title>{} (max {})</title></path>)",
+        d, xml_escape(samples_label), samples.size(), top, xml_escape(samples_label),
+        short_number(top));
   }
   for (const auto& m : marks) {
     const double x = sx(m.t);

@@ -84,9 +84,11 @@ Replies call_closed_loop(int udp, const sockaddr_in& to, const CallerOptions& op
     ssize_t n = 0;
     if (::poll(&pfd, 1, reply_wait_ms) > 0 && (n = ::recv(udp, reply, sizeof reply, 0)) > 0) {
       count_answer(std::string_view(reply, static_cast<std::size_t>(n)), replies);
-      const std::uint64_t latency = ns_between(sent, Clock::now());
+      const Clock::time_point now = Clock::now();
+      const std::uint64_t latency = ns_between(sent, now);
       replies.corrected.record(latency);  // closed loop: due when sent
       replies.uncorrected.record(latency);
+      replies.over_time.record(now, latency);
     } else {
       ++replies.missing;
     }
@@ -135,6 +137,7 @@ Replies call_open_loop(int udp, const sockaddr_in& to, const CallerOptions& opti
     ++answers;
     count_answer(text, replies);
     replies.corrected.record(ns_between(schedule.due(*i), now));
+    replies.over_time.record(now, ns_between(schedule.due(*i), now));
     replies.uncorrected.record(ns_between(schedule.start() + std::chrono::nanoseconds(at), now));
   }
   sender.join();

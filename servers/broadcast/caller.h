@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "harness/probe/histogram.h"
+#include "harness/probe/latency_series.h"
 #include "harness/probe/measure.h"
 #include "harness/probe/schedule.h"
 
@@ -31,6 +32,7 @@ struct Replies {
   std::uint64_t missing = 0;  // no answer within reply_wait
   // Request to answer, ns: from when it was due (open loop) or sent (both loops).
   faultline::LatencyHistogram corrected, uncorrected;
+  faultline::LatencySeries over_time;    // the corrected latency by when each answer came
   faultline::SendLag send_lag;           // open loop only
   double achieved_rate = 0;              // open loop: requests sent per second
   faultline::Measures measures() const;  // replies_ok, replies_timeout, replies_missing

@@ -143,6 +143,7 @@ struct Conn {
 struct Share {
   BurstCounts counts;
   LatencyHistogram latency, corrected;
+  LatencySeries over_time;
   SendLag lag;
 };
 
@@ -226,12 +227,13 @@ struct Exchange {
     }
     if (io != Io::kOk) return give_up(c, io, frames_left);
     const Clock::time_point now = Clock::now();
-    share.latency.record(static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(now - c.sent_at).count()));
-    if (due) {
-      share.corrected.record(static_cast<std::uint64_t>(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(now - *due).count()));
-    }
+    const auto since = [&](Clock::time_point t0) {
+      return static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(now - t0).count());
+    };
+    share.latency.record(since(c.sent_at));
+    if (due) share.corrected.record(since(*due));
+    share.over_time.record(now, since(due ? *due : c.sent_at));
     const bool match = reply.size() == kReplyPrefix.size() + c.request.size() &&
                        reply.starts_with(kReplyPrefix) &&
                        std::string_view(reply).substr(kReplyPrefix.size()) == c.request;
@@ -362,6 +364,7 @@ BurstResult run_bursts(const BurstOptions& options) {
       burst.add(share.counts);
       result.latency.merge(share.latency);
       result.latency_corrected.merge(share.corrected);
+      result.over_time.merge(share.over_time);
       result.send_lag.add(share.lag);
     }
     result.per_burst.push_back(burst);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "harness/probe/histogram.h"
+#include "harness/probe/latency_series.h"
 #include "harness/probe/measure.h"
 #include "harness/probe/schedule.h"
 
@@ -54,7 +55,8 @@ struct BurstResult {
   std::vector<BurstCounts> per_burst;
   LatencyHistogram latency;            // one frame's round trip from its send, nanoseconds
   LatencyHistogram latency_corrected;  // open loop: from when the frame was due
-  SendLag send_lag;                    // open loop: how late the rounds went out
+  LatencySeries over_time;  // each reply's latency (corrected in open loop) by when it came
+  SendLag send_lag;         // open loop: how late the rounds went out
 };
 
 BurstResult run_bursts(const BurstOptions& options);

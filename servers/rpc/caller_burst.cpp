@@ -54,8 +54,10 @@ void tally_open_loop(const std::vector<CallerResult>& results, const BurstTimes&
     if (!last || times.started[i] > *last) last = times.started[i];
     ++started;
     if (r.latency_ns >= 0) {
-      t.latency_corrected.record(
-          static_cast<std::uint64_t>(ns_between(due, r.called_at) + r.latency_ns));
+      const auto corrected =
+          static_cast<std::uint64_t>(ns_between(due, r.called_at) + r.latency_ns);
+      t.latency_corrected.record(corrected);
+      t.over_time.record(r.called_at + std::chrono::nanoseconds(r.latency_ns), corrected);
     }
   }
   if (started > 1 && *last > schedule.start()) {
@@ -79,7 +81,13 @@ CallerTally CallerTally::sum(const std::vector<CallerResult>& results, std::uint
     if (r.kind == CallerResult::kFailed) ++t.failed;
     if (r.reply_wrong) ++t.wrong;
     t.entries_read += r.entries_read;
-    if (r.latency_ns >= 0) t.latency.record(static_cast<std::uint64_t>(r.latency_ns));
+    if (r.latency_ns >= 0) {
+      t.latency.record(static_cast<std::uint64_t>(r.latency_ns));
+      if (!times.schedule) {
+        t.over_time.record(r.called_at + std::chrono::nanoseconds(r.latency_ns),
+                           static_cast<std::uint64_t>(r.latency_ns));
+      }
+    }
     if (r.timer_late_ns >= 0) t.timer_late.record(static_cast<std::uint64_t>(r.timer_late_ns));
     if (r.client) t.late_replies_dropped += r.client->stats().late_replies_dropped;
   }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "harness/probe/histogram.h"
+#include "harness/probe/latency_series.h"
 #include "harness/probe/measure.h"
 #include "harness/probe/schedule.h"
 #include "servers/rpc/client.h"
@@ -52,6 +53,8 @@ struct CallerTally {
   // Open loop only: each completed call's latency from when its caller was due (the dial
   // included), how late the callers started, and the rate they started at.
   LatencyHistogram latency_corrected;
+  // Each completed call's latency (corrected in open loop) by when it completed.
+  LatencySeries over_time;
   SendLag start_lag;
   double achieved_rate = 0;
   static CallerTally sum(const std::vector<CallerResult>& results, std::uint64_t decodes,

@@ -81,7 +81,13 @@ void register_ledger(Server& server, LedgerServiceOptions options, AppendStep st
 
 void AppendTally::count(const CallResult& r, SteadyClock::time_point sent) {
   ++attempts;
-  if (r.outcome == CallOutcome::kReplied) latency.record_since(sent);
+  if (r.outcome == CallOutcome::kReplied) {
+    const auto now = SteadyClock::now();
+    const auto ns = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(now - sent).count());
+    latency.record(ns);
+    over_time.record(now, ns);
+  }
   if (r.outcome == CallOutcome::kReplied && r.status == Status::kOk) {
     ++replies_ok;
   } else if (r.outcome == CallOutcome::kReplied && r.status == Status::kDeadlineExceeded) {
@@ -160,6 +166,7 @@ void AppendTally::merge(const AppendTally& other) {
   timeouts += other.timeouts;
   attempts += other.attempts;
   latency.merge(other.latency);
+  over_time.merge(other.over_time);
   history.insert(history.end(), other.history.begin(), other.history.end());
 }
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "harness/probe/histogram.h"
+#include "harness/probe/latency_series.h"
 #include "harness/probe/measure.h"
 #include "servers/rpc/client.h"
 #include "servers/rpc/messages.h"
@@ -47,6 +48,7 @@ struct AppendTally {
   std::uint64_t replies_ok = 0, replies_deadline_exceeded = 0, replies_other = 0;
   std::uint64_t timeouts = 0, attempts = 0;
   LatencyHistogram latency;  // attempts that got a reply, send to reply
+  LatencySeries over_time;   // the same latencies by when each reply came
   std::vector<ClientOutcome> history;
   // One attempt's result: counts it by outcome, and its latency when it got a reply.
   void count(const CallResult& result, SteadyClock::time_point sent);

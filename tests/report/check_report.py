@@ -50,6 +50,8 @@ class Page(html.parser.HTMLParser):
         self.srcs = []
         self.panels = []  # attributes of the enclosing chart panels
         self.points = []  # (panel attributes, circle attributes, title text)
+        self.run = None  # the timeline being read (its data-run)
+        self.series = collections.defaultdict(list)  # run id -> attributes of its drawn series
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -60,6 +62,10 @@ class Page(html.parser.HTMLParser):
             self.tables.append(a)
         if tag == "div" and "data-what" in a:
             self.panels.append(a)
+        if tag == "div" and "data-run" in a:
+            self.run = a["data-run"]
+        if tag in ("path", "polyline") and "samples" in a.get("class", "").split() and self.run:
+            self.series[self.run].append(a)
         if tag in ("br", "meta", "img", "link", "input"):
             return
         self.stack.append((tag, a, []))
@@ -218,6 +224,49 @@ def check_symptoms_and_timelines(page, records):
     drawn = sum(1 for (t, a, _, _) in page.elements if t == "div" and "data-run" in a)
     want = sum(min(12, n) for n in per_scenario.values())
     check(drawn == want, f"{drawn} timelines drawn, want {want} (12 a scenario at most)")
+    check_timeline_series(page, records)
+
+
+def preferred_series(samples):
+    """The series a timeline should draw: the corrected latency p99 over time, else another
+    latency p99, else the first series by name."""
+    for prefix in ("latency_corrected_p99_", "latency"):
+        named = sorted(n for n in samples if n.startswith(prefix) and "_p99_" in n)
+        if named:
+            return named[0]
+    return min(samples) if samples else None
+
+
+def check_timeline_series(page, records):
+    by_id = {r["run_id"]: r for r in records}
+    latency_drawn = 0
+    for (t, a, _, _) in page.elements:
+        if t != "div" or "data-run" not in a:
+            continue
+        r = by_id.get(a["data-run"])
+        check(r is not None, f"timeline of run {a['data-run']}, which no record has")
+        if r is None:
+            continue
+        samples = {n: v for n, v in r.get("samples", {}).items() if v}
+        want = preferred_series(samples)
+        drawn = page.series.get(a["data-run"], [])
+        if want is None:
+            check(not drawn, f"run {r['run_id']}: a series drawn from a record with none")
+            continue
+        check(len(drawn) == 1, f"run {r['run_id']}: {len(drawn)} series drawn, want 1 ({want})")
+        if len(drawn) != 1:
+            continue
+        line = drawn[0]
+        check(line.get("data-series") == want,
+              f"run {r['run_id']}: draws {line.get('data-series')}, want {want}")
+        values = [v for (_, v) in samples[want]]
+        check(int(line.get("data-n", -1)) == len(values),
+              f"run {r['run_id']} {want}: {line.get('data-n')} points drawn, the record has {len(values)}")
+        top = float(line.get("data-max", "nan"))
+        check(math.isclose(top, max(values), rel_tol=1e-9),
+              f"run {r['run_id']} {want}: drawn max {top}, the record's max {max(values)}")
+        latency_drawn += want.startswith("latency")
+    check(latency_drawn > 0, "no timeline draws a latency over time")
 
 
 def browser(faultline, results, work, chromium):
