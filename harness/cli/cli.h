@@ -5,6 +5,7 @@
 #include <atomic>
 #include <boost/program_options.hpp>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -28,6 +29,7 @@ int replay(const Args& args);
 int proxy(const Args& args);
 int score(const Args& args);
 int report(const Args& args);
+int merge(const Args& args);
 
 // Set by SIGINT/SIGTERM. A second Ctrl-C kills the driver at once (its children die with it).
 extern std::atomic<bool> g_stop;
@@ -62,13 +64,14 @@ std::uint64_t base_seed(const RunOptions& options);
 // The variants named by --variant: "all", one name, or a comma-separated list.
 std::vector<std::string> select_variants(const ScenarioSpec& spec, const std::string& arg);
 
-// One plan per variant x repeat. Run i of a variant gets seed base + i, the same for every
-// variant, so variants are compared on the same seeds.
-std::vector<RunPlan> plan_scenario_runs(const Catalog& catalog, const ScenarioSpec& spec,
-                                        const std::vector<std::string>& variants,
-                                        Sanitizer sanitizer, const Params& params,
-                                        std::uint64_t repeat, std::uint64_t seed, double timeout_s,
-                                        const Injection& injection = {});
+// One plan per variant x repeat. Run i of a variant gets seed base + i (a sweep's: `seed_of(i)`,
+// harness/plan/campaign.h), the same for every variant, so variants are compared on the same
+// seeds.
+std::vector<RunPlan> plan_scenario_runs(
+    const Catalog& catalog, const ScenarioSpec& spec, const std::vector<std::string>& variants,
+    Sanitizer sanitizer, const Params& params, std::uint64_t repeat, std::uint64_t seed,
+    double timeout_s, const Injection& injection = {},
+    const std::function<std::uint64_t(std::uint64_t)>& seed_of = {});
 
 // The judge's outcome and reason of a run, with its symptoms where they are not the incident.
 std::string run_line_detail(const Record& record);
@@ -81,6 +84,25 @@ void print_run_line(const Record& record, std::size_t done, std::size_t total);
 // returns the exit code.
 int finish(const BatchOutcome& outcome, const ResultsWriter& writer,
            const std::vector<std::string>& notes = {});
+
+// A run a campaign's sweep plans, as `faultline merge` checks the shards against it.
+struct CampaignRun {
+  std::string key;  // run key
+  std::uint64_t seed = 0;
+  std::uint64_t shard = 0;  // the shard it belongs to, of the campaign's shard_count
+};
+// Every run of a campaign's sweep, planned again from its definition words and base seed with
+// the scenarios under `build_root` ("" for the default), in the order the sweep plans them.
+// Throws UsageError when the definition does not plan here (an unknown scenario, say).
+std::vector<CampaignRun> plan_campaign(const RecordedCampaign& campaign,
+                                       const std::string& build_root);
+// The definition words a sweep given `words` records (to check a campaign's words re-plan
+// to themselves).
+std::vector<std::string> canonical_sweep_words(const Args& words);
+
+// Writes `text` next to `out` and renames it there: a file that cannot be written whole is not
+// written at all (the old one, if any, stays). Throws UsageError naming the cause.
+void write_whole(const std::string& out, const std::string& text);
 
 // Parses with Boost.Program_options and turns its errors into UsageError with the command's name.
 boost::program_options::variables_map parse(

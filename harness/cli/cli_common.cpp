@@ -1,10 +1,13 @@
 #include <fmt/format.h>
 #include <signal.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <limits>
@@ -236,11 +239,11 @@ std::vector<std::string> select_variants(const ScenarioSpec& spec, const std::st
   return out;
 }
 
-std::vector<RunPlan> plan_scenario_runs(const Catalog& catalog, const ScenarioSpec& spec,
-                                        const std::vector<std::string>& variants,
-                                        Sanitizer sanitizer, const Params& params,
-                                        std::uint64_t repeat, std::uint64_t seed, double timeout_s,
-                                        const Injection& injection) {
+std::vector<RunPlan> plan_scenario_runs(
+    const Catalog& catalog, const ScenarioSpec& spec, const std::vector<std::string>& variants,
+    Sanitizer sanitizer, const Params& params, std::uint64_t repeat, std::uint64_t seed,
+    double timeout_s, const Injection& injection,
+    const std::function<std::uint64_t(std::uint64_t)>& seed_of) {
   std::vector<std::string> prefix;
   if (sanitizer == Sanitizer::kTsan && tsan_needs_setarch()) {
     struct utsname u {};
@@ -255,7 +258,7 @@ std::vector<RunPlan> plan_scenario_runs(const Catalog& catalog, const ScenarioSp
       plan.variant = variant;
       plan.sanitizer = sanitizer;
       plan.params = params.all();
-      plan.seed = seed + i;
+      plan.seed = seed_of ? seed_of(i) : seed + i;
       plan.repeat_index = i;
       plan.expectation = resolve_expectation(spec, variant, sanitizer_name(sanitizer));
       plan.injection = injection;
@@ -431,6 +434,35 @@ po::variables_map parse(const std::string& command, const Args& args,
   po::positional_options_description positional;
   positional.add(operand, max_count);
   return parse(command, args, all, &positional);
+}
+
+void write_whole(const std::string& out, const std::string& text) {
+  namespace fs = std::filesystem;
+  const fs::path dest(out);
+  if (fs::is_directory(dest)) {
+    throw UsageError(fmt::format("-o {} is a folder: name the file to write in it", out));
+  }
+  const fs::path tmp =
+      dest.parent_path() / fmt::format(".{}.tmp-{}", dest.filename().string(), ::getpid());
+  {
+    std::ofstream o(tmp, std::ios::binary | std::ios::trunc);
+    if (!o) {
+      throw UsageError(
+          fmt::format("cannot write {}: {} (choose another -o)", out, std::strerror(errno)));
+    }
+    if (!(o << text) || !o.flush()) {
+      const std::string why = std::strerror(errno);
+      o.close();
+      fs::remove(tmp);
+      throw UsageError(fmt::format("cannot write {}: {} (choose another -o)", out, why));
+    }
+  }
+  std::error_code ec;
+  fs::rename(tmp, dest, ec);
+  if (ec) {
+    fs::remove(tmp);
+    throw UsageError(fmt::format("cannot write {}: {} (choose another -o)", out, ec.message()));
+  }
 }
 
 }  // namespace faultline::cli

@@ -32,37 +32,6 @@ std::string utc_now() {
   return buf;
 }
 
-// Writes the page next to its destination and renames it there: a page that cannot be written
-// whole is not written at all.
-void write_whole(const std::string& out, const std::string& page) {
-  const fs::path dest(out);
-  if (fs::is_directory(dest)) {
-    throw UsageError(
-        fmt::format("-o {} is a folder: name the page, e.g. -o {}/report.html", out, out));
-  }
-  const fs::path tmp =
-      dest.parent_path() / fmt::format(".{}.tmp-{}", dest.filename().string(), ::getpid());
-  {
-    std::ofstream o(tmp, std::ios::binary | std::ios::trunc);
-    if (!o) {
-      throw UsageError(
-          fmt::format("cannot write {}: {} (choose another -o)", out, std::strerror(errno)));
-    }
-    if (!(o << page) || !o.flush()) {
-      const std::string why = std::strerror(errno);
-      o.close();
-      fs::remove(tmp);
-      throw UsageError(fmt::format("cannot write {}: {} (choose another -o)", out, why));
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, dest, ec);
-  if (ec) {
-    fs::remove(tmp);
-    throw UsageError(fmt::format("cannot write {}: {} (choose another -o)", out, ec.message()));
-  }
-}
-
 // Every file's records, in order; warnings (a torn last line) go to stderr.
 std::vector<Record> read_all(const std::vector<std::string>& files) {
   std::vector<std::string> warnings;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <mutex>
@@ -12,6 +13,7 @@
 #include "harness/cli/cli.h"
 #include "harness/judge/judge.h"
 #include "harness/judge/summary.h"
+#include "harness/plan/campaign.h"
 #include "harness/plan/sweep.h"
 #include "harness/record/experiment_key.h"
 #include "harness/scenario/fault_spec.h"
@@ -179,6 +181,7 @@ struct SweepArgs {
   std::string file;
   std::string variant_arg;
   std::string shard_arg;
+  std::string campaign;
   std::vector<std::string> grid_args;
   std::vector<std::string> sets;
   bool resume = false;
@@ -193,6 +196,7 @@ struct SweepSetup {
   std::string variant_arg;
   std::vector<Sanitizer> sanitizers;
   Shard shard;
+  std::string campaign;  // --campaign NAME
   bool resume = false;
 };
 
@@ -210,7 +214,8 @@ const char* const kSweepUsage =
     "Runs scenario NAME at every point of the grid (the cartesian product of the --grid\n"
     "values), for every variant, sanitizer and repeat, in parallel, appending one record per\n"
     "run to the results file. Repeat 0 of every point runs first, so an early stop has seen\n"
-    "them all. --resume skips runs already in the file; --shard I/N runs one slice of N.\n"
+    "them all. --resume skips runs already in the file; --shard I/N runs one slice of N\n"
+    "(docs/scale-out.md: shards on many machines, merged with faultline merge).\n"
     "Every run is judged against its variant's expectation; the table judges every point.\n"
     "Exit codes: 0 expectations met over the whole sweep (a variant expected to show the\n"
     "incident showed it at some point, none expected clean ever showed a symptom), 1 missed,\n"
@@ -227,7 +232,11 @@ void add_sweep_options(po::options_description& desc, SweepArgs& a) {
       "resume", po::bool_switch(&a.resume),
       "skip runs whose records are already in --out; the base seed is taken from them")(
       "shard", po::value(&a.shard_arg),
-      "I/N: run only slice I (0-based) of N; the slices are disjoint and together the sweep");
+      "I/N: run only slice I (0-based) of N; the slices are disjoint and together the sweep. "
+      "env: I and N from a Slurm job array or a Kubernetes Indexed Job")(
+      "campaign", po::value(&a.campaign),
+      "NAME: the base seed from this name, so every shard given it agrees without --seed "
+      "(also FAULTLINE_CAMPAIGN; a Slurm job array's id is used when neither is given)");
   add_run_options(desc, a.options);
 }
 
@@ -267,7 +276,12 @@ SweepSetup merge_sweep(SweepArgs a, const po::variables_map& vm) {
   }
   s.sanitizers = parse_sanitizer_list(sanitizer_arg);
   s.resume = a.resume;
-  if (!a.shard_arg.empty()) s.shard = parse_shard(a.shard_arg);
+  if (a.shard_arg == "env") {
+    s.shard = shard_from_env([](const char* name) { return std::getenv(name); });
+  } else if (!a.shard_arg.empty()) {
+    s.shard = parse_shard(a.shard_arg);
+  }
+  s.campaign = a.campaign;
   if (vm["jobs"].defaulted()) {
     s.options.jobs = default_sweep_jobs(s.sanitizers, std::thread::hardware_concurrency(),
                                         available_memory_bytes());
@@ -320,17 +334,69 @@ Build plan_build(const Catalog& catalog, const SweepSetup& s, Sanitizer sanitize
   return b;
 }
 
-// Every run of this shard of the sweep, for one base seed.
+// The sweep's definition as canonical `faultline sweep` words: what decides which runs it has,
+// and nothing of where or how fast they run (--out, --jobs, --shard, --seed, --build-root).
+std::vector<std::string> sweep_definition(const SweepSetup& s) {
+  std::vector<std::string> sanitizers;
+  for (auto z : s.sanitizers) sanitizers.emplace_back(sanitizer_name(z));
+  const RunOptions& o = s.options;
+  std::vector<std::string> w = {s.id,
+                                "--variant",
+                                s.variant_arg,
+                                "--sanitizer",
+                                fmt::format("{}", fmt::join(sanitizers, ",")),
+                                "--repeat",
+                                std::to_string(o.repeat),
+                                "--timeout",
+                                fmt::format("{}", o.timeout_s)};
+  auto add = [&](const char* flag, const std::string& value) {
+    w.push_back(flag);
+    w.push_back(value);
+  };
+  for (const auto& axis : s.grid) {
+    add("--grid", fmt::format("{}={}", axis.key, fmt::join(axis.values, ",")));
+  }
+  for (const auto& set : s.sets) add("--set", set);
+  for (const auto& f : o.injection.faults) add("--fault", f);
+  if (!o.injection.perturb.empty()) add("--perturb", o.injection.perturb);
+  for (const auto& n : o.injection.nemesis) add("--nemesis", n);
+  const std::pair<const char*, std::uint64_t> limits[] = {{"--max-fds", o.max_fds},
+                                                          {"--max-memory-mb", o.max_memory_mb},
+                                                          {"--max-procs", o.max_procs},
+                                                          {"--max-threads", o.max_threads}};
+  for (const auto& [flag, value] : limits) {
+    if (value) add(flag, std::to_string(value));
+  }
+  return w;
+}
+
+// The point of a run, for its seed: its experiment key without variant and build.
+std::string seed_point(const RunPlan& plan, const RunLimits& limits) {
+  ExperimentKey key = experiment_key(plan, limits);
+  key.variant.clear();
+  key.sanitizer.clear();
+  return key.id();
+}
+
+// Every run of the sweep, of this shard or (`whole`) of every shard, each seeded by
+// derive_seed from the base seed.
 std::vector<RunPlan> plan_sweep_runs(const Catalog& catalog, const SweepSetup& s,
                                      const std::vector<Build>& builds, const RunLimits& limits,
-                                     std::uint64_t seed) {
+                                     std::uint64_t seed, bool whole = false) {
   std::vector<RunPlan> plans;
   for (const auto& b : builds) {
     for (const auto& [params, injection] : b.points) {
-      auto more = plan_scenario_runs(catalog, b.spec, b.variants, b.sanitizer, params,
-                                     s.options.repeat, seed, s.options.timeout_s, injection);
+      const std::string point =
+          seed_point(plan_scenario_runs(catalog, b.spec, {b.variants.front()}, b.sanitizer, params,
+                                        1, 0, s.options.timeout_s, injection)
+                         .front(),
+                     limits);
+      auto more = plan_scenario_runs(
+          catalog, b.spec, b.variants, b.sanitizer, params, s.options.repeat, seed,
+          s.options.timeout_s, injection,
+          [&](std::uint64_t repeat) { return derive_seed(seed, point, repeat); });
       for (auto& p : more) {
-        if (in_shard(run_key(p, limits), s.shard)) plans.push_back(std::move(p));
+        if (whole || in_shard(run_key(p, limits), s.shard)) plans.push_back(std::move(p));
       }
     }
   }
@@ -393,15 +459,16 @@ BatchOutcome run_sweep(const Catalog& catalog, const SweepSetup& s,
 }
 
 void print_sweep_plan(const SweepSetup& s, std::size_t points, const std::vector<Build>& builds,
-                      std::size_t whole, std::size_t to_run, std::uint64_t seed, bool resuming) {
+                      std::size_t whole, std::size_t to_run, const BaseSeed& base,
+                      const std::string& campaign, bool resuming) {
   std::cout << fmt::format(
                    "{}: {} points x {} variant(s) x {} sanitizer(s) x {} repeats = {} runs{}; "
-                   "{} to run, {} at a time, base seed {}, into {}\n",
+                   "{} to run, {} at a time, base seed {} ({}), campaign {}, into {}\n",
                    s.id, points, builds.front().variants.size(), builds.size(), s.options.repeat,
                    whole,
                    s.shard.count > 1 ? fmt::format(" in shard {}/{}", s.shard.index, s.shard.count)
                                      : "",
-                   to_run, s.options.jobs, seed, s.options.out)
+                   to_run, s.options.jobs, base.seed, base.from, campaign, s.options.out)
             << std::flush;
   if (resuming) {
     std::cout << fmt::format("resuming: {} runs already recorded are skipped\n", whole - to_run);
@@ -422,6 +489,44 @@ int report_interruption(const Args& args, const SweepSetup& s, const BatchOutcom
 }
 
 }  // namespace
+
+namespace {
+
+SweepSetup setup_from_words(const Args& words) {
+  SweepArgs a;
+  po::options_description desc("sweep");
+  add_sweep_options(desc, a);
+  auto vm = parse("sweep", words, desc, "name", po::value(&a.id), 1);
+  SweepSetup s = merge_sweep(std::move(a), vm);
+  check_sweep(s);
+  return s;
+}
+
+}  // namespace
+
+std::vector<std::string> canonical_sweep_words(const Args& words) {
+  return sweep_definition(setup_from_words(words));
+}
+
+std::vector<CampaignRun> plan_campaign(const RecordedCampaign& campaign,
+                                       const std::string& build_root) {
+  Args words = campaign.sweep;
+  if (!build_root.empty()) words.insert(words.end(), {"--build-root", build_root});
+  const SweepSetup s = setup_from_words(words);
+  const Catalog catalog = make_catalog(s.options);
+  std::vector<Build> builds;
+  for (auto sanitizer : s.sanitizers) {
+    builds.push_back(plan_build(catalog, s, sanitizer, expand_grid(s.grid)));
+  }
+  const RunLimits limits = external_settings(s.options).limits;
+  std::vector<CampaignRun> runs;
+  for (const auto& p : plan_sweep_runs(catalog, s, builds, limits, campaign.base_seed, true)) {
+    const std::string key = run_key(p, limits);
+    runs.push_back(
+        {key, p.seed, stable_hash(key) % std::max<std::uint64_t>(1, campaign.shard_count)});
+  }
+  return runs;
+}
 
 int sweep(const Args& args) {
   SweepArgs a;
@@ -444,24 +549,32 @@ int sweep(const Args& args) {
   for (auto sanitizer : s.sanitizers) builds.push_back(plan_build(catalog, s, sanitizer, points));
   const RunLimits limits = external_settings(s.options).limits;
   std::set<std::string> shard_keys;
-  for (const auto& p : plan_sweep_runs(catalog, s, builds, limits, 0)) {
-    shard_keys.insert(run_key(p, limits));
+  std::uint64_t whole_runs = 0;
+  for (const auto& p : plan_sweep_runs(catalog, s, builds, limits, 0, true)) {
+    ++whole_runs;
+    if (in_shard(run_key(p, limits), s.shard)) shard_keys.insert(run_key(p, limits));
   }
 
   if (s.options.out.empty()) s.options.out = default_sweep_out(s.id, s.shard);
   ResultsWriter writer(s.options.out);  // cuts a torn last line before we read the file
   const ResumeState state = scan_for_resume(existing_records(s.options.out, s.resume), shard_keys);
-  const std::uint64_t seed = choose_sweep_seed(s.resume, state.base_seed, s.options.seed, s.shard,
-                                               s.options.out, [&] { return base_seed(s.options); });
+  const BaseSeed base = choose_base_seed(
+      {s.resume, state.base_seed, s.options.seed, s.campaign, s.shard, s.options.out},
+      [](const char* name) { return std::getenv(name); }, [&] { return base_seed(s.options); });
+  const std::uint64_t seed = base.seed;
   warn_about_existing(s, state, seed);
 
-  const std::vector<RunPlan> sweep_plans = plan_sweep_runs(catalog, s, builds, limits, seed);
+  std::vector<RunPlan> sweep_plans = plan_sweep_runs(catalog, s, builds, limits, seed);
+  RecordedCampaign campaign{
+      "", seed, base.from, sweep_definition(s), s.shard.index, s.shard.count, whole_runs};
+  campaign.id = campaign_id(seed, campaign.sweep);
   std::vector<RunPlan> plans;
-  for (const auto& p : sweep_plans) {
+  for (auto& p : sweep_plans) {
+    p.campaign = campaign;
     if (!s.resume || !state.done_keys.count(run_key(p, limits))) plans.push_back(p);
   }
   order_for_sweep(plans);
-  print_sweep_plan(s, points.size(), builds, shard_keys.size(), plans.size(), seed,
+  print_sweep_plan(s, points.size(), builds, shard_keys.size(), plans.size(), base, campaign.id,
                    s.resume && !state.done_keys.empty());
 
   // The sweep's records: those already in the file (when resuming) and the new ones.

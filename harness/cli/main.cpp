@@ -26,6 +26,7 @@ const Command kCommands[] = {
     {"compare", faultline::cli::compare, "compare two results files with statistical tests"},
     {"export", faultline::cli::export_results, "write a results file as CSV or JUnit XML"},
     {"report", faultline::cli::report, "write results files as one self-contained HTML page"},
+    {"merge", faultline::cli::merge, "merge a campaign's shard files, checked complete"},
     {"replay", faultline::cli::replay, "run a recorded run again exactly and compare verdicts"},
     {"score", faultline::cli::score,
      "the detector matrix: TP/FN/FP/TN of every build per incident"},

@@ -181,28 +181,6 @@ std::string default_sweep_out(const std::string& id, const Shard& shard) {
              : fmt::format("results/{}-sweep.jsonl", id);
 }
 
-std::uint64_t choose_sweep_seed(bool resume, std::optional<std::uint64_t> seed_in_file,
-                                std::optional<std::uint64_t> given, const Shard& shard,
-                                const std::string& out,
-                                const std::function<std::uint64_t()>& fresh) {
-  if (resume && seed_in_file) {
-    if (given && *given != *seed_in_file) {
-      throw UsageError(fmt::format(
-          "--seed {} differs from base seed {} of the runs already in {}: drop --seed to "
-          "resume, or write to a new --out",
-          *given, *seed_in_file, out));
-    }
-    return *seed_in_file;
-  }
-  if (given) return *given;
-  if (shard.count > 1) {
-    throw UsageError(
-        "--shard needs --seed, so every shard gives a run the same seed (any number, the same "
-        "for all shards)");
-  }
-  return fresh();
-}
-
 std::uint64_t stable_hash(std::string_view text) {
   std::uint64_t h = 0xcbf29ce484222325ull;
   for (char c : text) {
@@ -234,7 +212,7 @@ ResumeState scan_for_resume(const std::vector<Record>& existing,
     }
     state.done_keys.insert(key);
     state.records.push_back(r);
-    const std::uint64_t base = r.seed - r.repeat_index;
+    const std::uint64_t base = r.campaign ? r.campaign->base_seed : r.seed - r.repeat_index;
     if (!state.base_seed) {
       state.base_seed = base;
     } else if (*state.base_seed != base) {

@@ -62,14 +62,6 @@ Shard parse_shard(const std::string& text);  // "I/N"; throws UsageError
 // results/<id>-sweep.jsonl, or results/<id>-sweep-shard<I>of<N>.jsonl for a shard.
 std::string default_sweep_out(const std::string& id, const Shard& shard);
 
-// The base seed of a sweep: a resume takes the one of the runs already in the file (a --seed
-// that differs is refused), else --seed, else a fresh one from `fresh`. Shards must agree on
-// it, so a shard without --seed is refused. Throws UsageError naming the fix.
-std::uint64_t choose_sweep_seed(bool resume, std::optional<std::uint64_t> seed_in_file,
-                                std::optional<std::uint64_t> given, const Shard& shard,
-                                const std::string& out,
-                                const std::function<std::uint64_t()>& fresh);
-
 // FNV-1a, 64 bits: the same on every machine and compiler, unlike std::hash.
 std::uint64_t stable_hash(std::string_view text);
 
@@ -84,11 +76,12 @@ void order_for_sweep(std::vector<RunPlan>& plans);
 
 // What the output file already holds of this sweep.
 struct ResumeState {
-  std::set<std::string> done_keys;         // keys of the sweep with a record
-  std::vector<Record> records;             // those records
-  std::optional<std::uint64_t> base_seed;  // seed - repeat_index of the first of them
-  std::size_t seed_disagreements = 0;      // records whose base seed is another
-  std::size_t records_outside_sweep = 0;   // other records in the file
+  std::set<std::string> done_keys;  // keys of the sweep with a record
+  std::vector<Record> records;      // those records
+  // The campaign's base seed of the first of them (older records: seed - repeat_index).
+  std::optional<std::uint64_t> base_seed;
+  std::size_t seed_disagreements = 0;     // records whose base seed is another
+  std::size_t records_outside_sweep = 0;  // other records in the file
 };
 ResumeState scan_for_resume(const std::vector<Record>& existing,
                             const std::set<std::string>& sweep_keys);

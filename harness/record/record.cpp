@@ -42,7 +42,9 @@ class Fields {
   std::uint64_t whole(const char* name, bool required = false) const {
     const json* v = find(name, required);
     if (v == nullptr) return 0;
-    if (!v->is_number_integer() || v->get<long long>() < 0) fail(name, "a whole number >= 0", *v);
+    if (!v->is_number_unsigned() && (!v->is_number_integer() || v->get<long long>() < 0)) {
+      fail(name, "a whole number >= 0", *v);
+    }
     return v->get<std::uint64_t>();
   }
   std::optional<std::uint64_t> optional_whole(const char* name) const {
@@ -169,6 +171,34 @@ json limits_to(const RecordedLimits& l) {
     j["threads_enforced_by"] = l.threads_enforced_by;
   }
   return j;
+}
+
+std::optional<RecordedCampaign> campaign_from(const Fields& r) {
+  if (r.find("campaign", false) == nullptr) return std::nullopt;
+  const Fields f(r.object("campaign"), "campaign");
+  RecordedCampaign c;
+  c.id = f.text("id", true);
+  c.base_seed = f.whole("base_seed", true);
+  c.seed_from = f.text("seed_from");
+  c.sweep = f.texts("sweep");
+  c.shard_index = f.whole("shard_index", true);
+  c.shard_count = f.whole("shard_count", true);
+  c.planned_runs = f.whole("planned_runs", true);
+  if (c.shard_count == 0 || c.shard_index >= c.shard_count) {
+    f.fail("shard_index", fmt::format("a shard below shard_count {}", c.shard_count).c_str(),
+           *f.find("shard_index", true));
+  }
+  return c;
+}
+
+json campaign_to(const RecordedCampaign& c) {
+  return {{"id", c.id},
+          {"base_seed", c.base_seed},
+          {"seed_from", c.seed_from},
+          {"sweep", c.sweep},
+          {"shard_index", c.shard_index},
+          {"shard_count", c.shard_count},
+          {"planned_runs", c.planned_runs}};
 }
 
 RecordedExit exit_from(const Fields& r) {
@@ -436,6 +466,7 @@ void read_identity(const Fields& f, Record& r) {
   r.perturb = f.text_or_null("perturb");
   r.nemesis = f.texts("nemesis");
   r.limits = limits_from(f);
+  r.campaign = campaign_from(f);
 }
 
 void read_run(const Fields& f, Record& r) {
@@ -523,6 +554,7 @@ json record_to_json(const Record& r) {
   j["perturb"] = r.perturb.empty() ? json() : json(r.perturb);
   j["nemesis"] = r.nemesis;
   j["limits"] = limits_to(r.limits);
+  if (r.campaign) j["campaign"] = campaign_to(*r.campaign);
   j["started_at"] = r.started_at;
   j["duration_s"] = r.duration_s;
   j["exit"] = exit_to(r.exit);

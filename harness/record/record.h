@@ -103,6 +103,20 @@ struct Completion {
   std::string reason = {};
 };
 
+// The sweep a run belongs to (docs/scale-out.md), written by `faultline sweep` into each of its
+// records so that `faultline merge` can tell the shards of one campaign from another's and find
+// what is missing.
+struct RecordedCampaign {
+  std::string id;  // 16 hex digits: a hash of the base seed and the sweep's definition
+  std::uint64_t base_seed = 0;
+  std::string seed_from;  // where the base seed came from: "--seed", "--campaign NAME", ...
+  // The sweep's definition as `faultline sweep` words (scenario, builds, grid, fixed
+  // parameters, faults, limits), in one canonical order: merge plans the runs again from them.
+  std::vector<std::string> sweep;
+  std::uint64_t shard_index = 0, shard_count = 1;
+  std::uint64_t planned_runs = 0;  // in the whole sweep, every shard
+};
+
 struct Record {
   int schema_version = kRecordSchemaVersion;
   std::string run_id;
@@ -123,7 +137,8 @@ struct Record {
   std::string perturb;  // "" = none (null in JSON)
   std::vector<std::string> nemesis;
   RecordedLimits limits;
-  std::string started_at;  // ISO 8601, UTC
+  std::optional<RecordedCampaign> campaign;  // runs of a sweep only
+  std::string started_at;                    // ISO 8601, UTC
   double duration_s = 0;
   // Seconds from the child's exec until its first symptom reached the driver
   // (docs/record-schema.md).

@@ -395,6 +395,7 @@ void describe_run(Record& record, const RunPlan& plan, const RunSettings& settin
   record.perturb = plan.injection.perturb;
   record.nemesis = plan.injection.nemesis;
   record.expectation = plan.expectation;
+  record.campaign = plan.campaign;
 }
 
 // What the scenario reported on its channel, moved into the record.

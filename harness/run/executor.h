@@ -41,6 +41,7 @@ struct RunPlan {
   std::string replay;             // the faultline command line that replays this run
   bool scenario_protocol = true;  // a faultline scenario: a completed run reports `done`
   Expectation expectation;        // what the run is judged against (harness/judge/judge.h)
+  std::optional<RecordedCampaign> campaign;  // the sweep it belongs to, if any
 };
 
 struct RunSettings {

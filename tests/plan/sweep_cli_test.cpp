@@ -15,6 +15,8 @@
 #include <sstream>
 #include <thread>
 
+#include "harness/plan/campaign.h"
+#include "harness/record/experiment_key.h"
 #include "harness/record/results_file.h"
 #include "tests/driver/raw_records.h"
 
@@ -129,7 +131,13 @@ TEST_F(SweepCli, InterruptedBySigintAndSigkillThenResumedLosesAndRepeatsNothing)
   std::set<std::string> keys;
   for (const auto& r : records) {
     EXPECT_TRUE(keys.insert(r["key"].get<std::string>()).second) << "twice: " << r["key"];
-    EXPECT_EQ(r["seed"].get<std::uint64_t>(), 500 + r["repeat_index"].get<std::uint64_t>());
+    // The seed rule of harness/plan/campaign.h, from the base seed of the first invocation.
+    EXPECT_EQ(r["campaign"]["base_seed"].get<std::uint64_t>(), 500u);
+    faultline::ExperimentKey point = faultline::experiment_key_of(faultline::record_from_json(r));
+    point.variant.clear();
+    point.sanitizer.clear();
+    EXPECT_EQ(r["seed"].get<std::uint64_t>(),
+              faultline::derive_seed(500, point.id(), r["repeat_index"].get<std::uint64_t>()));
   }
   for (const char* level : {"0", "50", "100"}) {
     for (const char* variant : {"buggy", "fixed"}) {
@@ -203,7 +211,8 @@ TEST_F(SweepCli, BadInputIsRefusedBeforeAnythingRuns) {
       {{"sweep", "sweep-probe", "--grid", "level"}, "is not key=v1,v2"},
       {{"sweep", "sweep-probe", "--grid", "level=1", "--set", "level=2"}, "both swept"},
       {{"sweep", "sweep-probe", "--shard", "3/3", "--seed", "1"}, "numbered from 0 to 2"},
-      {{"sweep", "sweep-probe", "--shard", "0/3"}, "--shard needs --seed"},
+      {{"sweep", "sweep-probe", "--shard", "0/3"}, "--shard needs a base seed"},
+      {{"sweep", "sweep-probe", "--shard", "env"}, "neither SLURM_ARRAY_TASK_ID"},
       {{"sweep", "sweep-probe", "--sanitizer", "none,msan"}, "unknown sanitizer 'msan'"},
   };
   for (const auto& c : cases) {

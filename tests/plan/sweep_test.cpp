@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "harness/plan/campaign.h"
 #include "harness/record/experiment_key.h"
 
 namespace faultline {
@@ -218,24 +219,110 @@ TEST(Progress, SaysDoneTotalFailuresAndEta) {
 namespace faultline {
 namespace {
 
-TEST(SweepSeed, ResumeTakesTheFileSeedAndShardsNeedOne) {
+// An environment for the campaign functions: a map instead of the process's.
+struct FakeEnv {
+  std::map<std::string, std::string> vars;
+  EnvLookup lookup() const {
+    return [this](const char* name) -> const char* {
+      auto it = vars.find(name);
+      return it == vars.end() ? nullptr : it->second.c_str();
+    };
+  }
+};
+
+TEST(SweepSeed, ResumeTakesTheFileSeedAndShardsNeedOneTheyAgreeOn) {
   auto fresh = [] { return std::uint64_t{777}; };
+  const FakeEnv none;
+  auto seed = [&](SeedSources s, const FakeEnv& env = {}) {
+    s.out = "x.jsonl";
+    return choose_base_seed(s, env.lookup(), fresh);
+  };
   const Shard one{}, shard{1, 3};
-  EXPECT_EQ(choose_sweep_seed(true, 42, std::nullopt, one, "x.jsonl", fresh), 42u);
-  EXPECT_EQ(choose_sweep_seed(true, 42, 42, one, "x.jsonl", fresh), 42u);
-  EXPECT_THROW(choose_sweep_seed(true, 42, 7, one, "x.jsonl", fresh), UsageError);
+  EXPECT_EQ(seed({true, 42, std::nullopt, "", one}).seed, 42u);
+  EXPECT_EQ(seed({true, 42, std::nullopt, "", one}).from, "the runs in x.jsonl");
+  EXPECT_EQ(seed({true, 42, 42, "", one}).seed, 42u);
+  EXPECT_THROW(seed({true, 42, 7, "", one}), UsageError);
   // Nothing in the file yet: --seed, else a fresh one.
-  EXPECT_EQ(choose_sweep_seed(true, std::nullopt, 7, one, "x.jsonl", fresh), 7u);
-  EXPECT_EQ(choose_sweep_seed(false, 42, std::nullopt, one, "x.jsonl", fresh), 777u);
-  EXPECT_EQ(choose_sweep_seed(false, std::nullopt, 9, shard, "x.jsonl", fresh), 9u);
+  EXPECT_EQ(seed({true, std::nullopt, 7, "", one}).seed, 7u);
+  EXPECT_EQ(seed({false, 42, std::nullopt, "", one}).from, "generated");
+  EXPECT_EQ(seed({false, 42, std::nullopt, "", one}).seed, 777u);
+  EXPECT_EQ(seed({false, std::nullopt, 9, "", shard}).seed, 9u);
+  // A campaign name, given or in the environment, or a Slurm array's id: the same everywhere.
+  const BaseSeed named = seed({false, std::nullopt, std::nullopt, "nightly", shard});
+  EXPECT_EQ(named.seed, campaign_seed("nightly"));
+  EXPECT_EQ(named.from, "--campaign nightly");
+  EXPECT_LT(named.seed, 1000000000u);
+  EXPECT_NE(campaign_seed("nightly"), campaign_seed("nightly2"));
+  EXPECT_EQ(
+      seed({false, std::nullopt, std::nullopt, "", shard}, {{{"FAULTLINE_CAMPAIGN", "nightly"}}})
+          .seed,
+      named.seed);
+  const BaseSeed slurm =
+      seed({false, std::nullopt, std::nullopt, "", shard}, {{{"SLURM_ARRAY_JOB_ID", "4242"}}});
+  EXPECT_EQ(slurm.from, "SLURM_ARRAY_JOB_ID=4242");
+  EXPECT_EQ(slurm.seed, campaign_seed("slurm 4242"));
   try {
-    choose_sweep_seed(false, std::nullopt, std::nullopt, shard, "x.jsonl", fresh);
-    FAIL() << "a shard without --seed must be refused";
+    seed({false, std::nullopt, std::nullopt, "", shard});
+    FAIL() << "a shard without a base seed it agrees on must be refused";
   } catch (const UsageError& e) {
-    EXPECT_NE(std::string(e.what()).find("--shard needs --seed"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("--shard needs a base seed"), std::string::npos);
   }
   EXPECT_EQ(default_sweep_out("s", one), "results/s-sweep.jsonl");
   EXPECT_EQ(default_sweep_out("s", shard), "results/s-sweep-shard1of3.jsonl");
+}
+
+TEST(SweepSeed, ARunsSeedDependsOnTheBaseThePointAndTheRepeatOnly) {
+  const std::string p = "s|||a=1", q = "s|||a=2";
+  EXPECT_EQ(derive_seed(7, p, 0), derive_seed(7, p, 0));
+  std::set<std::uint64_t> seen;
+  for (std::uint64_t base : {7u, 8u}) {
+    for (const auto* point : {&p, &q}) {
+      for (std::uint64_t r = 0; r < 50; ++r) {
+        const std::uint64_t s = derive_seed(base, *point, r);
+        EXPECT_LT(s, std::uint64_t{1} << 53);
+        seen.insert(s);
+      }
+    }
+  }
+  EXPECT_EQ(seen.size(), 200u);  // no two of them alike
+  // Pinned to values a separate Python version of the rule (docs/scale-out.md) gives, so a change
+  // of the rule, which would change every campaign's seeds, is seen.
+  EXPECT_EQ(derive_seed(0, "", 0), 7434509188162293u);
+  EXPECT_EQ(derive_seed(7, "s|||a=1", 3), 2118337123630032u);
+}
+
+TEST(ShardFromEnv, ASlurmArrayOrAnIndexedJobGivesTheShard) {
+  auto shard = [](std::map<std::string, std::string> vars) {
+    FakeEnv env{std::move(vars)};
+    return shard_from_env(env.lookup());
+  };
+  const Shard s = shard({{"SLURM_ARRAY_TASK_ID", "3"},
+                         {"SLURM_ARRAY_TASK_MIN", "1"},
+                         {"SLURM_ARRAY_TASK_MAX", "4"},
+                         {"SLURM_ARRAY_TASK_COUNT", "4"}});
+  EXPECT_EQ(s.index, 2u);
+  EXPECT_EQ(s.count, 4u);
+  const Shard k = shard({{"JOB_COMPLETION_INDEX", "5"}, {"FAULTLINE_SHARD_COUNT", "8"}});
+  EXPECT_EQ(k.index, 5u);
+  EXPECT_EQ(k.count, 8u);
+  auto refused = [&](std::map<std::string, std::string> vars, const std::string& why) {
+    try {
+      shard(std::move(vars));
+      ADD_FAILURE() << "accepted: " << why;
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
+    }
+  };
+  refused({}, "neither SLURM_ARRAY_TASK_ID");
+  refused({{"SLURM_ARRAY_TASK_ID", "0"}}, "not SLURM_ARRAY_TASK_COUNT");
+  refused({{"SLURM_ARRAY_TASK_ID", "2"},
+           {"SLURM_ARRAY_TASK_MIN", "0"},
+           {"SLURM_ARRAY_TASK_MAX", "6"},
+           {"SLURM_ARRAY_TASK_COUNT", "4"}},
+          "is not contiguous");
+  refused({{"SLURM_ARRAY_TASK_ID", "x"}}, "is not a whole number");
+  refused({{"JOB_COMPLETION_INDEX", "1"}}, "FAULTLINE_SHARD_COUNT");
+  refused({{"JOB_COMPLETION_INDEX", "8"}, {"FAULTLINE_SHARD_COUNT", "8"}}, "is not below");
 }
 
 }  // namespace
