@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <set>
@@ -28,6 +29,11 @@ std::vector<Sourced> read_shards(const std::vector<std::string>& files) {
   for (const auto& f : files) {
     std::vector<std::string> warnings;
     std::vector<Record> records;
+    std::error_code ec;
+    // A shard whose slice holds no run leaves an empty file: nothing to merge, nothing wrong.
+    if (std::filesystem::is_regular_file(f, ec) && std::filesystem::file_size(f, ec) == 0 && !ec) {
+      continue;
+    }
     try {
       records = read_records(f, &warnings);
     } catch (const ResultsFileError& e) {

@@ -10,7 +10,9 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -231,6 +233,97 @@ TEST_F(SweepCli, BadInputIsRefusedBeforeAnythingRuns) {
             2);
   EXPECT_NE(slurp(root_ / "stderr").find("differs from base seed 1"), std::string::npos)
       << slurp(root_ / "stderr");
+}
+
+// A copy of `from` with each record changed by `edit`, one JSON line each.
+void rewrite(const fs::path& from, const fs::path& to,
+             const std::function<void(nlohmann::json&)>& edit) {
+  std::ofstream o(to);
+  for (auto r : raw_records(from)) {
+    edit(r);
+    o << r.dump() << "\n";
+  }
+}
+
+TEST_F(SweepCli, MergeTakesTheShardsOfOneCampaignCompleteAndNothingElse) {
+  const std::vector<std::string> sweep = {"sweep",  "sweep-probe", "--grid",     "level=0,100",
+                                          "--grid", "sleep-ms=0",  "--repeat",   "3",
+                                          "--jobs", "2",           "--campaign", "merge-test"};
+  std::vector<fs::path> shards;
+  std::size_t biggest = 0;
+  for (int i = 0; i < 3; ++i) {
+    const fs::path out = root_ / ("shard" + std::to_string(i) + ".jsonl");
+    const int code = run(with(sweep, {"--shard", std::to_string(i) + "/3", "--out", out.string()}));
+    EXPECT_TRUE(code == 0 || code == 1) << slurp(root_ / "stderr");
+    if (!fs::exists(out)) continue;
+    if (lines_in(out) > (shards.empty() ? 0 : lines_in(shards[biggest]))) biggest = shards.size();
+    shards.push_back(out);
+  }
+  ASSERT_FALSE(shards.empty());
+  const fs::path whole = root_ / "whole.jsonl", merged = root_ / "all.jsonl";
+  EXPECT_EQ(run(with(sweep, {"--out", whole.string()})), 0) << slurp(root_ / "stderr");
+  auto merge = [&](std::vector<fs::path> files, const fs::path& out) {
+    std::vector<std::string> args = {"merge", "-o", out.string()};
+    for (const auto& f : files) args.push_back(f.string());
+    return run(args);
+  };
+  ASSERT_EQ(merge(shards, merged), 0) << slurp(root_ / "stderr");
+  // The campaign run as shards is the campaign run whole: the same runs with the same seeds.
+  auto runs = [](const fs::path& f) {
+    std::set<std::pair<std::string, std::uint64_t>> out;
+    for (const auto& r : raw_records(f)) out.emplace(r["key"], r["seed"]);
+    return out;
+  };
+  EXPECT_EQ(runs(merged), runs(whole));
+  EXPECT_EQ(runs(merged).size(), 12u);
+
+  // A shard's file given twice is merged once.
+  std::vector<fs::path> twice = shards;
+  twice.push_back(shards[biggest]);
+  EXPECT_EQ(merge(twice, merged), 0);
+  EXPECT_NE(slurp(root_ / "stdout").find("duplicate records dropped"), std::string::npos);
+  EXPECT_EQ(runs(merged).size(), 12u);
+
+  // Every bad set: exit 2, a line naming the problem, and no file written.
+  const fs::path out = root_ / "refused.jsonl";
+  auto refused = [&](std::vector<fs::path> files, const std::string& why) {
+    EXPECT_EQ(merge(files, out), 2) << why;
+    EXPECT_NE(slurp(root_ / "stderr").find(why), std::string::npos) << slurp(root_ / "stderr");
+    EXPECT_FALSE(fs::exists(out)) << why;
+  };
+  std::vector<fs::path> missing = shards;
+  missing.erase(missing.begin() + static_cast<std::ptrdiff_t>(biggest));
+  refused(missing, "runs are missing");
+
+  const fs::path other = root_ / "other.jsonl";
+  auto other_campaign = sweep;
+  other_campaign.back() = "another-campaign";
+  EXPECT_LE(run(with(other_campaign, {"--out", other.string()})), 1);
+  refused({shards[biggest], other}, "merge the shards of one campaign");
+
+  const fs::path single = root_ / "single.jsonl";
+  EXPECT_LE(run({"run", "sweep-probe", "--variant", "buggy", "--out", single.string()}), 1);
+  refused({shards[biggest], single}, "is not from a sweep");
+
+  auto tampered = [&](const char* name, const std::function<void(nlohmann::json&)>& edit) {
+    std::vector<fs::path> files = shards;
+    files[biggest] = root_ / name;
+    rewrite(shards[biggest], files[biggest], edit);
+    return files;
+  };
+  refused(tampered("build.jsonl", [](nlohmann::json& r) { r["build"]["git_revision"] = "0123"; }),
+          "merge shards of one build");
+  refused(tampered("seed.jsonl",
+                   [](nlohmann::json& r) { r["seed"] = r["seed"].get<std::uint64_t>() + 1; }),
+          "where the campaign gives");
+
+  const fs::path torn = root_ / "torn.jsonl";
+  fs::copy_file(shards[biggest], torn);
+  std::ofstream(torn, std::ios::app) << R"({"schema_version":2,"run_id":)";
+  std::vector<fs::path> with_torn = shards;
+  with_torn[biggest] = torn;
+  refused(with_torn, "torn last line");
+  refused({}, "name the shard files");
 }
 
 }  // namespace
