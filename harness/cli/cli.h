@@ -30,6 +30,7 @@ int proxy(const Args& args);
 int score(const Args& args);
 int report(const Args& args);
 int merge(const Args& args);
+int emit(const Args& args);
 
 // Set by SIGINT/SIGTERM. A second Ctrl-C kills the driver at once (its children die with it).
 extern std::atomic<bool> g_stop;

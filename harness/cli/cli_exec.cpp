@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <regex>
 
 #include "harness/cli/cli.h"
 #include "harness/judge/summary.h"
@@ -58,6 +59,10 @@ struct ExecArgs {
   std::vector<std::string> expect;
   std::vector<std::string> reach;
   std::vector<std::string> observes;
+  std::vector<int> fail_exit;
+  std::vector<std::string> fail_output;
+  std::string cwd;
+  bool implied_expect = false;  // --expect came from --fail-exit / --fail-output
 };
 
 const char* const kExecUsage =
@@ -68,7 +73,14 @@ const char* const kExecUsage =
     "$FAULTLINE_SEED. Every run is judged against --expect: the incident (a symptom kind,\n"
     "optionally narrowed to a frame, KIND:FUNCTION; repeat it for any-of) or clean. Without\n"
     "--expect nothing is judged: runs are recorded and summarised, and only unknown runs\n"
-    "change the exit code. A variant's name sets no expectation.\n\noptions";
+    "change the exit code. A variant's name sets no expectation. A reproduction that only\n"
+    "exits or prints: --fail-exit CODE or --fail-output REGEX make that the symptom (exit_code,\n"
+    "output_match), and without --expect they are the incident expected. `faultline emit`\n"
+    "reports an observation or a metric from a shell (docs/exec.md).\n\n"
+    "examples:\n"
+    "  faultline exec --repeat 20 --fail-exit 1 -- python3 race.py\n"
+    "  faultline exec --expect lost_update --observes lost_update -- ./race.sh\n"
+    "  faultline exec --sanitizer none --expect data_race --repeat 50 -- ./repro-race\n\noptions";
 
 void add_exec_options(po::options_description& desc, ExecArgs& a) {
   desc.add_options()("help,h", "this text")(
@@ -81,7 +93,14 @@ void add_exec_options(po::options_description& desc, ExecArgs& a) {
       "(repeatable: any one); a run with no symptom that meets none is unknown")(
       "observes", po::value(&a.observes)->composing(),
       "a symptom kind the command reports itself as an observation (repeatable), so --expect "
-      "may name it");
+      "may name it")(
+      "fail-exit", po::value(&a.fail_exit)->composing()->value_name("CODE"),
+      "an exit code that means the incident happened: symptom exit_code (repeatable)")(
+      "fail-output", po::value(&a.fail_output)->composing()->value_name("REGEX"),
+      "a line of stdout or stderr matching this (ECMAScript) means the incident happened: "
+      "symptom output_match (repeatable)")(
+      "cwd", po::value(&a.cwd)->value_name("DIR"),
+      "run the command in this folder (default: the current one; recorded, and used by replay)");
   add_run_options(desc, a.options);
 }
 
@@ -92,6 +111,9 @@ std::string exec_replay(const ExecArgs& a, const std::vector<std::string>& comma
   for (const auto& e : a.expect) flags += " --expect " + shell_quote(e);
   for (const auto& r : a.reach) flags += " --reach " + shell_quote(r);
   for (const auto& k : a.observes) flags += " --observes " + shell_quote(k);
+  for (int code : a.fail_exit) flags += fmt::format(" --fail-exit {}", code);
+  for (const auto& p : a.fail_output) flags += " --fail-output " + shell_quote(p);
+  flags += " --cwd " + shell_quote(a.cwd);
   std::string words;
   for (const auto& w : command) words += " " + shell_quote(w);
   return fmt::format(
@@ -113,6 +135,9 @@ std::vector<RunPlan> plan_exec_runs(const ExecArgs& a, const std::vector<std::st
     plan.seed = seed + i;
     plan.repeat_index = i;
     plan.argv = command;
+    plan.cwd = a.cwd;
+    plan.fail_exit = a.fail_exit;
+    plan.fail_output = a.fail_output;
     plan.scenario_protocol = false;
     plan.expectation = expectation;
     plan.replay = exec_replay(a, command, plan.seed);
@@ -123,13 +148,14 @@ std::vector<RunPlan> plan_exec_runs(const ExecArgs& a, const std::vector<std::st
 
 // The program exec would start, found as execvp finds it; a message naming it and the fix when
 // there is none, so that a typo is one line and exit 2, not runs recorded as broken.
-std::string missing_program(const std::string& program) {
+std::string missing_program(const std::string& program, const std::string& cwd) {
   auto runnable = [](const std::filesystem::path& p) {
     std::error_code ec;
     return std::filesystem::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
   };
   if (program.find('/') != std::string::npos) {
-    if (runnable(program)) return "";
+    const std::filesystem::path p(program);
+    if (runnable(p.is_absolute() ? p : std::filesystem::path(cwd) / p)) return "";
     return fmt::format(
         "exec: {} is not a program that can be run (no such file, or not "
         "executable): check the path after --",
@@ -144,6 +170,61 @@ std::string missing_program(const std::string& program) {
     dirs = colon == std::string_view::npos ? std::string_view() : dirs.substr(colon + 1);
   }
   return fmt::format("exec: {} is not found on PATH: check its name, or give its path", program);
+}
+
+// The label of a command: its script when the program is an interpreter (python3 race.py ->
+// race.py, go run ./repro.go -> repro.go), else the program's own name.
+std::string default_name(const std::vector<std::string>& command) {
+  const std::string program = std::filesystem::path(command.front()).filename().string();
+  static const char* const kInterpreters[] = {"python", "python3", "bash", "sh", "dash",
+                                              "node",   "ruby",    "perl", "go", "env"};
+  const bool interpreter = std::any_of(std::begin(kInterpreters), std::end(kInterpreters),
+                                       [&](const char* i) { return program == i; }) ||
+                           program.starts_with("python3.");
+  if (!interpreter) return program;
+  for (std::size_t i = 1; i < command.size(); ++i) {
+    const std::string& w = command[i];
+    if (w.empty() || w[0] == '-' || w == "run" || w.find('=') != std::string::npos) continue;
+    return std::filesystem::path(w).filename().string();
+  }
+  return program;
+}
+
+// --cwd made absolute and checked, --fail-output compiled once to check it, and --fail-exit and
+// --fail-output as the expectation when none is given.
+void resolve_exec_oracles(ExecArgs& a) {
+  std::error_code ec;
+  if (a.cwd.empty()) a.cwd = std::filesystem::current_path(ec).string();
+  a.cwd = std::filesystem::absolute(a.cwd, ec).lexically_normal().string();
+  if (!std::filesystem::is_directory(a.cwd, ec)) {
+    throw UsageError(fmt::format("exec: --cwd {} is not a folder: give an existing one", a.cwd));
+  }
+  if (a.cwd.size() > 1 && a.cwd.back() == '/') a.cwd.pop_back();
+  for (const auto& p : a.fail_output) {
+    try {
+      (void)std::regex(p, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      throw UsageError(
+          fmt::format("exec: --fail-output '{}' is not a regular expression ({})", p, e.what()));
+    }
+  }
+  for (int code : a.fail_exit) {
+    if (code <= 0 || code > 255) {
+      throw UsageError(fmt::format(
+          "exec: --fail-exit {} is not an exit code that means failure: give 1 to 255", code));
+    }
+  }
+  auto oracle = [&](bool used, const char* kind) {
+    if (!used) return;
+    if (std::find(a.observes.begin(), a.observes.end(), kind) == a.observes.end()) {
+      a.observes.emplace_back(kind);
+    }
+    if (!a.implied_expect) return;
+    a.expect.emplace_back(kind);
+  };
+  a.implied_expect = a.expect.empty();
+  oracle(!a.fail_exit.empty(), "exit_code");
+  oracle(!a.fail_output.empty(), "output_match");
 }
 
 }  // namespace
@@ -165,7 +246,8 @@ int exec(const Args& args) {
   }
   if (vm.count("seed")) a.options.seed = vm["seed"].as<std::uint64_t>();
   check_run_options(a.options);
-  if (std::string problem = missing_program(command.front()); !problem.empty()) {
+  resolve_exec_oracles(a);
+  if (std::string problem = missing_program(command.front(), a.cwd); !problem.empty()) {
     throw UsageError(problem);
   }
   if (!a.options.injection.empty()) {
@@ -175,7 +257,7 @@ int exec(const Args& args) {
   }
   const Expectation expectation =
       exec_expectation(a.expect, a.reach, a.observes, a.variant, a.options.sanitizer);
-  if (a.name.empty()) a.name = std::filesystem::path(command.front()).filename().string();
+  if (a.name.empty()) a.name = default_name(command);
   if (a.options.out.empty()) a.options.out = "results/exec-" + a.name + ".jsonl";
   ResultsWriter writer(a.options.out);
   const std::vector<RunPlan> plans = plan_exec_runs(a, command, expectation);

@@ -88,6 +88,9 @@ RunPlan external_plan(const Record& rec, Sanitizer sanitizer) {
   plan.seed = rec.seed;
   plan.repeat_index = rec.repeat_index;
   plan.argv = rec.command;
+  plan.cwd = rec.cwd;
+  plan.fail_exit = rec.fail_exit;
+  plan.fail_output = rec.fail_output;
   plan.scenario_protocol = false;
   plan.replay = rec.replay;
   plan.expectation = rec.expectation;

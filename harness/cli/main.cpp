@@ -2,7 +2,10 @@
 // they do, and records what was observed. See `faultline --help`.
 #include <fmt/format.h>
 
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -31,27 +34,43 @@ const Command kCommands[] = {
     {"score", faultline::cli::score,
      "the detector matrix: TP/FN/FP/TN of every build per incident"},
     {"proxy", faultline::cli::proxy, "forward TCP or UDP to a server through network faults"},
+    {"emit", faultline::cli::emit, "report an observation or metric from inside an exec'd run"},
 };
+
+// The version, and the revision it was built from (build_info.json next to the binary).
+std::string version_line() {
+  std::string revision = "unknown revision";
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  std::ifstream in(exe.parent_path() / "build_info.json");
+  const auto info = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!ec && info.is_object() && info.value("git_revision", "").size() >= 12) {
+    revision = "git " + info.value("git_revision", "").substr(0, 12) +
+               (info.value("git_dirty", false) ? " with uncommitted changes" : "");
+  }
+  return fmt::format("faultline 0.1.0 ({})", revision);
+}
 
 void print_help() {
   std::cout << "faultline: recreate production concurrency incidents and prove, run after run,\n"
                "whether each one happens.\n\nusage: faultline COMMAND [options]\n\ncommands:\n";
   for (const auto& c : kCommands) std::cout << fmt::format("  {:<9} {}\n", c.name, c.help);
-  std::cout << "\n`faultline COMMAND --help` describes each. Exit codes: 0 ok, 1 an expectation "
-               "was missed,\n2 bad input, 3 some runs ended unknown, 4 internal error, 130 "
-               "interrupted.\n";
+  std::cout << "\n`faultline help COMMAND` (or COMMAND --help) describes each; --version names\n"
+               "the build. Exit codes: 0 ok, 1 an expectation was missed, 2 bad input, 3 some\n"
+               "runs ended unknown, 4 internal error, 130 interrupted.\n";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.size() == 2 && args[0] == "help") args = {args[1], "--help"};  // faultline help CMD
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     print_help();
     return args.empty() ? faultline::kExitUsage : faultline::kExitOk;
   }
-  if (args[0] == "--version") {
-    std::cout << "faultline 0.1.0\n";
+  if (args[0] == "--version" || args[0] == "version") {
+    std::cout << version_line() << "\n";
     return faultline::kExitOk;
   }
   const std::string name = args[0];

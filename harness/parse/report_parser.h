@@ -22,7 +22,7 @@ struct Frame {
 
 struct Symptom {
   std::string kind;     // snake_case: data_race, heap_use_after_free, memory_leak, ...
-  std::string source;   // tsan, asan, ubsan, lsan, glibc, go, signal, scenario
+  std::string source;   // tsan, asan, ubsan, lsan, glibc, go, signal, scenario; exec: exit, output
   std::string summary;  // one line: the report's SUMMARY or headline
   // A finer class where the report has one: UBSan's check name (signed-integer-overflow,
   // alignment, null, bounds, shift, ...), TSan's "vptr" for a data race on a vptr and

@@ -458,6 +458,12 @@ void read_identity(const Fields& f, Record& r) {
   r.seed = f.whole("seed", true);
   r.repeat_index = f.whole("repeat_index", true);
   r.command = f.texts("command");
+  r.cwd = f.text("cwd");
+  r.fail_output = f.texts("fail_output");
+  for (const auto& c : f.array("fail_exit")) {
+    if (!c.is_number_integer()) f.fail("fail_exit", "a list of exit codes", c);
+    r.fail_exit.push_back(c.get<int>());
+  }
   r.env = f.text_map("env");
   r.replay = f.text("replay", true);
   r.build = f.object("build");
@@ -546,6 +552,9 @@ json record_to_json(const Record& r) {
   j["seed"] = r.seed;
   j["repeat_index"] = r.repeat_index;
   j["command"] = r.command;
+  if (!r.cwd.empty()) j["cwd"] = r.cwd;
+  if (!r.fail_exit.empty()) j["fail_exit"] = r.fail_exit;
+  if (!r.fail_output.empty()) j["fail_output"] = r.fail_output;
   j["env"] = r.env;
   j["replay"] = r.replay;
   j["build"] = r.build;

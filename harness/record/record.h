@@ -128,6 +128,10 @@ struct Record {
   std::uint64_t seed = 0;
   std::uint64_t repeat_index = 0;
   std::vector<std::string> command;
+  std::string cwd;  // the command's working directory (exec); "" for the driver's
+  // exec's oracles (--fail-exit, --fail-output), so a replay judges the same way.
+  std::vector<int> fail_exit;
+  std::vector<std::string> fail_output;
   std::map<std::string, std::string> env;
   std::string replay;
   // Provenance, kept as written (build_info.json and the host's facts): open-ended objects.

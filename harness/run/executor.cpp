@@ -15,6 +15,7 @@
 #include <functional>
 #include <mutex>
 #include <random>
+#include <regex>
 
 #include "harness/judge/judge.h"
 #include "harness/record/experiment_key.h"
@@ -371,6 +372,7 @@ RunRequest run_request(const RunPlan& plan, const RunSettings& settings,
   request.env.emplace_back("FAULTLINE_REPORT", report_path.string());
   request.env.emplace_back("FAULTLINE_RUN_ID", run_id);
   request.env.emplace_back("FAULTLINE_SEED", std::to_string(plan.seed));
+  request.cwd = plan.cwd;
   return request;
 }
 
@@ -385,6 +387,9 @@ void describe_run(Record& record, const RunPlan& plan, const RunSettings& settin
   record.seed = plan.seed;
   record.repeat_index = plan.repeat_index;
   record.command = plan.argv;
+  record.cwd = plan.cwd;
+  record.fail_exit = plan.fail_exit;
+  record.fail_output = plan.fail_output;
   for (const auto& [k, v] : request.env) {
     if (k != "FAULTLINE_REPORT" && k != "FAULTLINE_RUN_ID") record.env[k] = v;
   }
@@ -422,6 +427,40 @@ std::optional<std::uint64_t> stream_offset(const CapturedStream& s, std::size_t 
   return at - marker.size() + s.dropped_bytes;
 }
 
+// exec's own oracles (RunPlan::fail_exit, fail_output) as symptoms of the run.
+void add_exec_symptoms(const RunPlan& plan, const RunResult& result, std::vector<Symptom>& out) {
+  if (result.exit_code && std::find(plan.fail_exit.begin(), plan.fail_exit.end(),
+                                    *result.exit_code) != plan.fail_exit.end()) {
+    Symptom s;
+    s.kind = "exit_code";
+    s.subkind = std::to_string(*result.exit_code);
+    s.source = "exit";
+    s.summary = fmt::format("exited {} (--fail-exit {})", *result.exit_code, *result.exit_code);
+    out.push_back(std::move(s));
+  }
+  for (const auto& pattern : plan.fail_output) {
+    const std::regex re(pattern, std::regex::ECMAScript);
+    Symptom s;
+    s.kind = "output_match";
+    s.source = "output";
+    s.count = 0;
+    for (const CapturedStream* stream : {&result.err, &result.out}) {
+      std::string_view rest = stream->text;
+      while (!rest.empty()) {
+        const std::size_t nl = rest.find('\n');
+        const std::string line(rest.substr(0, nl));
+        rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+        if (!std::regex_search(line, re)) continue;
+        if (s.count++ == 0) {
+          s.summary = fmt::format("{} (--fail-output {})", line.substr(0, 300), pattern);
+          s.report = line.substr(0, 4096);
+        }
+      }
+    }
+    if (s.count > 0) out.push_back(std::move(s));
+  }
+}
+
 // Seconds from the child's exec to its first symptom: when the first line of the earliest report
 // reached the driver, or when the driver saw a crash. Nothing when no symptom has a time (a
 // scenario's observations carry none yet).
@@ -432,7 +471,7 @@ std::optional<double> first_symptom_seconds(const RunResult& result,
     if (!first || t < *first) first = t;
   };
   for (const auto& s : symptoms) {
-    if (s.source == "signal") {
+    if (s.source == "signal" || s.source == "exit") {
       consider(result.exit_seen_at);
       continue;
     }
@@ -487,6 +526,7 @@ Record execute_run(const RunPlan& plan, const RunSettings& settings,
 
   std::vector<std::string> suspicious;
   record.symptoms = collect_symptoms(result, report, &suspicious);
+  add_exec_symptoms(plan, result, record.symptoms);
   record.first_symptom_s = first_symptom_seconds(result, record.symptoms);
   for (auto& note : suspicious) report.notes.push_back(std::move(note));
   const std::optional<std::string> broken =

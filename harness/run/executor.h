@@ -42,6 +42,11 @@ struct RunPlan {
   bool scenario_protocol = true;  // a faultline scenario: a completed run reports `done`
   Expectation expectation;        // what the run is judged against (harness/judge/judge.h)
   std::optional<RecordedCampaign> campaign;  // the sweep it belongs to, if any
+  // exec's own oracles: exit codes that are the symptom `exit_code`, and ECMAScript patterns a
+  // line of stdout or stderr matches for the symptom `output_match`.
+  std::vector<int> fail_exit;
+  std::vector<std::string> fail_output;
+  std::string cwd;  // the child's working directory; "" for the driver's
 };
 
 struct RunSettings {

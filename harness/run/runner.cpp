@@ -262,7 +262,7 @@ std::chrono::milliseconds until(Clock::time_point now, Clock::time_point when) {
 
 // What the child reports through the exec pipe when it cannot get to exec.
 struct ChildFailure {
-  enum Stage : int { kStdio, kLimit, kCgroup, kExec };
+  enum Stage : int { kStdio, kLimit, kCgroup, kChdir, kExec };
   int stage = kExec;
   int err = 0;
   int limit_index = 0;  // into ChildPlan::limits for kLimit, ChildPlan::cgroup_procs for kCgroup
@@ -277,6 +277,7 @@ struct ResourceLimit {
 // Everything the child touches between fork and exec, prepared by the parent.
 struct ChildPlan {
   std::string program;  // resolved path handed to execve
+  std::string cwd;      // chdir here first ("" to stay)
   std::vector<std::string> argv_storage;
   std::vector<std::string> env_storage;
   std::vector<char*> argv;
@@ -354,6 +355,9 @@ void close_inherited_fds(const ChildPlan& plan) {
     if (::setrlimit(plan.limits[i].resource, &plan.limits[i].value) != 0) {
       report_and_exit(plan, {ChildFailure::kLimit, errno, static_cast<int>(i)});
     }
+  }
+  if (!plan.cwd.empty() && ::chdir(plan.cwd.c_str()) != 0) {
+    report_and_exit(plan, {ChildFailure::kChdir, errno, 0});
   }
   ::execve(plan.program.c_str(), plan.argv.data(), plan.envp.data());
   report_and_exit(plan, {ChildFailure::kExec, errno, 0});
@@ -662,6 +666,7 @@ std::optional<StartError> plan_child(const RunRequest& request, ChildPlan& plan,
     return StartError{err, "cannot execute '" + name +
                                "': " + (bare ? std::string("not found in PATH") : error_text(err))};
   }
+  plan.cwd = request.cwd;
   plan.argv_storage = request.argv;
   plan.env_storage = merged_environment(request);
   for (auto& arg : plan.argv_storage) plan.argv.push_back(arg.data());
@@ -863,6 +868,9 @@ std::optional<StartError> wait_for_exec(pid_t pid, UniqueFd& report_r, const Chi
     case ChildFailure::kCgroup:
       what = "cannot move '" + plan.program + "' into " +
              plan.cgroup_procs.at(static_cast<std::size_t>(failure.limit_index));
+      break;
+    case ChildFailure::kChdir:
+      what = "cannot change to the folder '" + plan.cwd + "' to run '" + plan.program + "'";
       break;
     case ChildFailure::kLimit: {
       const auto& limit = plan.limits.at(static_cast<std::size_t>(failure.limit_index));

@@ -77,6 +77,9 @@ struct RunRequest {
   // timeout and the result says cancelled. Polled at least every 50 ms; already set at the call,
   // nothing is started.
   const std::atomic<bool>* cancel = nullptr;
+  // The child's working directory ("" for the driver's). A relative program path is taken from
+  // it, as a shell in that folder would.
+  std::string cwd;
 };
 
 struct CapturedStream {

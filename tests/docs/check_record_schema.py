@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Real records match docs/record.schema.json: the checked-in schema-2 samples, and records made
-now by real runs (a networked scenario, an in-process one that crashes, a command under exec,
-a run that ran out of fds). A record with a field of the wrong type must fail, so the check
+now by real runs (a networked scenario, an in-process one that crashes, commands under exec,
+one judged by its exit code and output, a run that ran out of fds, a sweep's runs with their
+campaign). A record with a field of the wrong type must fail, so the check
 can fail.
 
 usage: check_record_schema.py FAULTLINE BUILD_ROOT SCHEMA DATA_DIR WORK_DIR
@@ -27,6 +28,8 @@ runs = [
     ["run", "catchall-fatal", "--repeat", "1", "--seed", "7"],
     ["run", "deadline-race", "--variant", "fixed", "--repeat", "1", "--max-fds", "24"],
     ["exec", "--expect", "crash", "--", "sh", "-c", "kill -SEGV $$"],
+    ["exec", "--fail-exit", "3", "--fail-output", "^bad", "--", "sh", "-c", "echo bad; exit 3"],
+    ["sweep", "listener-lifetime", "--grid", "connections=8", "--repeat", "1", "--seed", "7"],
 ]
 for args in runs:
     cmd = [faultline] + args[:1] + ["--build-root", build_root, "--out", out] + args[1:]
