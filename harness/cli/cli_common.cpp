@@ -109,6 +109,11 @@ void add_run_options(po::options_description& desc, RunOptions& o) {
 
 void check_run_options(const RunOptions& o) {
   parse_sanitizer(o.sanitizer);
+  if (o.out == "-") {
+    throw UsageError(
+        "--out -: runs are appended to a results file, which --resume, replay and merge read "
+        "back: name a file, then print it with faultline export FILE --format csv --out -");
+  }
   if (o.repeat < 1 || o.repeat > 100000) {
     throw UsageError(fmt::format("--repeat {} is out of range: use 1 to 100000", o.repeat));
   }

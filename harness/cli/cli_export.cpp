@@ -25,7 +25,7 @@ int export_results(const Args& args) {
       "JUnit XML (each run a test case; a buggy variant that did not reproduce or a fixed one\n"
       "that did is a failure, an unknown run an error). See docs/compare.md.\n\noptions");
   desc.add_options()("help,h", "this text")("format", po::value(&format), "csv or junit")(
-      "out", po::value(&out), "write here instead of to standard output");
+      "out", po::value(&out), "write here instead of to standard output (- is standard output)");
   auto vm = parse("export", args, desc, "file", po::value(&file), 1);
   if (vm.count("help")) {
     std::cout << desc;
@@ -47,7 +47,7 @@ int export_results(const Args& args) {
   const std::string text =
       format == "csv" ? export_csv(records)
                       : export_junit(records, std::filesystem::path(file).filename().string());
-  if (out.empty()) {
+  if (out.empty() || out == "-") {
     std::cout << text;
     return kExitOk;
   }

@@ -23,13 +23,14 @@ namespace po = boost::program_options;
 
 namespace {
 
-// Shows how far the sweep is. On a terminal one line is redrawn in place (also once a second,
-// so elapsed time moves during long runs); otherwise every run gets its own line, which keeps
-// CI logs and `tee`d files readable.
+// Shows how far the sweep is, on stderr, so that stdout holds the plan and the table. On a
+// terminal one line is redrawn in place (also once a second, so elapsed time moves during long
+// runs); otherwise every run gets its own line, which keeps CI logs and `tee`d files readable.
+// Under TERM=dumb the line is cleared with spaces, not an escape sequence.
 class Progress {
  public:
-  Progress(std::size_t total, bool terminal)
-      : total_(total), terminal_(terminal), start_(std::chrono::steady_clock::now()) {
+  Progress(std::size_t total, bool terminal, bool dumb)
+      : total_(total), terminal_(terminal), dumb_(dumb), start_(std::chrono::steady_clock::now()) {
     if (!terminal_) return;
     draw();
     ticker_ = std::thread([this] {
@@ -52,7 +53,7 @@ class Progress {
       draw_locked();
       return;
     }
-    std::cout << fmt::format("{} | {} #{} seed {}: {} in {:.2f}s\n",
+    std::cerr << fmt::format("{} | {} #{} seed {}: {} in {:.2f}s\n",
                              progress_text(done_, total_, failed_, unknown_, elapsed()),
                              experiment_key_of(r).label(), r.repeat_index, r.seed,
                              run_line_detail(r), r.duration_s)
@@ -64,7 +65,7 @@ class Progress {
       std::lock_guard lock(mutex_);
       if (stopped_) return;
       stopped_ = true;
-      if (terminal_) std::cout << "\n" << std::flush;
+      if (terminal_) std::cerr << "\n" << std::flush;
     }
     wake_.notify_all();
     if (ticker_.joinable()) ticker_.join();
@@ -79,13 +80,18 @@ class Progress {
     draw_locked();
   }
   void draw_locked() {
-    // \r returns to the line start, \x1b[K clears what a longer previous line left.
-    std::cout << "\r" << progress_text(done_, total_, failed_, unknown_, elapsed()) << "\x1b[K"
-              << std::flush;
+    // \r returns to the line start; \x1b[K (or spaces) clears what a longer line left.
+    const std::string text = progress_text(done_, total_, failed_, unknown_, elapsed());
+    const std::string clear =
+        !dumb_ ? "\x1b[K" : std::string(text.size() < last_ ? last_ - text.size() : 0, ' ');
+    last_ = text.size();
+    std::cerr << "\r" << text << clear << std::flush;
   }
 
   std::size_t total_;
   bool terminal_;
+  bool dumb_;
+  std::size_t last_ = 0;  // length of the line drawn last
   std::chrono::steady_clock::time_point start_;
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -438,7 +444,9 @@ BatchOutcome run_sweep(const Catalog& catalog, const SweepSetup& s,
                        const std::vector<RunPlan>& plans, ResultsWriter& writer) {
   BatchOutcome outcome;
   install_interrupt_handlers();
-  Progress progress(plans.size(), ::isatty(STDOUT_FILENO) == 1);
+  const char* term = std::getenv("TERM");
+  Progress progress(plans.size(), ::isatty(STDERR_FILENO) == 1,
+                    term == nullptr || std::string_view(term) == "dumb");
   for (auto sanitizer : s.sanitizers) {
     std::vector<RunPlan> group;
     for (const auto& p : plans) {

@@ -326,4 +326,20 @@ TEST_F(SweepCli, MergeTakesTheShardsOfOneCampaignCompleteAndNothingElse) {
   refused({}, "name the shard files");
 }
 
+TEST_F(SweepCli, ProgressGoesToStderrAndStdoutHoldsThePlanAndTheTable) {
+  const fs::path out = root_ / "sweep.jsonl";
+  ASSERT_EQ(run({"sweep", "sweep-probe", "--grid", "level=100", "--repeat", "2", "--seed", "3",
+                 "--out", out.string()}),
+            0);
+  const std::string so = slurp(root_ / "stdout"), se = slurp(root_ / "stderr");
+  // Not a terminal: one progress line per run, on stderr; the plan, table and file on stdout.
+  EXPECT_NE(se.find("[1/4] failed"), std::string::npos) << se;
+  EXPECT_NE(se.find("[4/4] failed"), std::string::npos) << se;
+  EXPECT_EQ(so.find("] failed"), std::string::npos) << so;
+  EXPECT_NE(so.find("sweep-probe: 1 points"), std::string::npos) << so;
+  EXPECT_NE(so.find("4 new records appended"), std::string::npos) << so;
+  EXPECT_EQ(so.find('\x1b'), std::string::npos);
+  EXPECT_EQ(se.find('\x1b'), std::string::npos);
+}
+
 }  // namespace
