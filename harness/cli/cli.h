@@ -101,6 +101,11 @@ std::vector<CampaignRun> plan_campaign(const RecordedCampaign& campaign,
 // to themselves).
 std::vector<std::string> canonical_sweep_words(const Args& words);
 
+// How this faultline was started, as a word to begin a command the user can paste: argv[0] when
+// it names a path (build/release/faultline), else "faultline" (found on PATH). Set by main.
+const std::string& invoked_as();
+void set_invoked_as(const std::string& argv0);
+
 // Writes `text` next to `out` and renames it there: a file that cannot be written whole is not
 // written at all (the old one, if any, stays). Throws UsageError naming the cause.
 void write_whole(const std::string& out, const std::string& text);

@@ -470,4 +470,20 @@ void write_whole(const std::string& out, const std::string& text) {
   }
 }
 
+namespace {
+std::string& invoked_as_storage() {
+  static std::string word = "faultline";
+  return word;
+}
+}  // namespace
+
+const std::string& invoked_as() {
+  return invoked_as_storage();
+}
+
+void set_invoked_as(const std::string& argv0) {
+  invoked_as_storage() =
+      argv0.find('/') == std::string::npos ? std::string("faultline") : shell_quote(argv0);
+}
+
 }  // namespace faultline::cli

@@ -149,8 +149,8 @@ std::string command_to_run(const RunPlan& plan, const Record& rec, bool yes) {
   if (!plan.scenario_protocol && !yes) {
     throw UsageError(
         fmt::format("replay: {} runs a command of its own: {} -- read it, and run "
-                    "faultline replay {} --yes to run it",
-                    rec.run_id, command, rec.run_id));
+                    "{} replay {} --yes to run it",
+                    rec.run_id, command, invoked_as(), rec.run_id));
   }
   return command;
 }

@@ -55,7 +55,7 @@ class Progress {
     }
     std::cerr << fmt::format("{} | {} #{} seed {}: {} in {:.2f}s\n",
                              progress_text(done_, total_, failed_, unknown_, elapsed()),
-                             experiment_key_of(r).label(), r.repeat_index, r.seed,
+                             experiment_key_of(r).label(), r.repeat_index + 1, r.seed,
                              run_line_detail(r), r.duration_s)
               << std::flush;
   }
@@ -485,7 +485,7 @@ void print_sweep_plan(const SweepSetup& s, std::size_t points, const std::vector
 
 int report_interruption(const Args& args, const SweepSetup& s, const BatchOutcome& outcome,
                         std::size_t planned) {
-  std::string again = "faultline sweep";
+  std::string again = invoked_as() + " sweep";
   for (const auto& a : args) again += " " + shell_quote(a);
   if (!s.resume) again += " --resume";
   std::cout << fmt::format(

@@ -64,6 +64,7 @@ void print_help() {
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (argc > 0) faultline::cli::set_invoked_as(argv[0]);
   if (args.size() == 2 && args[0] == "help") args = {args[1], "--help"};  // faultline help CMD
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     print_help();

@@ -111,6 +111,10 @@ TEST_F(SweepCli, InterruptedBySigintAndSigkillThenResumedLosesAndRepeatsNothing)
   const std::size_t after_sigint = lines_in(out);
   EXPECT_LT(after_sigint, 24u);
   EXPECT_NE(slurp(root_ / "stdout").find("--resume"), std::string::npos);  // says how to go on
+  // ... with a command that runs as printed: the driver as it was started, not a bare name.
+  EXPECT_NE(slurp(root_ / "stdout").find(std::string("continue with: ") + FAULTLINE_BIN + " sweep"),
+            std::string::npos)
+      << slurp(root_ / "stdout");
 
   // 2. Resume (no --seed: it comes from the file), then SIGKILL the driver: no chance to clean up.
   pid = start(with(kSweep, {"--resume", "--out", out.string()}));
