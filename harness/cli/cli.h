@@ -51,7 +51,16 @@ struct RunOptions {
   std::uint64_t max_threads = 0;    // 0: no limit; a per-run pids cgroup (RunLimits::threads)
   Injection injection;              // --fault, --perturb, --nemesis
 };
-void add_run_options(boost::program_options::options_description& desc, RunOptions& options);
+// What differs between the commands that take the run options: how the default --jobs and
+// --seed read in their help, and where --fault, --perturb and --nemesis go (a hidden part for
+// exec, which refuses them with a reason; default: `desc`).
+struct RunOptionTexts {
+  const char* jobs_default = "1";
+  const char* seed = "base seed (default: random, recorded); run i gets seed+i";
+  boost::program_options::options_description* injection = nullptr;
+};
+void add_run_options(boost::program_options::options_description& desc, RunOptions& options,
+                     const RunOptionTexts& texts = {});
 // Checks ranges; throws UsageError.
 void check_run_options(const RunOptions& options);
 // Checks --fault, --perturb and --nemesis against what the scenario accepts; throws UsageError.

@@ -75,36 +75,38 @@ void install_interrupt_handlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-void add_run_options(po::options_description& desc, RunOptions& o) {
-  desc.add_options()("sanitizer", po::value(&o.sanitizer)->default_value("none"),
+void add_run_options(po::options_description& desc, RunOptions& o, const RunOptionTexts& t) {
+  desc.add_options()("sanitizer",
+                     po::value(&o.sanitizer)->default_value("none")->value_name("BUILD"),
                      "build to run: none (release), tsan or asan")(
-      "repeat", po::value(&o.repeat)->default_value(1), "runs per variant")(
-      "jobs", po::value(&o.jobs)->default_value(1),
+      "repeat", po::value(&o.repeat)->default_value(1)->value_name("N"), "runs per variant")(
+      "jobs", po::value(&o.jobs)->default_value(1, t.jobs_default)->value_name("J"),
       "runs at once (parallel runs compete for cores and change timing)")(
-      "timeout", po::value(&o.timeout_s)->default_value(60),
+      "timeout", po::value(&o.timeout_s)->default_value(60, "60")->value_name("S"),
       "seconds before a run is stopped (SIGTERM, then SIGKILL) and counted unknown")(
-      "seed", po::value<std::uint64_t>(),
-      "base seed (default: random, recorded); run i gets seed+i")(
-      "out", po::value(&o.out), "results file to append to (JSON Lines)")(
-      "build-root", po::value(&o.build_root),
+      "seed", po::value<std::uint64_t>()->value_name("S"), t.seed)(
+      "out", po::value(&o.out)->value_name("FILE"), "results file to append to (JSON Lines)")(
+      "build-root", po::value(&o.build_root)->value_name("DIR"),
       "folder holding the preset builds (default: the one this faultline was built in)")(
-      "max-fds", po::value(&o.max_fds)->default_value(0),
+      "max-fds", po::value(&o.max_fds)->default_value(0)->value_name("N"),
       "RLIMIT_NOFILE for the child (0: inherit)")(
-      "max-memory-mb", po::value(&o.max_memory_mb)->default_value(0),
+      "max-memory-mb", po::value(&o.max_memory_mb)->default_value(0)->value_name("MIB"),
       "RLIMIT_AS for the child in MiB (0: none; not with sanitizers, which reserve terabytes)")(
-      "max-procs", po::value(&o.max_procs)->default_value(0),
+      "max-procs", po::value(&o.max_procs)->default_value(0)->value_name("N"),
       "RLIMIT_NPROC for the child (0: inherit; root ignores it)")(
-      "max-threads", po::value(&o.max_threads)->default_value(0),
+      "max-threads", po::value(&o.max_threads)->default_value(0)->value_name("N"),
       "tasks (threads + processes) the run may have at once, through a per-run pids cgroup "
-      "(RLIMIT_NPROC when none is writable and not root); 0: no limit")(
-      "fault", po::value(&o.injection.faults)->composing(),
-      "network fault between the scenario's clients and its server, kind:key=value,... "
-      "(repeatable), e.g. latency:ms=5,jitter=2 or udp-loss:p=0.01; see docs/faults.md")(
-      "perturb", po::value(&o.injection.perturb),
-      "seeded scheduling perturbation at the scenarios' named points, e.g. "
-      "probability=0.1,max-us=200")(
-      "nemesis", po::value(&o.injection.nemesis)->composing(),
-      "process fault on the scenario's server, e.g. pause:at=0.5,for=0.3 (repeatable)");
+      "(RLIMIT_NPROC when none is writable and not root); 0: no limit");
+  (t.injection ? *t.injection : desc)
+      .add_options()("fault", po::value(&o.injection.faults)->composing()->value_name("SPEC"),
+                     "network fault between the scenario's clients and its server, "
+                     "kind:key=value,... (repeatable), e.g. latency:ms=5,jitter=2 or "
+                     "udp-loss:p=0.01; see docs/faults.md")(
+          "perturb", po::value(&o.injection.perturb)->value_name("SPEC"),
+          "seeded scheduling perturbation at the scenarios' named points, e.g. "
+          "probability=0.1,max-us=200")(
+          "nemesis", po::value(&o.injection.nemesis)->composing()->value_name("SPEC"),
+          "process fault on the scenario's server, e.g. pause:at=0.5,for=0.3 (repeatable)");
 }
 
 void check_run_options(const RunOptions& o) {

@@ -40,7 +40,8 @@ const char* const kCompareUsage =
     "compare. See docs/compare.md.\n\noptions";
 
 void add_compare_options(po::options_description& desc, CompareArgs& a) {
-  desc.add_options()("help,h", "this text")("alpha", po::value(&a.alpha)->default_value(0.05),
+  desc.add_options()("help,h", "this text")("alpha",
+                                            po::value(&a.alpha)->default_value(0.05, "0.05"),
                                             "significance level of every test")(
       "metric", po::value(&a.metrics)->composing(), "compare only this metric (repeatable)")(
       "higher-better", po::value(&a.higher_better)->composing(),

@@ -82,7 +82,7 @@ const char* const kExecUsage =
     "  faultline exec --expect lost_update --observes lost_update -- ./race.sh\n"
     "  faultline exec --sanitizer none --expect data_race --repeat 50 -- ./repro-race\n\noptions";
 
-void add_exec_options(po::options_description& desc, ExecArgs& a) {
+void add_exec_options(po::options_description& desc, po::options_description& hidden, ExecArgs& a) {
   desc.add_options()("help,h", "this text")(
       "name", po::value(&a.name), "label recorded as the scenario (default: the command's name)")(
       "variant", po::value(&a.variant)->default_value("exec"), "label recorded as the variant")(
@@ -101,7 +101,9 @@ void add_exec_options(po::options_description& desc, ExecArgs& a) {
       "symptom output_match (repeatable)")(
       "cwd", po::value(&a.cwd)->value_name("DIR"),
       "run the command in this folder (default: the current one; recorded, and used by replay)");
-  add_run_options(desc, a.options);
+  // --fault, --perturb and --nemesis are read only to refuse them with the reason.
+  add_run_options(desc, a.options,
+                  {"1", "base seed (default: random, recorded); run i gets seed+i", &hidden});
 }
 
 // The faultline command line that runs repeat `seed` of the command again.
@@ -234,9 +236,10 @@ int exec(const Args& args) {
   Args own(args.begin(), dashes);
   std::vector<std::string> command(dashes == args.end() ? dashes : dashes + 1, args.end());
   ExecArgs a;
-  po::options_description desc(kExecUsage);
-  add_exec_options(desc, a);
-  auto vm = parse("exec", own, desc);
+  po::options_description desc(kExecUsage), hidden, all;
+  add_exec_options(desc, hidden, a);
+  all.add(desc).add(hidden);
+  auto vm = parse("exec", own, all);
   if (vm.count("help")) {
     std::cout << desc;
     return kExitOk;

@@ -196,8 +196,9 @@ int merge(const Args& args) {
   std::string out, build_root;
   bool allow_missing = false;
   po::options_description desc(kMergeUsage);
-  desc.add_options()("help,h", "this text")("out,o", po::value(&out), "the merged file to write")(
-      "build-root", po::value(&build_root),
+  desc.add_options()("help,h", "this text")("out,o", po::value(&out)->value_name("FILE"),
+                                            "the merged file to write")(
+      "build-root", po::value(&build_root)->value_name("DIR"),
       "the folder of the builds whose scenarios plan the sweep again (default: this faultline's)")(
       "allow-missing", po::bool_switch(&allow_missing),
       "write what is there when runs are missing, and exit 3");

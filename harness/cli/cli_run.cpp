@@ -89,13 +89,14 @@ int run(const Args& args) {
   StopOptions stop;
   po::options_description desc(kRunUsage);
   desc.add_options()("help,h", "this text")(
-      "variant", po::value(&variant_arg)->default_value("all"),
+      "variant", po::value(&variant_arg)->default_value("all")->value_name("NAMES"),
       "buggy, fixed, another variant of the scenario, a comma list, or all")(
-      "set", po::value(&sets)->composing(), "parameter override key=value (repeatable)")(
-      "stop", po::value(&stop.rule),
+      "set", po::value(&sets)->composing()->value_name("KEY=VALUE"),
+      "a parameter other than its default (repeatable)")(
+      "stop", po::value(&stop.rule)->value_name("RULE"),
       "never (default), first-hit, or settled: start no more runs of an experiment once it "
       "reproduced, or once a sequential test settled it (--repeat caps)")(
-      "settle", po::value(&stop.settle),
+      "settle", po::value(&stop.settle)->value_name("SPEC"),
       "the test of --stop settled: p0=0.02,p1=0.2,alpha=0.05,beta=0.05 (any of them)");
   add_run_options(desc, options);
   auto vm = parse("run", args, desc, "name", po::value(&id), 1);

@@ -229,21 +229,26 @@ const char* const kSweepUsage =
 
 void add_sweep_options(po::options_description& desc, SweepArgs& a) {
   desc.add_options()("help,h", "this text")(
-      "grid", po::value(&a.grid_args)->composing(),
-      "key=v1,v2,...: a parameter and the values to sweep (repeatable)")(
-      "set", po::value(&a.sets)->composing(), "fixed parameter override key=value (repeatable)")(
-      "variant", po::value(&a.variant_arg)->default_value("all"),
+      "grid", po::value(&a.grid_args)->composing()->value_name("KEY=V1,V2"),
+      "a parameter and the values to sweep (repeatable)")(
+      "set", po::value(&a.sets)->composing()->value_name("KEY=VALUE"),
+      "a parameter fixed for the whole sweep (repeatable)")(
+      "variant", po::value(&a.variant_arg)->default_value("all")->value_name("NAMES"),
       "buggy, fixed, another variant, a comma list, or all")(
-      "file", po::value(&a.file), "read the sweep from this file (format in docs/sweeps.md)")(
+      "file", po::value(&a.file)->value_name("FILE"),
+      "read the sweep from this file (format in docs/sweeps.md)")(
       "resume", po::bool_switch(&a.resume),
       "skip runs whose records are already in --out; the base seed is taken from them")(
-      "shard", po::value(&a.shard_arg),
-      "I/N: run only slice I (0-based) of N; the slices are disjoint and together the sweep. "
+      "shard", po::value(&a.shard_arg)->value_name("I/N|env"),
+      "run only slice I (0-based) of N; the slices are disjoint and together the sweep. "
       "env: I and N from a Slurm job array or a Kubernetes Indexed Job")(
-      "campaign", po::value(&a.campaign),
-      "NAME: the base seed from this name, so every shard given it agrees without --seed "
+      "campaign", po::value(&a.campaign)->value_name("NAME"),
+      "the base seed from this name, so every shard given it agrees without --seed "
       "(also FAULTLINE_CAMPAIGN; a Slurm job array's id is used when neither is given)");
-  add_run_options(desc, a.options);
+  add_run_options(desc, a.options,
+                  {"one per core, capped by free memory",
+                   "base seed (default: from --campaign, a Slurm array, else random; recorded); "
+                   "each run's seed is derived from it, its point and its repeat"});
 }
 
 // The sweep file gives the sweep; flags given on the command line win over it, and --grid adds

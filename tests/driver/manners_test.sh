@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The command line's manners, checked on the output: `faultline help CMD` is CMD's help,
+# The command line's manners, checked on the output: `faultline help CMD` is CMD's help, help
+# pages name their values and true defaults and list only what the command takes,
 # --version names the git revision, `export --out -` writes to stdout (and no file named -),
 # and `run --out -` is refused in one line with exit 2, touching nothing.
 #   manners_test.sh FAULTLINE RESULTS
@@ -15,6 +16,14 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 [ "$(head -1 out)" = "usage: faultline merge SHARD-FILES... -o all.jsonl" ] || fail "help merge: $(head -1 out)"
 "$faultline" --version >out || fail "--version exited $?"
 grep -Eq '^faultline [0-9]+\.[0-9]+\.[0-9]+ \(git [0-9a-f]{12}' out || fail "--version: $(cat out)"
+
+"$faultline" sweep --help >out
+grep -q -- "--jobs J (=one per core, capped by free memory)" out || fail "sweep --help does not give its true --jobs default"
+grep -q -- "--grid KEY=V1,V2" out || fail "sweep --help names no value"
+"$faultline" compare --help >out
+grep -q "(=0.05)" out && ! grep -q "0.0500000" out || fail "compare --help: --alpha default as $(grep alpha out)"
+"$faultline" exec --help >out
+! grep -q -- "--fault\|--nemesis\|--perturb" out || fail "exec --help lists options exec refuses"
 
 "$faultline" export "$results" --format csv --out - >out || fail "export --out - exited $?"
 [ ! -e ./- ] || fail "export --out - wrote a file named -"
