@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <iostream>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "harness/cli/cli.h"
@@ -116,18 +117,53 @@ std::string render_sweep_table(const std::vector<RunPlan>& plans, const RunLimit
     };
     return pos(a.key) < pos(b.key);
   });
-  std::size_t params_width = 6;
-  auto label = [](const GroupSummary& g) { return g.key.params_text() + g.key.injection_text(); };
-  for (const auto& g : groups) params_width = std::max(params_width, label(g).size());
-  std::string out =
-      fmt::format("{:<6} {:<12} {:<{}} {:>10} {:>12} {:>7} {:>8}  {}\n", "san", "variant", "params",
-                  params_width, "incident", "95% interval", "unknown", "median", "verdict");
+  // Only the parameters that differ between rows (the swept axes); the rest are the same in
+  // every row and said once above the table.
+  std::set<std::string> varying;
   for (const auto& g : groups) {
-    out +=
-        fmt::format("{:<6} {:<12} {:<{}} {:>10} {:>12} {:>7} {:>7.2f}s  {}\n", g.key.sanitizer,
-                    g.key.variant, label(g), params_width, fmt::format("{}/{}", g.hits, g.decided),
-                    fmt::format("[{:.0f}%,{:.0f}%]", 100 * g.rate.low, 100 * g.rate.high),
-                    g.unknown, g.median_duration_s, group_status_name(g.status));
+    for (const auto& [k, v] : g.key.params) {
+      if (groups.front().key.params.count(k) == 0 || groups.front().key.params.at(k) != v) {
+        varying.insert(k);
+      }
+    }
+  }
+  auto label = [&](const GroupSummary& g) {
+    std::vector<std::pair<std::string, std::string>> shown;
+    for (const auto& [k, v] : g.key.params) {
+      if (varying.count(k)) shown.emplace_back(k, v);
+    }
+    const std::string text = shown.empty() ? "-" : key_value_text(shown);
+    return text + g.key.injection_text();
+  };
+  auto symptoms = [](const GroupSummary& g) {
+    std::string text;
+    for (const auto& [kind, runs] : g.symptom_runs) {
+      text += fmt::format("{}{} ({})", text.empty() ? "" : ", ", kind, runs);
+    }
+    return text.empty() ? std::string("-") : text;
+  };
+  std::size_t params_width = 5, variant_width = 7;
+  for (const auto& g : groups) {
+    params_width = std::max(params_width, label(g).size());
+    variant_width = std::max(variant_width, g.key.variant.size());
+  }
+  std::string out;
+  if (!groups.empty()) {
+    std::vector<std::pair<std::string, std::string>> fixed;
+    for (const auto& [k, v] : groups.front().key.params) {
+      if (!varying.count(k)) fixed.emplace_back(k, v);
+    }
+    if (!fixed.empty()) out += fmt::format("every row: {}\n", key_value_text(fixed));
+  }
+  out += fmt::format("{:<6} {:<{}} {:<{}} {:>8} {:>12} {:>7} {:>8}  {:<9}  {}\n", "san", "variant",
+                     variant_width, "point", params_width, "incident", "95% interval", "unknown",
+                     "median", "verdict", "symptoms (runs)");
+  for (const auto& g : groups) {
+    out += fmt::format("{:<6} {:<{}} {:<{}} {:>8} {:>12} {:>7} {:>7.2f}s  {:<9}  {}\n",
+                       g.key.sanitizer, g.key.variant, variant_width, label(g), params_width,
+                       fmt::format("{}/{}", g.hits, g.decided),
+                       fmt::format("[{:.0f}%,{:.0f}%]", 100 * g.rate.low, 100 * g.rate.high),
+                       g.unknown, g.median_duration_s, group_status_name(g.status), symptoms(g));
   }
   return out;
 }
