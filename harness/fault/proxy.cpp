@@ -24,6 +24,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "harness/probe/splitmix.h"
+
 namespace faultline::fault {
 namespace {
 
@@ -38,18 +40,9 @@ constexpr std::size_t kReadBytes = 32 * 1024;     // one read, as Toxiproxy's bu
 constexpr std::size_t kMaxQueuedBytes = 1 << 20;  // a delayed direction stops reading above it
 constexpr double kBandwidthSliceSeconds = 0.1;    // bandwidth passes at most 100 ms at once
 
-// splitmix64: the draws are hashes of (seed, stream, index...), not a shared generator, so
-// their values do not depend on the order in which threads or connections ask for them.
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
 std::uint64_t hash(std::uint64_t seed, std::initializer_list<std::uint64_t> parts) {
-  std::uint64_t h = mix(seed);
-  for (auto p : parts) h = mix(h ^ p);
+  std::uint64_t h = splitmix64(seed);
+  for (auto p : parts) h = splitmix64(h ^ p);
   return h;
 }
 

@@ -16,6 +16,7 @@
 #include "harness/nemesis/server_process.h"
 #include "harness/probe/run_clock.h"
 #include "harness/probe/shown.h"
+#include "harness/probe/splitmix.h"
 #include "harness/scenario/fault_spec.h"
 #include "harness/scenario/scenario_api.h"
 
@@ -64,10 +65,8 @@ double seconds_value(std::string_view text, ActionKind kind, std::string_view ke
 
 // splitmix64: the schedule's only source of randomness.
 std::uint64_t splitmix(std::uint64_t& state) {
-  std::uint64_t x = (state += 0x9E3779B97F4A7C15ull);
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
+  state += kGoldenGamma;
+  return mix64(state);
 }
 
 // Uniform in [-1, 1).

@@ -5,15 +5,10 @@
 #include <charconv>
 #include <cstring>
 
+#include "harness/probe/splitmix.h"
+
 namespace faultline {
 namespace {
-
-std::uint64_t splitmix64(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
 
 std::optional<std::uint64_t> env_number(const EnvLookup& env, const char* name) {
   const char* v = env(name);

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "harness/probe/shown.h"
+#include "harness/probe/splitmix.h"
 
 namespace faultline::perturb {
 namespace {
@@ -20,12 +21,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::uint64_t kMaxUs = 1'000'000;
 constexpr std::uint64_t kAutoIndexBase = std::uint64_t{1} << 32;
-
-std::uint64_t mix(std::uint64_t x) {
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
 
 std::invalid_argument bad(std::string_view text, const std::string& what) {
   return std::invalid_argument("--perturb: " + shown(what, 400) + " in '" + shown(text) +
@@ -244,13 +239,13 @@ void set_thread_index(std::uint64_t index) {
 }
 
 Generator::Generator(std::uint64_t seed, std::uint64_t thread_index, std::uint64_t point_hash)
-    : state_(mix(seed ^ mix(thread_index + 0x9E3779B97F4A7C15ull) ^
-                 mix(point_hash + 0xD1B54A32D192ED03ull))) {}
+    : state_(mix64(seed ^ mix64(thread_index + kGoldenGamma) ^
+                   mix64(point_hash + 0xD1B54A32D192ED03ull))) {}
 
 Draw Generator::next(double probability, std::uint64_t max_us) {
   auto step = [this] {
-    state_ += 0x9E3779B97F4A7C15ull;
-    return mix(state_);
+    state_ += kGoldenGamma;
+    return mix64(state_);
   };
   const double u = static_cast<double>(step() >> 11) * 0x1.0p-53;  // [0, 1)
   if (!(u < probability)) return {};

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "harness/probe/resource_tally.h"
+#include "harness/probe/splitmix.h"
 
 namespace faultline::rpc {
 namespace {
@@ -175,10 +176,7 @@ void InFlight::add(int delta) {
 Decoder delayed_decoder(std::uint64_t seed, std::size_t caller, std::int64_t max_us,
                         std::atomic<std::uint64_t>& decodes, Decoder inner) {
   const auto max = static_cast<std::uint64_t>(std::max<std::int64_t>(0, max_us));
-  std::uint64_t x = seed * 0x9E3779B97F4A7C15ull + caller + 1;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  x ^= x >> 31;
+  const std::uint64_t x = mix64(seed * kGoldenGamma + caller + 1);
   auto stall = std::chrono::microseconds(static_cast<std::int64_t>(x % (max + 1)));
   return [stall, &decodes, inner = std::move(inner)](const std::string& body) {
     decodes.fetch_add(1, std::memory_order_relaxed);

@@ -13,21 +13,13 @@
 #include <stdexcept>
 
 #include "harness/probe/perturb.h"
+#include "harness/probe/splitmix.h"
 #include "harness/probe/write_all.h"
 #include "servers/rpc/server.h"
 
 namespace faultline::rpc {
 namespace asio = boost::asio;
 namespace {
-
-// splitmix64 over (seed, op, attempt): each request's work time is a pure function of the run's
-// seed and the request, whatever order the threads run in.
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
 
 std::uint64_t fnv1a(std::string_view s) {
   std::uint64_t h = 0xCBF29CE484222325ull;
@@ -37,9 +29,10 @@ std::uint64_t fnv1a(std::string_view s) {
 
 // The work takes about as long as the deadline, so the reply and the deadline race.
 SteadyClock::duration work_time(const LedgerServiceOptions& options, const AppendArgs& args) {
-  double u = static_cast<double>(
-                 mix(options.seed ^ fnv1a(args.op) ^ (std::uint64_t{args.attempt} << 56)) >> 11) /
-             9007199254740992.0;  // [0, 1)
+  double u =
+      static_cast<double>(
+          splitmix64(options.seed ^ fnv1a(args.op) ^ (std::uint64_t{args.attempt} << 56)) >> 11) /
+      9007199254740992.0;  // [0, 1)
   return std::chrono::duration_cast<SteadyClock::duration>(options.work *
                                                            (1.0 + options.jitter * (2 * u - 1)));
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <thread>
 
+#include "harness/probe/splitmix.h"
 #include "harness/scenario/scenario_api.h"
 
 namespace {
@@ -42,19 +43,11 @@ const faultline::ScenarioSpec kSpec{
     .observes = {"probe_race"},
 };
 
-// splitmix64: a well-mixed number from the seed, stable across platforms.
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
 int run(faultline::Context& ctx) {
   const auto level = static_cast<std::uint64_t>(ctx.params.integer("level"));
   const auto sleep_ms = ctx.params.integer("sleep-ms");
   const double latency = ctx.params.real("latency-ms");
-  const std::uint64_t r = mix(ctx.seed * 131 + level);
+  const std::uint64_t r = faultline::splitmix64(ctx.seed * 131 + level);
   for (int i = 0; i <= 4; ++i) {
     ctx.report.sample("threads", static_cast<double>(sleep_ms) / 4000.0 * i,
                       static_cast<double>(4 + i * (ctx.is("buggy") ? 3 : 0)));
