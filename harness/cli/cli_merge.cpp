@@ -176,6 +176,23 @@ std::size_t report_missing(const RecordedCampaign& c, const std::vector<Campaign
   return total;
 }
 
+// The campaign's runs planned again here from its definition, checked to be the plan it ran.
+std::vector<CampaignRun> replan(const RecordedCampaign& c, const std::string& build_root) {
+  if (canonical_sweep_words(c.sweep) != c.sweep) {
+    throw UsageError(fmt::format(
+        "campaign {}: its sweep definition does not read back the same with this faultline: "
+        "merge with the faultline that ran it",
+        c.id));
+  }
+  std::vector<CampaignRun> plan = plan_campaign(c, build_root);
+  if (plan.size() != c.planned_runs) {
+    throw UsageError(fmt::format(
+        "campaign {} planned {} runs; its sweep plans {} here: merge with the build that ran it",
+        c.id, c.planned_runs, plan.size()));
+  }
+  return plan;
+}
+
 const char* const kMergeUsage =
     "usage: faultline merge SHARD-FILES... -o all.jsonl\n\n"
     "Merges the shard files of one sweep campaign (faultline sweep --shard, on any machines)\n"
@@ -216,18 +233,7 @@ int merge(const Args& args) {
   if (all.empty()) throw UsageError("merge: the files hold no records");
   const RecordedCampaign& c = one_campaign(all);
   one_build(all);
-  if (canonical_sweep_words(c.sweep) != c.sweep) {
-    throw UsageError(fmt::format(
-        "campaign {}: its sweep definition does not read back the same with this faultline: "
-        "merge with the faultline that ran it",
-        c.id));
-  }
-  const std::vector<CampaignRun> plan = plan_campaign(c, build_root);
-  if (plan.size() != c.planned_runs) {
-    throw UsageError(fmt::format(
-        "campaign {} planned {} runs; its sweep plans {} here: merge with the build that ran it",
-        c.id, c.planned_runs, plan.size()));
-  }
+  const std::vector<CampaignRun> plan = replan(c, build_root);
   Tally t;
   const std::vector<const Sourced*> kept = unique_runs(all, t);
   std::map<std::string, CampaignRun> by_key;

@@ -101,6 +101,36 @@ class Progress {
   std::size_t done_ = 0, failed_ = 0, unknown_ = 0;
 };
 
+// The parameters that differ between the rows of a table: the swept axes.
+std::set<std::string> varying_params(const std::vector<GroupSummary>& groups) {
+  std::set<std::string> varying;
+  for (const auto& g : groups) {
+    for (const auto& [k, v] : g.key.params) {
+      auto first = groups.front().key.params.find(k);
+      if (first == groups.front().key.params.end() || first->second != v) varying.insert(k);
+    }
+  }
+  return varying;
+}
+
+// A row's point: its values of the varying parameters, then its faults and limits.
+std::string row_point(const GroupSummary& g, const std::set<std::string>& varying) {
+  std::vector<std::pair<std::string, std::string>> shown;
+  for (const auto& [k, v] : g.key.params) {
+    if (varying.count(k)) shown.emplace_back(k, v);
+  }
+  return (shown.empty() ? std::string("-") : key_value_text(shown)) + g.key.injection_text();
+}
+
+// "kind (runs), ...", or "-".
+std::string symptom_runs_text(const GroupSummary& g) {
+  std::string text;
+  for (const auto& [kind, runs] : g.symptom_runs) {
+    text += fmt::format("{}{} ({})", text.empty() ? "" : ", ", kind, runs);
+  }
+  return text.empty() ? std::string("-") : text;
+}
+
 // One row per experiment (sanitizer x point x variant), in the order of the plan (not of
 // completion, which parallel runs shuffle), each judged as the run summary judges it.
 std::string render_sweep_table(const std::vector<RunPlan>& plans, const RunLimits& limits,
@@ -117,31 +147,8 @@ std::string render_sweep_table(const std::vector<RunPlan>& plans, const RunLimit
     };
     return pos(a.key) < pos(b.key);
   });
-  // Only the parameters that differ between rows (the swept axes); the rest are the same in
-  // every row and said once above the table.
-  std::set<std::string> varying;
-  for (const auto& g : groups) {
-    for (const auto& [k, v] : g.key.params) {
-      if (groups.front().key.params.count(k) == 0 || groups.front().key.params.at(k) != v) {
-        varying.insert(k);
-      }
-    }
-  }
-  auto label = [&](const GroupSummary& g) {
-    std::vector<std::pair<std::string, std::string>> shown;
-    for (const auto& [k, v] : g.key.params) {
-      if (varying.count(k)) shown.emplace_back(k, v);
-    }
-    const std::string text = shown.empty() ? "-" : key_value_text(shown);
-    return text + g.key.injection_text();
-  };
-  auto symptoms = [](const GroupSummary& g) {
-    std::string text;
-    for (const auto& [kind, runs] : g.symptom_runs) {
-      text += fmt::format("{}{} ({})", text.empty() ? "" : ", ", kind, runs);
-    }
-    return text.empty() ? std::string("-") : text;
-  };
+  const std::set<std::string> varying = varying_params(groups);
+  auto label = [&](const GroupSummary& g) { return row_point(g, varying); };
   std::size_t params_width = 5, variant_width = 7;
   for (const auto& g : groups) {
     params_width = std::max(params_width, label(g).size());
@@ -163,7 +170,8 @@ std::string render_sweep_table(const std::vector<RunPlan>& plans, const RunLimit
                        g.key.sanitizer, g.key.variant, variant_width, label(g), params_width,
                        fmt::format("{}/{}", g.hits, g.decided),
                        fmt::format("[{:.0f}%,{:.0f}%]", 100 * g.rate.low, 100 * g.rate.high),
-                       g.unknown, g.median_duration_s, group_status_name(g.status), symptoms(g));
+                       g.unknown, g.median_duration_s, group_status_name(g.status),
+                       symptom_runs_text(g));
   }
   return out;
 }
@@ -507,6 +515,27 @@ BatchOutcome run_sweep(const Catalog& catalog, const SweepSetup& s,
   return outcome;
 }
 
+// The campaign every record of this sweep carries (docs/scale-out.md).
+RecordedCampaign campaign_of(const SweepSetup& s, const BaseSeed& base, std::uint64_t whole_runs) {
+  RecordedCampaign c{
+      "", base.seed, base.from, sweep_definition(s), s.shard.index, s.shard.count, whole_runs};
+  c.id = campaign_id(base.seed, c.sweep);
+  return c;
+}
+
+// This shard's runs, each given the campaign, less those a resume finds done, in sweep order.
+std::vector<RunPlan> runs_to_start(std::vector<RunPlan>& sweep_plans,
+                                   const RecordedCampaign& campaign, const SweepSetup& s,
+                                   const ResumeState& state, const RunLimits& limits) {
+  std::vector<RunPlan> plans;
+  for (auto& p : sweep_plans) {
+    p.campaign = campaign;
+    if (!s.resume || !state.done_keys.count(run_key(p, limits))) plans.push_back(p);
+  }
+  order_for_sweep(plans);
+  return plans;
+}
+
 void print_sweep_plan(const SweepSetup& s, std::size_t points, const std::vector<Build>& builds,
                       std::size_t whole, std::size_t to_run, const BaseSeed& base,
                       const std::string& campaign, bool resuming) {
@@ -614,15 +643,8 @@ int sweep(const Args& args) {
   warn_about_existing(s, state, seed);
 
   std::vector<RunPlan> sweep_plans = plan_sweep_runs(catalog, s, builds, limits, seed);
-  RecordedCampaign campaign{
-      "", seed, base.from, sweep_definition(s), s.shard.index, s.shard.count, whole_runs};
-  campaign.id = campaign_id(seed, campaign.sweep);
-  std::vector<RunPlan> plans;
-  for (auto& p : sweep_plans) {
-    p.campaign = campaign;
-    if (!s.resume || !state.done_keys.count(run_key(p, limits))) plans.push_back(p);
-  }
-  order_for_sweep(plans);
+  const RecordedCampaign campaign = campaign_of(s, base, whole_runs);
+  const std::vector<RunPlan> plans = runs_to_start(sweep_plans, campaign, s, state, limits);
   print_sweep_plan(s, points.size(), builds, shard_keys.size(), plans.size(), base, campaign.id,
                    s.resume && !state.done_keys.empty());
 
