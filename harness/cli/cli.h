@@ -45,6 +45,9 @@ struct RunOptions {
   std::optional<std::uint64_t> seed;
   std::string out;
   std::string build_root;
+  // --scenarios: folders of scenarios built outside this tree, searched after the build root
+  // (then $FAULTLINE_SCENARIO_PATH's).
+  std::vector<std::string> scenario_dirs;
   std::uint64_t max_fds = 0;        // 0: inherit
   std::uint64_t max_memory_mb = 0;  // 0: no limit
   std::uint64_t max_procs = 0;      // 0: inherit
@@ -65,8 +68,15 @@ void add_run_options(boost::program_options::options_description& desc, RunOptio
 void check_run_options(const RunOptions& options);
 // Checks --fault, --perturb and --nemesis against what the scenario accepts; throws UsageError.
 void check_injection(const ScenarioSpec& spec, const Injection& injection);
+// --scenarios DIR (repeatable) into `dirs`.
+void add_scenario_dirs_option(boost::program_options::options_description& desc,
+                              std::vector<std::string>& dirs);
+// The catalog of --build-root (or the default) and the scenario folders of --scenarios and
+// $FAULTLINE_SCENARIO_PATH; throws UsageError for a folder that does not exist.
 Catalog make_catalog(const RunOptions& options);
-RunSettings make_settings(const Catalog& catalog, Sanitizer sanitizer, const RunOptions& options);
+// Settings of runs of scenario `id` in the build for `sanitizer` (its build_info.json).
+RunSettings make_settings(const Catalog& catalog, const std::string& id, Sanitizer sanitizer,
+                          const RunOptions& options);
 // Time limit and resource limits only, for a command that is not a faultline scenario (exec).
 RunSettings external_settings(const RunOptions& options);
 std::uint64_t base_seed(const RunOptions& options);
@@ -87,7 +97,11 @@ std::vector<RunPlan> plan_scenario_runs(
 std::string run_line_detail(const Record& record);
 // `s` as one word of a POSIX shell command line: as it is when it is safe, else single-quoted.
 std::string shell_quote(const std::string& s);
-// Prints a one-line result per run as it ends (for run/exec).
+// Whether to colour what goes to `fd`: a terminal, TERM set and not "dumb", and no NO_COLOR
+// (https://no-color.org: set and not empty).
+bool use_colour(int fd);
+// Prints a one-line result per run as it ends, with the time left at the pace so far, to
+// stderr: progress, apart from the summary on stdout (for run, exec, replay, score).
 void print_run_line(const Record& record, std::size_t done, std::size_t total);
 
 // Prints the summary, then `notes` (a stop rule's lines, say), and what happened to the records;
@@ -102,10 +116,12 @@ struct CampaignRun {
   std::uint64_t shard = 0;  // the shard it belongs to, of the campaign's shard_count
 };
 // Every run of a campaign's sweep, planned again from its definition words and base seed with
-// the scenarios under `build_root` ("" for the default), in the order the sweep plans them.
+// the scenarios under `build_root` ("" for the default) and `scenario_dirs`, in the order the
+// sweep plans them.
 // Throws UsageError when the definition does not plan here (an unknown scenario, say).
 std::vector<CampaignRun> plan_campaign(const RecordedCampaign& campaign,
-                                       const std::string& build_root);
+                                       const std::string& build_root,
+                                       const std::vector<std::string>& scenario_dirs = {});
 // The definition words a sweep given `words` records (to check a campaign's words re-plan
 // to themselves).
 std::vector<std::string> canonical_sweep_words(const Args& words);

@@ -3,6 +3,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -12,6 +13,7 @@
 #include <iostream>
 #include <limits>
 #include <random>
+#include <string_view>
 
 #include "harness/cli/cli.h"
 #include "harness/fault/faults.h"
@@ -19,6 +21,7 @@
 #include "harness/judge/summary.h"
 #include "harness/nemesis/nemesis.h"
 #include "harness/probe/perturb.h"
+#include "harness/probe/run_clock.h"
 #include "harness/probe/shown.h"
 #include "harness/scenario/fault_spec.h"
 
@@ -107,6 +110,7 @@ void add_run_options(po::options_description& desc, RunOptions& o, const RunOpti
           "probability=0.1,max-us=200")(
           "nemesis", po::value(&o.injection.nemesis)->composing()->value_name("SPEC"),
           "process fault on the scenario's server, e.g. pause:at=0.5,for=0.3 (repeatable)");
+  add_scenario_dirs_option(t.injection ? *t.injection : desc, o.scenario_dirs);
 }
 
 void check_run_options(const RunOptions& o) {
@@ -189,6 +193,12 @@ void check_injection(const ScenarioSpec& spec, const Injection& injection) {
   }
 }
 
+void add_scenario_dirs_option(po::options_description& desc, std::vector<std::string>& dirs) {
+  desc.add_options()("scenarios", po::value(&dirs)->composing()->value_name("DIR"),
+                     "folder of scenarios built outside this tree (faultline_add_scenario), "
+                     "repeatable; also $FAULTLINE_SCENARIO_PATH");
+}
+
 Catalog make_catalog(const RunOptions& o) {
   std::filesystem::path root =
       o.build_root.empty() ? Catalog::default_build_root() : std::filesystem::path(o.build_root);
@@ -198,7 +208,20 @@ Catalog make_catalog(const RunOptions& o) {
                     "&& cmake --build --preset release`, or pass --build-root",
                     root.string()));
   }
-  return Catalog(root);
+  std::vector<std::filesystem::path> dirs;
+  auto add = [&](const std::filesystem::path& dir, const char* given_by) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) {
+      throw UsageError(fmt::format(
+          "scenario folder {} ({}) does not exist: give the folder your project's "
+          "faultline_add_scenario builds into (<build>/faultline-scenarios by default)",
+          shown(dir.string()), given_by));
+    }
+    dirs.push_back(dir);
+  };
+  for (const auto& dir : o.scenario_dirs) add(dir, "--scenarios");
+  for (const auto& dir : Catalog::env_scenario_dirs()) add(dir, "FAULTLINE_SCENARIO_PATH");
+  return Catalog(root, std::move(dirs));
 }
 
 RunSettings external_settings(const RunOptions& o) {
@@ -213,11 +236,12 @@ RunSettings external_settings(const RunOptions& o) {
   return settings;
 }
 
-RunSettings make_settings(const Catalog& catalog, Sanitizer sanitizer, const RunOptions& o) {
+RunSettings make_settings(const Catalog& catalog, const std::string& id, Sanitizer sanitizer,
+                          const RunOptions& o) {
   RunSettings settings = external_settings(o);
-  settings.build = catalog.build_info(sanitizer);
+  settings.build = catalog.build_info(id, sanitizer);
   settings.build["preset"] = preset_of(sanitizer);
-  settings.build["build_dir"] = catalog.preset_dir(sanitizer).string();
+  settings.build["build_dir"] = catalog.preset_dir(id, sanitizer).string();
   return settings;
 }
 
@@ -305,16 +329,29 @@ std::string run_line_detail(const Record& r) {
   return text;
 }
 
+bool use_colour(int fd) {
+  const char* no_colour = std::getenv("NO_COLOR");
+  const char* term = std::getenv("TERM");
+  return ::isatty(fd) == 1 && (no_colour == nullptr || *no_colour == '\0') && term != nullptr &&
+         std::string_view(term) != "dumb" && *term != '\0';
+}
+
 void print_run_line(const Record& r, std::size_t done, std::size_t total) {
-  std::cout << fmt::format("[{}/{}] {} {} #{} seed {}: {} in {:.2f}s\n", done, total, r.scenario,
-                           r.variant, r.repeat_index + 1, r.seed, run_line_detail(r), r.duration_s)
+  // The driver started its runs when it started: the pace so far is run_seconds() / done.
+  const double left = done > 0 ? run_seconds() / static_cast<double>(done) *
+                                     static_cast<double>(total - std::min(done, total))
+                               : 0;
+  const std::string eta = done < total ? fmt::format(", ~{:.0f}s left", left) : "";
+  std::cerr << fmt::format("[{}/{}{}] {} {} #{} seed {}: {} in {:.2f}s\n", done, total, eta,
+                           r.scenario, r.variant, r.repeat_index + 1, r.seed, run_line_detail(r),
+                           r.duration_s)
             << std::flush;
 }
 
 int finish(const BatchOutcome& outcome, const ResultsWriter& writer,
            const std::vector<std::string>& notes) {
   auto groups = summarise(outcome.records);
-  std::cout << "\n" << render_summary(groups);
+  std::cout << "\n" << render_summary(groups, use_colour(STDOUT_FILENO));
   for (const auto& n : notes) std::cout << n << "\n";
   std::cout << fmt::format("{} record{} appended to {}\n", outcome.records.size(),
                            outcome.records.size() == 1 ? "" : "s", writer.path().string());

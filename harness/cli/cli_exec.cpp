@@ -258,6 +258,11 @@ int exec(const Args& args) {
         "exec: --fault, --perturb and --nemesis need a faultline scenario (they are wired into "
         "its clients and server); a command run by exec gets the seed in $FAULTLINE_SEED");
   }
+  if (!a.options.scenario_dirs.empty()) {
+    throw UsageError(
+        "exec: --scenarios names folders of faultline scenarios, which run does: exec runs the "
+        "command after --");
+  }
   const Expectation expectation =
       exec_expectation(a.expect, a.reach, a.observes, a.variant, a.options.sanitizer);
   if (a.name.empty()) a.name = default_name(command);

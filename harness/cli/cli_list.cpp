@@ -36,11 +36,13 @@ std::vector<std::string> builds_of(const Catalog& catalog, const std::string& id
   return builds;
 }
 
-void print_scenario(const ScenarioSpec& spec, const std::vector<std::string>& builds) {
+// `from`: the scenario folder the builds are in ("" for the build root).
+void print_scenario(const ScenarioSpec& spec, const std::vector<std::string>& builds,
+                    const std::string& from) {
   std::cout << fmt::format(
-      "{}  (seed {})\n  {}\n  oracle:   {}\n  variants: {}\n  builds:   {}\n  faults:   {}\n",
+      "{}  (seed {})\n  {}\n  oracle:   {}\n  variants: {}\n  builds:   {}{}\n  faults:   {}\n",
       spec.id, spec.seed, spec.title, spec.oracle, fmt::join(spec.variants, ", "),
-      fmt::join(builds, ", "),
+      fmt::join(builds, ", "), from.empty() ? std::string() : " in " + from,
       spec.faults.empty()
           ? std::string("none (no network, no server process)")
           : fmt::format("{} (--fault, --nemesis; docs/faults.md)", fmt::join(spec.faults, ", ")));
@@ -64,13 +66,14 @@ int list(const Args& args) {
       "Lists every built scenario with its variants, parameters (name, default, meaning), the\n"
       "seed write-up it recreates and the builds (presets) that contain it.\n\noptions");
   desc.add_options()("help,h", "this text")("json", "print the descriptions as JSON")(
-      "build-root", po::value(&build_root), "folder holding the preset builds");
+      "build-root", po::value(&build_root)->value_name("DIR"), "folder holding the preset builds");
+  RunOptions options;
+  add_scenario_dirs_option(desc, options.scenario_dirs);
   auto vm = parse("list", args, desc, "name", po::value(&only), 1);
   if (vm.count("help")) {
     std::cout << desc;
     return kExitOk;
   }
-  RunOptions options;
   options.build_root = build_root;
   Catalog catalog = make_catalog(options);
   std::vector<std::string> ids = catalog.ids();
@@ -103,7 +106,8 @@ int list(const Args& args) {
       j["builds"] = builds;
       out.push_back(j);
     } else {
-      print_scenario(spec, builds);
+      const auto dir = catalog.preset_dir(id, *any).parent_path();
+      print_scenario(spec, builds, dir == catalog.build_root() ? std::string() : dir.string());
     }
   }
   if (vm.count("json")) std::cout << out.dump(2) << "\n";

@@ -177,14 +177,15 @@ std::size_t report_missing(const RecordedCampaign& c, const std::vector<Campaign
 }
 
 // The campaign's runs planned again here from its definition, checked to be the plan it ran.
-std::vector<CampaignRun> replan(const RecordedCampaign& c, const std::string& build_root) {
+std::vector<CampaignRun> replan(const RecordedCampaign& c, const std::string& build_root,
+                                const std::vector<std::string>& scenario_dirs) {
   if (canonical_sweep_words(c.sweep) != c.sweep) {
     throw UsageError(fmt::format(
         "campaign {}: its sweep definition does not read back the same with this faultline: "
         "merge with the faultline that ran it",
         c.id));
   }
-  std::vector<CampaignRun> plan = plan_campaign(c, build_root);
+  std::vector<CampaignRun> plan = plan_campaign(c, build_root, scenario_dirs);
   if (plan.size() != c.planned_runs) {
     throw UsageError(fmt::format(
         "campaign {} planned {} runs; its sweep plans {} here: merge with the build that ran it",
@@ -219,6 +220,8 @@ int merge(const Args& args) {
       "the folder of the builds whose scenarios plan the sweep again (default: this faultline's)")(
       "allow-missing", po::bool_switch(&allow_missing),
       "write what is there when runs are missing, and exit 3");
+  std::vector<std::string> scenario_dirs;
+  add_scenario_dirs_option(desc, scenario_dirs);
   auto vm = parse("merge", args, desc, "files", po::value(&files)->composing(), -1);
   if (vm.count("help")) {
     std::cout << desc;
@@ -233,7 +236,7 @@ int merge(const Args& args) {
   if (all.empty()) throw UsageError("merge: the files hold no records");
   const RecordedCampaign& c = one_campaign(all);
   one_build(all);
-  const std::vector<CampaignRun> plan = replan(c, build_root);
+  const std::vector<CampaignRun> plan = replan(c, build_root, scenario_dirs);
   Tally t;
   const std::vector<const Sourced*> kept = unique_runs(all, t);
   std::map<std::string, CampaignRun> by_key;

@@ -63,9 +63,20 @@ std::string symptom_kinds(const Record& record) {
 }
 
 // The options the recorded run was made with: its build, faults, limits and time limit.
-RunOptions options_of(const Record& rec, const std::string& build_root, double timeout_s) {
+RunOptions options_of(const Record& rec, const std::string& build_root,
+                      const std::vector<std::string>& scenario_dirs, double timeout_s) {
   RunOptions options;
   options.build_root = build_root;
+  options.scenario_dirs = scenario_dirs;
+  // A scenario of a scenario folder is found again in the folder it ran from (a record's
+  // build_dir is <folder>/<preset>), searched after the ones given.
+  const fs::path recorded = fs::path(rec.build_field("build_dir")).parent_path();
+  std::error_code ec;
+  if (!recorded.empty() && fs::is_directory(recorded / preset_of(parse_sanitizer(rec.sanitizer)) /
+                                                "scenarios" / rec.scenario,
+                                            ec)) {
+    options.scenario_dirs.push_back(recorded.string());
+  }
   options.sanitizer = rec.sanitizer;
   options.timeout_s = timeout_s > 0 ? timeout_s : rec.limits.timeout_s;
   options.max_fds = rec.limits.open_files.value_or(0);
@@ -129,7 +140,7 @@ std::pair<RunPlan, RunSettings> replay_plan(const Record& rec, const RunOptions&
   }
   Catalog catalog = make_catalog(options);
   RunPlan plan = scenario_plan(rec, catalog, sanitizer, options);
-  RunSettings settings = make_settings(catalog, sanitizer, options);
+  RunSettings settings = make_settings(catalog, rec.scenario, sanitizer, options);
   const std::string was = rec.build_field("git_revision");
   const std::string now = settings.build.value("git_revision", "");
   if (!was.empty() && !now.empty() && was != now) {
@@ -199,11 +210,13 @@ int replay(const Args& args) {
   desc.add_options()("help,h", "this text")(
       "results", po::value(&results)->composing(),
       "results file(s) to look in (repeatable; default: every results/*.jsonl)")(
-      "build-root", po::value(&build_root),
+      "build-root", po::value(&build_root)->value_name("DIR"),
       "folder holding the preset builds (default: the one this faultline was built in)")(
       "out", po::value(&out), "results file for the new record (default: the record's own file)")(
       "timeout", po::value(&timeout_s), "seconds (default: the recorded run's time limit)")(
       "yes", "run the command an exec record stores (replay shows it and stops without this)");
+  std::vector<std::string> scenario_dirs;
+  add_scenario_dirs_option(desc, scenario_dirs);
   auto vm = parse("replay", args, desc, "id", po::value(&id), 1);
   if (vm.count("help")) {
     std::cout << desc;
@@ -223,7 +236,7 @@ int replay(const Args& args) {
   if (files.empty()) files = default_results_files();
   Found found = find_record(id, files);
   const Record& rec = found.record;
-  const RunOptions options = options_of(rec, build_root, timeout_s);
+  const RunOptions options = options_of(rec, build_root, scenario_dirs, timeout_s);
   auto [plan, settings] = replay_plan(rec, options);
   const std::string command = command_to_run(plan, rec, vm.count("yes") > 0);
   if (out.empty()) out = found.file.string();

@@ -121,7 +121,7 @@ int run(const Args& args) {
 
   if (options.out.empty()) options.out = "results/" + id + ".jsonl";
   ResultsWriter writer(options.out);
-  RunSettings settings = make_settings(catalog, sanitizer, options);
+  RunSettings settings = make_settings(catalog, id, sanitizer, options);
   std::uint64_t seed = base_seed(options);
   auto plans = plan_scenario_runs(catalog, spec, variants, sanitizer, params, options.repeat, seed,
                                   options.timeout_s, options.injection);

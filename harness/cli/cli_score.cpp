@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 
 #include "harness/cli/cli.h"
 #include "harness/judge/score.h"
@@ -107,14 +108,19 @@ std::vector<Record> run_campaign(const Catalog& catalog, const ScoreOptions& so,
   std::vector<Record> records = c.done.records;
   install_interrupt_handlers();
   for (auto s : parse_sanitizer_list(so.sanitizers)) {
-    std::vector<RunPlan> group;
+    // One batch per build folder (the build root's, or a scenario folder's), whose build_info
+    // its records carry.
+    std::map<std::filesystem::path, std::vector<RunPlan>> groups;
     for (const auto& p : c.plans) {
-      if (p.sanitizer == s) group.push_back(p);
+      if (p.sanitizer == s) groups[catalog.preset_dir(p.scenario, s)].push_back(p);
     }
-    if (group.empty() || g_stop.load()) continue;
-    BatchOutcome part = run_batch(group, make_settings(catalog, s, options), options.jobs, writer,
-                                  &g_stop, print_run_line);
-    records.insert(records.end(), part.records.begin(), part.records.end());
+    for (const auto& [dir, group] : groups) {
+      if (g_stop.load()) break;
+      BatchOutcome part =
+          run_batch(group, make_settings(catalog, group.front().scenario, s, options),
+                    options.jobs, writer, &g_stop, print_run_line);
+      records.insert(records.end(), part.records.begin(), part.records.end());
+    }
   }
   return records;
 }

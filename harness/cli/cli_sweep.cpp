@@ -503,7 +503,7 @@ BatchOutcome run_sweep(const Catalog& catalog, const SweepSetup& s,
     }
     if (group.empty() || g_stop.load()) continue;
     BatchOutcome part = run_batch(
-        group, make_settings(catalog, sanitizer, s.options), s.options.jobs, writer, &g_stop,
+        group, make_settings(catalog, s.id, sanitizer, s.options), s.options.jobs, writer, &g_stop,
         [&](const Record& r, std::size_t, std::size_t) { progress.on_record(r); });
     outcome.records.insert(outcome.records.end(), part.records.begin(), part.records.end());
     outcome.dropped_in_flight += part.dropped_in_flight;
@@ -587,9 +587,11 @@ std::vector<std::string> canonical_sweep_words(const Args& words) {
 }
 
 std::vector<CampaignRun> plan_campaign(const RecordedCampaign& campaign,
-                                       const std::string& build_root) {
+                                       const std::string& build_root,
+                                       const std::vector<std::string>& scenario_dirs) {
   Args words = campaign.sweep;
   if (!build_root.empty()) words.insert(words.end(), {"--build-root", build_root});
+  for (const auto& dir : scenario_dirs) words.insert(words.end(), {"--scenarios", dir});
   const SweepSetup s = setup_from_words(words);
   const Catalog catalog = make_catalog(s.options);
   std::vector<Build> builds;

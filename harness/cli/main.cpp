@@ -37,12 +37,17 @@ const Command kCommands[] = {
     {"emit", faultline::cli::emit, "report an observation or metric from inside an exec'd run"},
 };
 
-// The version, and the revision it was built from (build_info.json next to the binary).
+// The version, and the revision it was built from: build_info.json next to the binary in a build
+// tree, or in the release build of an installed one (<prefix>/libexec/faultline/release).
 std::string version_line() {
   std::string revision = "unknown revision";
   std::error_code ec;
   const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  std::ifstream in(exe.parent_path() / "build_info.json");
+  std::filesystem::path file = exe.parent_path() / "build_info.json";
+  if (!std::filesystem::exists(file, ec)) {
+    file = faultline::Catalog::default_build_root() / "release" / "build_info.json";
+  }
+  std::ifstream in(file);
   const auto info = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
   if (!ec && info.is_object() && info.value("git_revision", "").size() >= 12) {
     revision = "git " + info.value("git_revision", "").substr(0, 12) +

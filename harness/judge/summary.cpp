@@ -145,7 +145,7 @@ std::string group_verdict_text(const GroupSummary& g) {
   return "";
 }
 
-std::string render_summary(const std::vector<GroupSummary>& groups) {
+std::string render_summary(const std::vector<GroupSummary>& groups, bool colour) {
   std::string out;
   out += fmt::format("{:<24} {:<12} {:<6} {:>10} {:>16} {:>9} {:>7} {:>8}  {}\n", "scenario",
                      "variant", "san", "incident", "95% interval", "1st hit", "unknown", "median",
@@ -171,10 +171,13 @@ std::string render_summary(const std::vector<GroupSummary>& groups) {
            }) > 1;
   };
   for (const auto& g : groups) {
-    const char* mark = "ok  ";
-    if (g.status == GroupStatus::kMissed) mark = "MISS";
-    if (g.status == GroupStatus::kUnknown) mark = "??  ";
-    if (g.status == GroupStatus::kNotJudged) mark = "--  ";
+    // The mark, and its colour on a terminal: green met, red missed, yellow unknown.
+    std::string mark = "ok  ";
+    const char* ansi = "\x1b[32m";
+    if (g.status == GroupStatus::kMissed) mark = "MISS", ansi = "\x1b[1;31m";
+    if (g.status == GroupStatus::kUnknown) mark = "??  ", ansi = "\x1b[33m";
+    if (g.status == GroupStatus::kNotJudged) mark = "--  ", ansi = nullptr;
+    if (colour && ansi != nullptr) mark = ansi + mark + "\x1b[0m";
     std::string where = g.key.sanitizer;
     if (shares_variant(g)) where += " " + g.key.params_text();
     where += g.key.injection_text();

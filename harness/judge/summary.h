@@ -59,7 +59,9 @@ std::vector<GroupSummary> summarise(const std::vector<Record>& records);
 // The verdict of a group in words, e.g. "reproduced the incident in 4 of 5 runs".
 std::string group_verdict_text(const GroupSummary& g);
 
-std::string render_summary(const std::vector<GroupSummary>& groups);
+// The summary table and an ok/MISS line per experiment; `colour` marks those in ANSI colours
+// (for a terminal: the caller decides, see cli::use_colour).
+std::string render_summary(const std::vector<GroupSummary>& groups, bool colour = false);
 
 int exit_code_for(const std::vector<GroupSummary>& groups);
 

@@ -41,25 +41,55 @@ fs::path Catalog::default_build_root() {
   if (const char* env = std::getenv("FAULTLINE_BUILD_ROOT"); env && *env) return fs::path(env);
   std::error_code ec;
   fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) return self.parent_path().parent_path();  // <root>/<preset>/faultline
-  return fs::path("build");
+  if (ec) return fs::path("build");
+  // Installed: <prefix>/bin/faultline, its builds in <prefix>/libexec/faultline/<preset>/.
+  fs::path installed = self.parent_path().parent_path() / "libexec" / "faultline";
+  if (self.parent_path().filename() == "bin" && fs::is_directory(installed, ec)) return installed;
+  return self.parent_path().parent_path();  // the build tree: <root>/<preset>/faultline
 }
 
-fs::path Catalog::preset_dir(Sanitizer sanitizer) const {
+std::vector<fs::path> Catalog::env_scenario_dirs() {
+  std::vector<fs::path> dirs;
+  const char* env = std::getenv("FAULTLINE_SCENARIO_PATH");
+  if (env == nullptr) return dirs;
+  std::string_view rest(env);
+  while (!rest.empty()) {
+    const std::size_t colon = rest.find(':');
+    const std::string_view part = rest.substr(0, colon);
+    if (!part.empty()) dirs.emplace_back(part);
+    if (colon == std::string_view::npos) break;
+    rest.remove_prefix(colon + 1);
+  }
+  return dirs;
+}
+
+std::vector<fs::path> Catalog::roots() const {
+  std::vector<fs::path> all{build_root_};
+  all.insert(all.end(), scenario_dirs_.begin(), scenario_dirs_.end());
+  return all;
+}
+
+fs::path Catalog::preset_dir(const std::string& id, Sanitizer sanitizer) const {
+  for (const auto& root : roots()) {
+    fs::path dir = root / preset_of(sanitizer);
+    if (::access((dir / "scenarios" / id).c_str(), X_OK) == 0) return dir;
+  }
   return build_root_ / preset_of(sanitizer);
 }
 
 fs::path Catalog::binary(const std::string& id, Sanitizer sanitizer) const {
-  return preset_dir(sanitizer) / "scenarios" / id;
+  return preset_dir(id, sanitizer) / "scenarios" / id;
 }
 
 std::vector<std::string> Catalog::ids() const {
   std::vector<std::string> ids;
-  for (auto s : {Sanitizer::kNone, Sanitizer::kTsan, Sanitizer::kAsan}) {
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(preset_dir(s) / "scenarios", ec)) {
-      if (entry.is_regular_file() && ::access(entry.path().c_str(), X_OK) == 0) {
-        ids.push_back(entry.path().filename().string());
+  for (const auto& root : roots()) {
+    for (auto s : {Sanitizer::kNone, Sanitizer::kTsan, Sanitizer::kAsan}) {
+      std::error_code ec;
+      for (const auto& entry : fs::directory_iterator(root / preset_of(s) / "scenarios", ec)) {
+        if (entry.is_regular_file() && ::access(entry.path().c_str(), X_OK) == 0) {
+          ids.push_back(entry.path().filename().string());
+        }
       }
     }
   }
@@ -81,6 +111,14 @@ void Catalog::require_binary(const std::string& id, Sanitizer sanitizer) const {
     throw UsageError(fmt::format("unknown scenario '{}': {}", id, hint));
   }
   std::string preset = preset_of(sanitizer);
+  if (::access((build_root_ / "release" / "scenarios" / id).c_str(), X_OK) != 0) {
+    // A scenario of a scenario folder: its project builds each flavour the package has.
+    throw UsageError(fmt::format(
+        "no {} build of {} in its scenario folder: faultline_add_scenario builds the flavours the "
+        "installed faultline has, so install faultline's {} build (cmake --install build/{}) and "
+        "rebuild that project",
+        preset, id, preset, preset));
+  }
   throw UsageError(fmt::format(
       "no {} build of {} at {}: build it with `cmake --preset {} && cmake --build --preset {}` "
       "(or pass --build-root)",
@@ -122,8 +160,8 @@ ScenarioSpec Catalog::spec(const std::string& id, Sanitizer sanitizer) const {
   }
 }
 
-nlohmann::json Catalog::build_info(Sanitizer sanitizer) const {
-  std::ifstream in(preset_dir(sanitizer) / "build_info.json");
+nlohmann::json Catalog::build_info(const std::string& id, Sanitizer sanitizer) const {
+  std::ifstream in(preset_dir(id, sanitizer) / "build_info.json");
   if (!in) return nlohmann::json::object();
   try {
     return nlohmann::json::parse(in);

@@ -2,7 +2,9 @@
 # The command line's manners, checked on the output: `faultline help CMD` is CMD's help, help
 # pages name their values and true defaults and list only what the command takes,
 # --version names the git revision, `export --out -` writes to stdout (and no file named -),
-# and `run --out -` is refused in one line with exit 2, touching nothing.
+# and `run --out -` is refused in one line with exit 2, touching nothing; run's per-run lines go
+# to stderr with the time left, the summary to stdout; the summary's marks are coloured on a
+# terminal only, never under NO_COLOR or TERM=dumb.
 #   manners_test.sh FAULTLINE RESULTS
 set -euo pipefail
 faultline=$(realpath "$1")
@@ -36,4 +38,21 @@ set -e
 [ "$code" -eq 2 ] || fail "run --out - exited $code"
 [ "$(wc -l <err)" -eq 1 ] && grep -q -- "--out -:" err || fail "run --out -: $(cat err)"
 [ ! -e ./- ] && [ ! -e results ] || fail "run --out - touched the folder"
-echo "help CMD, --version, export --out -, run --out - refused"
+
+# Progress on stderr, results on stdout.
+"$faultline" run shared-map-iteration --repeat 2 --out "$work/r.jsonl" >out 2>err || fail "run exited $?"
+grep -q '^\[1/4, ~[0-9]*s left\] shared-map-iteration' err || fail "no per-run line with the time left on stderr: $(cat err)"
+grep -q '^\[4/4\] ' err || fail "the last run line: $(cat err)"
+! grep -q '^\[' out || fail "per-run lines on stdout"
+grep -q '^         expected: buggy@none' out || fail "no summary on stdout: $(cat out)"
+! grep -q $'\x1b' out err || fail "escape codes when stdout is not a terminal"
+
+# Colour on a terminal (script(1) gives the run one), and never under NO_COLOR or TERM=dumb.
+on_tty() { script -qec "$*" /dev/null </dev/null; }
+TERM=xterm on_tty "$faultline" run shared-map-iteration --variant fixed --out "$work/t.jsonl" >tty.out
+grep -q $'\x1b\[32mok  \x1b\[0m fixed' tty.out || fail "no green ok on a terminal: $(cat -v tty.out)"
+NO_COLOR=1 TERM=xterm on_tty "$faultline" run shared-map-iteration --variant fixed --out "$work/t.jsonl" >tty.out
+! grep -q $'\x1b' tty.out || fail "colour under NO_COLOR: $(cat -v tty.out)"
+TERM=dumb on_tty "$faultline" run shared-map-iteration --variant fixed --out "$work/t.jsonl" >tty.out
+! grep -q $'\x1b' tty.out || fail "colour under TERM=dumb: $(cat -v tty.out)"
+echo "help CMD, --version, export --out -, run --out - refused, progress on stderr, colour on a terminal only"
