@@ -212,10 +212,10 @@ Catalog make_catalog(const RunOptions& o) {
   auto add = [&](const std::filesystem::path& dir, const char* given_by) {
     std::error_code ec;
     if (!std::filesystem::is_directory(dir, ec)) {
-      throw UsageError(fmt::format(
-          "scenario folder {} ({}) does not exist: give the folder your project's "
-          "faultline_add_scenario builds into (<build>/faultline-scenarios by default)",
-          shown(dir.string()), given_by));
+      throw UsageError(
+          fmt::format("scenario folder {} ({}) does not exist: give the folder your project's "
+                      "faultline_add_scenario builds into (<build>/faultline-scenarios by default)",
+                      shown(dir.string()), given_by));
     }
     dirs.push_back(dir);
   };

@@ -72,9 +72,9 @@ RunOptions options_of(const Record& rec, const std::string& build_root,
   // build_dir is <folder>/<preset>), searched after the ones given.
   const fs::path recorded = fs::path(rec.build_field("build_dir")).parent_path();
   std::error_code ec;
-  if (!recorded.empty() && fs::is_directory(recorded / preset_of(parse_sanitizer(rec.sanitizer)) /
-                                                "scenarios" / rec.scenario,
-                                            ec)) {
+  if (!recorded.empty() &&
+      fs::exists(recorded / preset_of(parse_sanitizer(rec.sanitizer)) / "scenarios" / rec.scenario,
+                 ec)) {
     options.scenario_dirs.push_back(recorded.string());
   }
   options.sanitizer = rec.sanitizer;

@@ -117,8 +117,8 @@ std::vector<Record> run_campaign(const Catalog& catalog, const ScoreOptions& so,
     for (const auto& [dir, group] : groups) {
       if (g_stop.load()) break;
       BatchOutcome part =
-          run_batch(group, make_settings(catalog, group.front().scenario, s, options),
-                    options.jobs, writer, &g_stop, print_run_line);
+          run_batch(group, make_settings(catalog, group.front().scenario, s, options), options.jobs,
+                    writer, &g_stop, print_run_line);
       records.insert(records.end(), part.records.begin(), part.records.end());
     }
   }

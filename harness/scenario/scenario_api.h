@@ -61,7 +61,7 @@ ParamSpec optional_real_param(std::string name, double min, double max, std::str
 ParamSpec open_loop_rate_param(std::string_view what, double max);
 
 struct ScenarioSpec {
-  std::string id;                     // kebab-case id from INCIDENTS.md
+  std::string id;                     // kebab-case (docs/writing-a-scenario.md)
   std::string seed;                   // the write-up it recreates, e.g. "000"
   std::string title;                  // the incident in one line
   std::string oracle;                 // the observation that proves it happened
