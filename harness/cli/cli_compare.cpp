@@ -37,7 +37,12 @@ const char* const kCompareUsage =
     "beside fixed, --by perturb a baseline beside perturbed runs. A comparison that matches\n"
     "nothing is an error, never a pass. Exit codes: 0 nothing of the --fail-on kind, 1 a\n"
     "significant regression (or change, with --fail-on any), 2 bad input or nothing to\n"
-    "compare. See docs/compare.md.\n\noptions";
+    "compare. See docs/compare.md.\n\n"
+    "examples:\n"
+    "  faultline compare results/before.jsonl results/after.jsonl --fail-on regression\n"
+    "  faultline compare results/rpc-timeout-race.jsonl --by variant\n"
+    "  faultline compare sweep.jsonl --by param=workers --metric throughput --format markdown\n\n"
+    "options";
 
 void add_compare_options(po::options_description& desc, CompareArgs& a) {
   desc.add_options()("help,h", "this text")("alpha",

@@ -23,7 +23,11 @@ int export_results(const Args& args) {
       "usage: faultline export FILE --format csv|junit [--out PATH]\n\n"
       "Writes results file FILE as CSV (one row per run, every parameter and metric a column) or\n"
       "JUnit XML (each run a test case; a buggy variant that did not reproduce or a fixed one\n"
-      "that did is a failure, an unknown run an error). See docs/compare.md.\n\noptions");
+      "that did is a failure, an unknown run an error). See docs/compare.md.\n\n"
+      "examples:\n"
+      "  faultline export results/catchall-fatal.jsonl --format csv --out runs.csv\n"
+      "  faultline export results/catchall-fatal.jsonl --format junit --out junit.xml\n\n"
+      "options");
   desc.add_options()("help,h", "this text")("format", po::value(&format), "csv or junit")(
       "out", po::value(&out), "write here instead of to standard output (- is standard output)");
   auto vm = parse("export", args, desc, "file", po::value(&file), 1);

@@ -64,7 +64,12 @@ int list(const Args& args) {
   po::options_description desc(
       "usage: faultline list [NAME] [--json]\n\n"
       "Lists every built scenario with its variants, parameters (name, default, meaning), the\n"
-      "seed write-up it recreates and the builds (presets) that contain it.\n\noptions");
+      "seed write-up it recreates and the builds (presets) that contain it.\n\n"
+      "examples:\n"
+      "  faultline list\n"
+      "  faultline list rpc-timeout-race --json\n"
+      "  faultline list --scenarios ~/my-incidents/build/faultline-scenarios\n\n"
+      "options");
   desc.add_options()("help,h", "this text")("json", "print the descriptions as JSON")(
       "build-root", po::value(&build_root)->value_name("DIR"), "folder holding the preset builds");
   RunOptions options;

@@ -167,7 +167,11 @@ int proxy(const Args& args) {
       "Every fault takes direction=up|down|both (up: client to server; default down, as\n"
       "Toxiproxy's) and toxicity=0..1 (the probability that a connection, or a UDP client's flow,\n"
       "is affected). Draws come from --seed: the same seed and traffic make the same draws.\n"
-      "docs/faults.md describes each fault.\n\nfaults (kind family what / keys, N: required):\n" +
+      "docs/faults.md describes each fault.\n\n"
+      "examples:\n"
+      "  faultline proxy --listen 9000 --upstream 127.0.0.1:8000 --fault latency:ms=50,jitter=10\n"
+      "  faultline proxy --listen 9001 --upstream 127.0.0.1:8001 --udp --fault udp-loss:p=0.05\n\n"
+      "faults (kind family what / keys, N: required):\n" +
       fault_list() + "\noptions");
   desc.add_options()("help,h", "this text")(
       "listen", po::value(&listen),

@@ -196,7 +196,11 @@ const char* const kReplayUsage =
     "the same seed makes the same choices, not the same interleaving, so a mismatch is a\n"
     "finding about how reliable the reproduction is. A run of `faultline exec` stores a command\n"
     "of its own: replay shows it and runs it only with --yes. Exit codes: 0 the verdict\n"
-    "matched, 1 it did not, 2 bad input, 3 the replay ended unknown, 130 interrupted.\n\noptions";
+    "matched, 1 it did not, 2 bad input, 3 the replay ended unknown, 130 interrupted.\n\n"
+    "examples:\n"
+    "  faultline replay 20261123T105809Z-fa75e447\n"
+    "  faultline replay 20261123T105809Z --results results/w16.jsonl --out replays.jsonl\n\n"
+    "options";
 
 }  // namespace
 

@@ -18,7 +18,12 @@ const char* const kRunUsage =
     "JSON record per run to the results file and prints a summary. Exit codes: 0 expectations\n"
     "met (buggy reproduced, fixed clean), 1 an expectation missed, 2 bad input, 3 some runs\n"
     "unknown, 130 interrupted. With --stop, an experiment starts no more runs once its answer\n"
-    "is in (docs/stop-rules.md).\n\noptions";
+    "is in (docs/stop-rules.md).\n\n"
+    "examples:\n"
+    "  faultline run shared-map-iteration --sanitizer tsan --repeat 20\n"
+    "  faultline run rpc-timeout-race --variant buggy --set callers=100 --seed 42 --out r.jsonl\n"
+    "  faultline run deadline-race --fault latency:ms=5 --repeat 50 --stop settled\n\n"
+    "options";
 
 Params run_params(const ScenarioSpec& spec, const std::vector<std::string>& sets) {
   try {

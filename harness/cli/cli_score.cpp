@@ -135,7 +135,12 @@ const char* const kScoreUsage =
     "expected to show the incident is a positive, one expected clean a negative), and the\n"
     "judge decides what the detector saw. --from reads result files instead of running.\n"
     "Every run is appended to --out as it ends, so --resume continues a campaign that was\n"
-    "stopped. Exit codes: 0 the matrix was printed, 2 bad input, 130 interrupted.\n\noptions";
+    "stopped. Exit codes: 0 the matrix was printed, 2 bad input, 130 interrupted.\n\n"
+    "examples:\n"
+    "  faultline score --repeat 20 --out results/score.jsonl\n"
+    "  faultline score catchall-fatal --sanitizer none,tsan --repeat 10\n"
+    "  faultline score --from results/score.jsonl --format markdown\n\n"
+    "options";
 
 void add_score_options(po::options_description& desc, ScoreOptions& so, RunOptions& options) {
   desc.add_options()("help,h", "this text")("from", po::value(&so.from)->composing(),

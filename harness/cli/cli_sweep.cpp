@@ -269,7 +269,12 @@ const char* const kSweepUsage =
     "Every run is judged against its variant's expectation; the table judges every point.\n"
     "Exit codes: 0 expectations met over the whole sweep (a variant expected to show the\n"
     "incident showed it at some point, none expected clean ever showed a symptom), 1 missed,\n"
-    "2 bad input, 3 some runs unknown, 130 interrupted. See docs/sweeps.md.\n\noptions";
+    "2 bad input, 3 some runs unknown, 130 interrupted. See docs/sweeps.md.\n\n"
+    "examples:\n"
+    "  faultline sweep rpc-timeout-race --grid callers=10,100,1000 --repeat 10 --sanitizer tsan\n"
+    "  faultline sweep listener-lifetime --grid connections=2,8 --out s.jsonl --resume\n"
+    "  faultline sweep --file rpc.sweep --shard 2/4 --seed 7 --out shard2.jsonl\n\n"
+    "options";
 
 void add_sweep_options(po::options_description& desc, SweepArgs& a) {
   desc.add_options()("help,h", "this text")(

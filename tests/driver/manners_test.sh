@@ -26,6 +26,11 @@ grep -q -- "--grid KEY=V1,V2" out || fail "sweep --help names no value"
 grep -q "(=0.05)" out && ! grep -q "0.0500000" out || fail "compare --help: --alpha default as $(grep alpha out)"
 "$faultline" exec --help >out
 ! grep -q -- "--fault\|--nemesis\|--perturb" out || fail "exec --help lists options exec refuses"
+# Every command's help shows how it is used: at least one example beginning with faultline.
+for c in $("$faultline" --help | sed -n '/^commands:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p'); do
+  "$faultline" help "$c" >out
+  sed -n '/^examples\?:$/,/^$/p' out | grep -q "^  faultline $c " || fail "help $c has no example"
+done
 
 "$faultline" export "$results" --format csv --out - >out || fail "export --out - exited $?"
 [ ! -e ./- ] || fail "export --out - wrote a file named -"

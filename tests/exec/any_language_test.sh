@@ -53,7 +53,30 @@ id=$(field "$work/exit.jsonl" 'r["run_id"]')
 (cd / && "$faultline" replay "$id" --results "$work/exit.jsonl" --yes >"$work/replay.log" 2>&1) ||
   { cat "$work/replay.log"; fail "replay from / of a run made in $src"; }
 
-# 6. Bad input: one line, exit 2, nothing written.
+# 6. Go (golang-go from Debian), when it is installed: built with -race and judged by the race
+# detector's report, built without and judged by its exit code; the fixed variant clean both
+# ways.
+if command -v go >/dev/null; then
+  export GOCACHE="$work/gocache" GOPATH="$work/gopath" GO111MODULE=off
+  (cd examples/exec/lost_update_go && go build -race -o "$work/lu-race" . && go build -o "$work/lu" .) ||
+    fail "go build of examples/exec/lost_update_go"
+  "$faultline" exec --repeat 2 --expect data_race --name lost_update_go --out "$work/go-race.jsonl" -- "$work/lu-race" -ms 20 >/dev/null ||
+    fail "the Go race was not judged reproduced"
+  [ "$(verdicts "$work/go-race.jsonl")" = "reproduced reproduced" ] || fail "go -race: $(verdicts "$work/go-race.jsonl")"
+  "$faultline" exec --repeat 2 --expect clean --variant fixed --out "$work/go-race-fixed.jsonl" -- "$work/lu-race" -variant fixed -ms 20 >/dev/null ||
+    fail "the fixed Go program under -race was not clean"
+  "$faultline" exec --repeat 3 --fail-exit 1 --out "$work/go-exit.jsonl" -- "$work/lu" >/dev/null ||
+    fail "the Go lost update was not judged by its exit code"
+  [ "$(verdicts "$work/go-exit.jsonl")" = "reproduced reproduced reproduced" ] || fail "go exit: $(verdicts "$work/go-exit.jsonl")"
+  "$faultline" exec --repeat 2 --fail-exit 1 --expect clean --variant fixed --out "$work/go-exit-fixed.jsonl" -- "$work/lu" -variant fixed >/dev/null ||
+    fail "the fixed Go program was not clean by exit code"
+  go_done="; Go by its race report and exit code"
+else
+  echo "note: go is not installed (scripts/setup.sh installs golang-go): the Go example was not run"
+  go_done=""
+fi
+
+# 7. Bad input: one line, exit 2, nothing written.
 bad() { # MESSAGE ARGS...
   local want=$1; shift
   set +e; "$@" >"$work/out" 2>"$work/err"; local code=$?; set -e
@@ -70,4 +93,4 @@ bad "give 1 to 255" "$faultline" exec --fail-exit 0 --out "$work/bad.jsonl" -- t
 bad "not a regular expression" "$faultline" exec --fail-output '([' --out "$work/bad.jsonl" -- true
 bad "is not a folder" "$faultline" exec --cwd "$work/nowhere" --out "$work/bad.jsonl" -- true
 [ ! -e "$work/bad.jsonl" ] || fail "a refused exec wrote its results file"
-echo "any-language reproductions: judged by exit code, output, observation and emit; replayed from /; bad input refused"
+echo "any-language reproductions: judged by exit code, output, observation and emit${go_done}; replayed from /; bad input refused"
