@@ -10,7 +10,7 @@ packages=(
   nlohmann-json3-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-matplotlib python3-jsonschema parallel procps iproute2
-  chromium slurm-wlm munge golang-go hyperfine help2man bash-completion
+  chromium slurm-wlm munge golang-go hyperfine help2man bash-completion libfaketime faketime
 )
 
 missing=()

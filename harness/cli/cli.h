@@ -66,8 +66,12 @@ void add_run_options(boost::program_options::options_description& desc, RunOptio
                      const RunOptionTexts& texts = {});
 // Checks ranges; throws UsageError.
 void check_run_options(const RunOptions& options);
-// Checks --fault, --perturb and --nemesis against what the scenario accepts; throws UsageError.
-void check_injection(const ScenarioSpec& spec, const Injection& injection);
+// Checks --fault, --perturb and --nemesis against what the scenario accepts, and the syscall and
+// clock faults (which any scenario takes) against the build `sanitizer`; throws UsageError.
+void check_injection(const ScenarioSpec& spec, const Injection& injection, Sanitizer sanitizer);
+// Syscall and clock faults among `faults`: valid, allowed together in this build, and the shim
+// or libfaketime at hand; throws UsageError.
+void check_child_faults(const std::vector<std::string>& faults, Sanitizer sanitizer);
 // --scenarios DIR (repeatable) into `dirs`.
 void add_scenario_dirs_option(boost::program_options::options_description& desc,
                               std::vector<std::string>& dirs);

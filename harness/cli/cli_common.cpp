@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "harness/cli/cli.h"
+#include "harness/fault/child_faults.h"
 #include "harness/fault/faults.h"
 #include "harness/judge/judge.h"
 #include "harness/judge/summary.h"
@@ -100,14 +101,20 @@ void add_run_options(po::options_description& desc, RunOptions& o, const RunOpti
       "max-threads", po::value(&o.max_threads)->default_value(0)->value_name("N"),
       "tasks (threads + processes) the run may have at once, through a per-run pids cgroup "
       "(RLIMIT_NPROC when none is writable and not root); 0: no limit");
+  desc.add_options()("fault", po::value(&o.injection.faults)->composing()->value_name("SPEC"),
+                     t.injection != nullptr
+                         ? "a fault of the command's process, repeatable: "
+                           "syscall:call=accept,errno=EMFILE,p=0.01, "
+                           "syscall:call=write,delay-us=500,when=100..200 or clock:offset-s=30 "
+                           "(dynamically linked programs); see docs/faults.md"
+                         : "a fault, kind:key=value,... (repeatable): on the network between the "
+                           "scenario's clients and its server (latency:ms=5,jitter=2, "
+                           "udp-loss:p=0.01), or on the process (syscall:call=accept,"
+                           "errno=EMFILE,p=0.01, clock:offset-s=30); see docs/faults.md");
   (t.injection ? *t.injection : desc)
-      .add_options()("fault", po::value(&o.injection.faults)->composing()->value_name("SPEC"),
-                     "network fault between the scenario's clients and its server, "
-                     "kind:key=value,... (repeatable), e.g. latency:ms=5,jitter=2 or "
-                     "udp-loss:p=0.01; see docs/faults.md")(
-          "perturb", po::value(&o.injection.perturb)->value_name("SPEC"),
-          "seeded scheduling perturbation at the scenarios' named points, e.g. "
-          "probability=0.1,max-us=200")(
+      .add_options()("perturb", po::value(&o.injection.perturb)->value_name("SPEC"),
+                     "seeded scheduling perturbation at the scenarios' named points, e.g. "
+                     "probability=0.1,max-us=200")(
           "nemesis", po::value(&o.injection.nemesis)->composing()->value_name("SPEC"),
           "process fault on the scenario's server, e.g. pause:at=0.5,for=0.3 (repeatable)");
   add_scenario_dirs_option(t.injection ? *t.injection : desc, o.scenario_dirs);
@@ -154,13 +161,28 @@ void check_run_options(const RunOptions& o) {
   }
 }
 
-void check_injection(const ScenarioSpec& spec, const Injection& injection) {
+// Syscall and clock faults (any child, any scenario): each valid, together allowed in this
+// build, and what applies them at hand.
+void check_child_faults(const std::vector<std::string>& faults, Sanitizer sanitizer) {
+  if (auto problem = fault::check_child_faults(faults, sanitizer != Sanitizer::kNone)) {
+    throw UsageError(*problem);
+  }
+  try {
+    (void)fault::child_fault_setup(faults, "/dev/null", "");
+  } catch (const std::runtime_error& e) {
+    throw UsageError(e.what());
+  }
+}
+
+void check_injection(const ScenarioSpec& spec, const Injection& injection, Sanitizer sanitizer) {
+  check_child_faults(injection.faults, sanitizer);
   auto accepts = [&](std::string_view family) {
     return std::find(spec.faults.begin(), spec.faults.end(), family) != spec.faults.end();
   };
   const std::string families =
       spec.faults.empty() ? std::string("none") : fmt::format("{}", fmt::join(spec.faults, ", "));
   for (const auto& text : injection.faults) {
+    if (fault::is_child_fault(text)) continue;  // checked above: they act on the process
     FaultSpec fault;
     try {
       fault = parse_fault_spec(text);
@@ -295,7 +317,12 @@ std::vector<RunPlan> plan_scenario_runs(
       plan.injection = injection;
       ScenarioArgs args{variant, plan.seed};
       for (const auto& [k, v] : plan.params) args.sets.push_back(k + "=" + v);
-      args.faults = injection.faults;
+      // Network faults go to the scenario, which routes its clients through the proxy; syscall
+      // and clock faults are the driver's to apply (executor.cpp), and the replay line's.
+      std::vector<std::string> child;
+      for (const auto& f : injection.faults) {
+        (fault::is_child_fault(f) ? child : args.faults).push_back(f);
+      }
       args.perturb = injection.perturb;
       args.nemesis = injection.nemesis;
       const std::vector<std::string> words = scenario_argv(args);
@@ -308,6 +335,7 @@ std::vector<RunPlan> plan_scenario_runs(
           "faultline run {} --variant {} --sanitizer {} --seed {} --timeout {}", spec.id,
           shell_quote(variant), sanitizer_name(sanitizer), plan.seed, timeout_s);
       for (std::size_t w = 4; w < words.size(); ++w) replay += " " + shell_quote(words[w]);
+      for (const auto& f : child) replay += " --fault " + shell_quote(f);
       plan.replay = replay;
       plans.push_back(std::move(plan));
     }

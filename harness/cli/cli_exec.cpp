@@ -1,12 +1,15 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <regex>
 
 #include "harness/cli/cli.h"
+#include "harness/fault/child_faults.h"
 #include "harness/judge/summary.h"
 #include "harness/scenario/expectation.h"
 
@@ -115,6 +118,7 @@ std::string exec_replay(const ExecArgs& a, const std::vector<std::string>& comma
   for (const auto& k : a.observes) flags += " --observes " + shell_quote(k);
   for (int code : a.fail_exit) flags += fmt::format(" --fail-exit {}", code);
   for (const auto& p : a.fail_output) flags += " --fail-output " + shell_quote(p);
+  for (const auto& f : a.options.injection.faults) flags += " --fault " + shell_quote(f);
   flags += " --cwd " + shell_quote(a.cwd);
   std::string words;
   for (const auto& w : command) words += " " + shell_quote(w);
@@ -142,36 +146,73 @@ std::vector<RunPlan> plan_exec_runs(const ExecArgs& a, const std::vector<std::st
     plan.fail_output = a.fail_output;
     plan.scenario_protocol = false;
     plan.expectation = expectation;
+    plan.injection.faults = a.options.injection.faults;  // syscall and clock only (checked)
     plan.replay = exec_replay(a, command, plan.seed);
     plans.push_back(std::move(plan));
   }
   return plans;
 }
 
-// The program exec would start, found as execvp finds it; a message naming it and the fix when
-// there is none, so that a typo is one line and exit 2, not runs recorded as broken.
-std::string missing_program(const std::string& program, const std::string& cwd) {
+// The file `program` names, as the runner will start it (a path from `cwd`, or a bare name on
+// PATH); nothing when there is no such runnable file.
+std::optional<std::filesystem::path> program_file(const std::string& program,
+                                                  const std::string& cwd) {
   auto runnable = [](const std::filesystem::path& p) {
     std::error_code ec;
     return std::filesystem::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
   };
   if (program.find('/') != std::string::npos) {
     const std::filesystem::path p(program);
-    if (runnable(p.is_absolute() ? p : std::filesystem::path(cwd) / p)) return "";
-    return fmt::format(
-        "exec: {} is not a program that can be run (no such file, or not "
-        "executable): check the path after --",
-        program);
+    const std::filesystem::path file = p.is_absolute() ? p : std::filesystem::path(cwd) / p;
+    return runnable(file) ? std::optional(file) : std::nullopt;
   }
   const char* path = std::getenv("PATH");
   std::string_view dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
   while (!dirs.empty()) {
     const std::size_t colon = dirs.find(':');
     const std::string_view dir = dirs.substr(0, colon);
-    if (runnable(std::filesystem::path(dir.empty() ? "." : std::string(dir)) / program)) return "";
+    const auto file = std::filesystem::path(dir.empty() ? "." : std::string(dir)) / program;
+    if (runnable(file)) return file;
     dirs = colon == std::string_view::npos ? std::string_view() : dirs.substr(colon + 1);
   }
+  return std::nullopt;
+}
+
+// The program exec would start, found as execvp finds it; a message naming it and the fix when
+// there is none, so that a typo is one line and exit 2, not runs recorded as broken.
+std::string missing_program(const std::string& program, const std::string& cwd) {
+  if (program_file(program, cwd)) return "";
+  if (program.find('/') != std::string::npos) {
+    return fmt::format(
+        "exec: {} is not a program that can be run (no such file, or not "
+        "executable): check the path after --",
+        program);
+  }
   return fmt::format("exec: {} is not found on PATH: check its name, or give its path", program);
+}
+
+// exec takes the faults of the command's process (syscall, clock), which the dynamic loader
+// applies: so only to a dynamically linked program.
+void check_exec_faults(const ExecArgs& a, const std::string& program) {
+  const Injection& injection = a.options.injection;
+  const bool network = std::any_of(injection.faults.begin(), injection.faults.end(),
+                                   [](const std::string& f) { return !fault::is_child_fault(f); });
+  if (network || !injection.perturb.empty() || !injection.nemesis.empty()) {
+    throw UsageError(
+        "exec: network faults, --perturb and --nemesis need a faultline scenario (they are wired "
+        "into its clients and server); exec takes syscall and clock faults, and gives the "
+        "command the seed in $FAULTLINE_SEED");
+  }
+  if (injection.faults.empty()) return;
+  check_child_faults(injection.faults, parse_sanitizer(a.options.sanitizer));
+  const auto file = program_file(program, a.cwd);
+  if (file && fault::is_dynamically_linked(file->string()) == false) {
+    throw UsageError(fmt::format(
+        "exec: {} is statically linked (a Go program is), and syscall and clock faults work "
+        "through the dynamic loader: they reach programs whose calls go through libc (C, C++, "
+        "Python, a shell), never Go's own system calls",
+        program));
+  }
 }
 
 // The label of a command: its script when the program is an interpreter (python3 race.py ->
@@ -253,11 +294,7 @@ int exec(const Args& args) {
   if (std::string problem = missing_program(command.front(), a.cwd); !problem.empty()) {
     throw UsageError(problem);
   }
-  if (!a.options.injection.empty()) {
-    throw UsageError(
-        "exec: --fault, --perturb and --nemesis need a faultline scenario (they are wired into "
-        "its clients and server); a command run by exec gets the seed in $FAULTLINE_SEED");
-  }
+  check_exec_faults(a, command.front());
   if (!a.options.scenario_dirs.empty()) {
     throw UsageError(
         "exec: --scenarios names folders of faultline scenarios, which run does: exec runs the "

@@ -102,6 +102,7 @@ RunPlan external_plan(const Record& rec, Sanitizer sanitizer) {
   plan.cwd = rec.cwd;
   plan.fail_exit = rec.fail_exit;
   plan.fail_output = rec.fail_output;
+  for (const auto& f : rec.faults) plan.injection.faults.push_back(f.spec);
   plan.scenario_protocol = false;
   plan.replay = rec.replay;
   plan.expectation = rec.expectation;
@@ -113,7 +114,7 @@ RunPlan scenario_plan(const Record& rec, const Catalog& catalog, Sanitizer sanit
                       const RunOptions& options) {
   ScenarioSpec spec = catalog.spec(rec.scenario, sanitizer);
   (void)select_variants(spec, rec.variant);
-  check_injection(spec, options.injection);
+  check_injection(spec, options.injection, sanitizer);
   std::vector<std::string> sets;
   for (const auto& [k, v] : rec.params) sets.push_back(k + "=" + v);
   Params params;

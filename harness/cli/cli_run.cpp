@@ -121,7 +121,7 @@ int run(const Args& args) {
   Sanitizer sanitizer = parse_sanitizer(options.sanitizer);
   ScenarioSpec spec = catalog.spec(id, sanitizer);
   std::vector<std::string> variants = select_variants(spec, variant_arg);
-  check_injection(spec, options.injection);
+  check_injection(spec, options.injection, sanitizer);
   const Params params = run_params(spec, sets);
 
   if (options.out.empty()) options.out = "results/" + id + ".jsonl";

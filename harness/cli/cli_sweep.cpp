@@ -384,7 +384,7 @@ Build plan_build(const Catalog& catalog, const SweepSetup& s, Sanitizer sanitize
     for (const auto& kv : point) {
       if (!apply_injection_axis(kv, injection)) overrides.push_back(kv);
     }
-    check_injection(b.spec, injection);
+    check_injection(b.spec, injection, sanitizer);
     try {
       b.points.emplace_back(resolve_params(b.spec, overrides), std::move(injection));
     } catch (const std::invalid_argument& e) {

@@ -120,8 +120,10 @@ std::optional<std::string> check(const FaultSpec& spec, Fault* out) {
   if (info == nullptr) {
     std::vector<std::string_view> names;
     for (const auto& k : kinds()) names.push_back(k.name);
-    return fmt::format("unknown fault '{}': the network faults are {} (docs/faults.md)", spec.kind,
-                       fmt::join(names, ", "));
+    return fmt::format(
+        "unknown fault '{}': the network faults are {}; syscall and clock act on the process "
+        "(docs/faults.md)",
+        spec.kind, fmt::join(names, ", "));
   }
   Fault f;
   f.kind = info->kind;

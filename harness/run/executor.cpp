@@ -6,6 +6,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -17,6 +18,7 @@
 #include <random>
 #include <regex>
 
+#include "harness/fault/child_faults.h"
 #include "harness/judge/judge.h"
 #include "harness/record/experiment_key.h"
 #include "harness/record/results_file.h"
@@ -357,10 +359,29 @@ RecordedOutput recorded_output(const RunResult& result) {
           result.err.dropped_bytes, tail(result.out.text),  tail(result.err.text)};
 }
 
+// The environment that applies the run's syscall and clock faults (child_faults.h), with the
+// shim's counts file made, zeroed, beside the report file; nothing when the run has none.
+fault::ChildFaultSetup child_faults(const RunPlan& plan, const fs::path& counts_path) {
+  const char* preload = std::getenv("LD_PRELOAD");
+  fault::ChildFaultSetup setup =
+      fault::child_fault_setup(plan.injection.faults, counts_path.string(), preload ? preload : "");
+  if (!setup.syscall_calls.empty()) {
+    std::ofstream(counts_path, std::ios::binary | std::ios::trunc)
+        << std::string(fault::kSyscallCountsBytes, '\0');
+  }
+  if (!setup.env.empty()) {
+    // A preloaded library comes before an ASan runtime, which ASan refuses unless told.
+    const char* asan = std::getenv("ASAN_OPTIONS");
+    setup.env.emplace_back("ASAN_OPTIONS",
+                           std::string(asan ? asan : "") + " verify_asan_link_order=0");
+  }
+  return setup;
+}
+
 // The child's request: its command, limits and environment, with the private report file.
 RunRequest run_request(const RunPlan& plan, const RunSettings& settings,
                        const std::atomic<bool>* cancel, const std::string& run_id,
-                       const fs::path& report_path) {
+                       const fs::path& report_path, const fault::ChildFaultSetup& faults) {
   RunRequest request;
   request.argv = plan.argv;
   request.timeout = settings.timeout;
@@ -372,6 +393,16 @@ RunRequest run_request(const RunPlan& plan, const RunSettings& settings,
   request.env.emplace_back("FAULTLINE_REPORT", report_path.string());
   request.env.emplace_back("FAULTLINE_RUN_ID", run_id);
   request.env.emplace_back("FAULTLINE_SEED", std::to_string(plan.seed));
+  for (const auto& [k, v] : faults.env) {
+    // ASAN_OPTIONS: the sanitizer's, if this build set them, with the link-order switch added.
+    auto it = std::find_if(request.env.begin(), request.env.end(),
+                           [&](const auto& kv) { return kv.first == k; });
+    if (it != request.env.end() && k == "ASAN_OPTIONS") {
+      it->second += " verify_asan_link_order=0";
+    } else {
+      request.env.emplace_back(k, v);
+    }
+  }
   request.cwd = plan.cwd;
   return request;
 }
@@ -491,14 +522,17 @@ std::optional<double> first_symptom_seconds(const RunResult& result,
 }
 
 // The report files of drivers that are gone: a SIGKILLed driver cannot remove its own
-// ("faultline-<driver pid>-<run id>.jsonl" in the temp folder). Once per driver.
+// ("faultline-<driver pid>-<run id>.jsonl" and the syscall shim's ".counts" in the temp
+// folder). Once per driver.
 void remove_orphaned_report_files() {
   static std::once_flag once;
   std::call_once(once, [] {
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(fs::temp_directory_path(), ec)) {
       const std::string name = entry.path().filename().string();
-      if (name.ends_with(".jsonl") && left_by_dead_driver(name)) fs::remove(entry.path(), ec);
+      if ((name.ends_with(".jsonl") || name.ends_with(".counts")) && left_by_dead_driver(name)) {
+        fs::remove(entry.path(), ec);
+      }
     }
   });
 }
@@ -515,13 +549,23 @@ Record execute_run(const RunPlan& plan, const RunSettings& settings,
   remove_orphaned_report_files();
   const fs::path report_path =
       fs::temp_directory_path() / fmt::format("faultline-{}-{}.jsonl", ::getpid(), record.run_id);
-  const RunRequest request = run_request(plan, settings, cancel, record.run_id, report_path);
+  fs::path counts_path = report_path;
+  counts_path.replace_extension(".counts");
+  const fault::ChildFaultSetup faults = child_faults(plan, counts_path);
+  const RunRequest request =
+      run_request(plan, settings, cancel, record.run_id, report_path, faults);
   describe_run(record, plan, settings, request);
 
   RunResult result = run_process(request);
   ScenarioReport report = read_scenario_report(report_path.string());
   std::error_code ec;
   fs::remove(report_path, ec);
+  // The shim's counts, as metrics of the run: what it saw and what it did.
+  for (const auto& c : fault::read_syscall_counts(counts_path.string(), faults.syscall_calls)) {
+    report.metrics["syscall_" + c.call + "_calls"] = {static_cast<double>(c.calls), "calls"};
+    report.metrics["syscall_" + c.call + "_injected"] = {static_cast<double>(c.injected), "calls"};
+  }
+  if (!faults.syscall_calls.empty()) fs::remove(counts_path, ec);
   if (cancelled) *cancelled = result.cancelled;
 
   std::vector<std::string> suspicious;

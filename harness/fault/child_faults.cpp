@@ -1,0 +1,417 @@
+#include "harness/fault/child_faults.h"
+
+#include <elf.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include "harness/probe/shown.h"
+
+namespace faultline::fault {
+namespace fs = std::filesystem;
+namespace {
+
+struct ErrnoName {
+  std::string_view name;
+  int value;
+};
+// The errnos a syscall fault may inject, by name.
+const std::array<ErrnoName, 27> kErrnos = {{
+    {"EACCES", EACCES},
+    {"EADDRINUSE", EADDRINUSE},
+    {"EADDRNOTAVAIL", EADDRNOTAVAIL},
+    {"EAGAIN", EAGAIN},
+    {"EBADF", EBADF},
+    {"ECONNABORTED", ECONNABORTED},
+    {"ECONNREFUSED", ECONNREFUSED},
+    {"ECONNRESET", ECONNRESET},
+    {"EDQUOT", EDQUOT},
+    {"EHOSTUNREACH", EHOSTUNREACH},
+    {"EINPROGRESS", EINPROGRESS},
+    {"EINTR", EINTR},
+    {"EINVAL", EINVAL},
+    {"EIO", EIO},
+    {"EMFILE", EMFILE},
+    {"ENETUNREACH", ENETUNREACH},
+    {"ENFILE", ENFILE},
+    {"ENOBUFS", ENOBUFS},
+    {"ENOMEM", ENOMEM},
+    {"ENOSPC", ENOSPC},
+    {"ENOTCONN", ENOTCONN},
+    {"EPERM", EPERM},
+    {"EPIPE", EPIPE},
+    {"EROFS", EROFS},
+    {"ETIMEDOUT", ETIMEDOUT},
+    {"EWOULDBLOCK", EWOULDBLOCK},
+    {"ENOENT", ENOENT},
+}};
+
+std::optional<int> errno_named(std::string_view name) {
+  for (const auto& e : kErrnos) {
+    if (e.name == name) return e.value;
+  }
+  return std::nullopt;
+}
+
+std::string errno_names() {
+  std::vector<std::string_view> names;
+  for (const auto& e : kErrnos) names.push_back(e.name);
+  std::sort(names.begin(), names.end());
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+std::optional<double> number(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (end != s.c_str() + s.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+std::optional<std::uint64_t> whole(std::string_view s) {
+  if (s.empty() || s.size() > 18 || !std::all_of(s.begin(), s.end(), ::isdigit)) {
+    return std::nullopt;
+  }
+  return std::stoull(std::string(s));
+}
+
+struct When {
+  std::uint64_t first = 1, last = 0, step = 1;  // last 0: no end
+};
+
+// strace's form: first[..[last]][+step], calls counted from 1.
+std::optional<When> parse_when(std::string_view text) {
+  When w;
+  std::string_view rest = text;
+  if (const auto plus = rest.find('+'); plus != std::string_view::npos) {
+    auto step = whole(rest.substr(plus + 1));
+    if (!step || *step == 0) return std::nullopt;
+    w.step = *step;
+    rest = rest.substr(0, plus);
+  }
+  const auto dots = rest.find("..");
+  auto first = whole(rest.substr(0, dots));
+  if (!first || *first == 0) return std::nullopt;
+  w.first = *first;
+  if (dots == std::string_view::npos) {
+    if (text.find('+') == std::string_view::npos) w.last = w.first;  // when=N: call N alone
+  } else if (dots + 2 < rest.size()) {
+    auto last = whole(rest.substr(dots + 2));
+    if (!last || *last < w.first) return std::nullopt;
+    w.last = *last;
+  }
+  return w;
+}
+
+// A syscall spec, checked; `digest` gets the shim's form "call,errno,p,delay_us,first,last,step".
+std::optional<std::string> check_syscall(const FaultSpec& spec, std::string* digest) {
+  std::string call;
+  int error = 0;
+  double p = 1, delay_us = 0;
+  When when;
+  bool has_effect = false;
+  for (const auto& [key, value] : spec.params) {
+    if (key == "call") {
+      const auto& names = syscall_names();
+      if (std::find(names.begin(), names.end(), value) == names.end()) {
+        return fmt::format("fault 'syscall': call={} is not one it can fail: use one of {}",
+                           shown(value), fmt::join(names, ", "));
+      }
+      call = value;
+    } else if (key == "errno") {
+      auto e = errno_named(value);
+      if (!e) {
+        return fmt::format("fault 'syscall': errno={} is not an errno it knows: use one of {}",
+                           shown(value), errno_names());
+      }
+      error = *e, has_effect = true;
+    } else if (key == "delay-us") {
+      auto v = number(value);
+      if (!v || *v < 0 || *v > 10'000'000 || std::floor(*v) != *v) {
+        return fmt::format(
+            "fault 'syscall': delay-us={} must be a whole number from 0 to 10000000 "
+            "(microseconds before the call)",
+            shown(value));
+      }
+      delay_us = *v, has_effect = has_effect || *v > 0;
+    } else if (key == "p") {
+      auto v = number(value);
+      if (!v || *v <= 0 || *v > 1) {
+        return fmt::format(
+            "fault 'syscall': p={} must be a number above 0 and at most 1 (the chance that a "
+            "call is chosen)",
+            shown(value));
+      }
+      p = *v;
+    } else if (key == "when") {
+      auto w = parse_when(value);
+      if (!w) {
+        return fmt::format(
+            "fault 'syscall': when={} is not a range of calls: write N, N.., N..M or N..M+STEP "
+            "(calls counted from 1, as strace's inject does)",
+            shown(value));
+      }
+      when = *w;
+    } else {
+      return fmt::format(
+          "fault 'syscall' has no key '{}': its keys are call, errno, delay-us, p, "
+          "when",
+          shown(key));
+    }
+  }
+  if (call.empty()) {
+    return "fault 'syscall' needs call=NAME, e.g. syscall:call=accept,errno=EMFILE,p=0.01";
+  }
+  if (!has_effect) {
+    return fmt::format(
+        "fault 'syscall' on {} needs errno=NAME, delay-us=N or both, e.g. "
+        "syscall:call={},errno=EIO,when=10..20",
+        call, call);
+  }
+  if (error == 0 && call == "malloc") {
+    return "fault 'syscall' on malloc takes errno=ENOMEM (a delay alone is not a malloc fault)";
+  }
+  if (digest) {
+    *digest = fmt::format("{},{},{},{},{},{},{}", call, error, p,
+                          static_cast<std::uint64_t>(delay_us), when.first, when.last, when.step);
+  }
+  return std::nullopt;
+}
+
+struct Clock {
+  std::string faketime;           // FAKETIME
+  std::uint64_t start_after = 0;  // FAKETIME_START_AFTER_SECONDS (0: from the start)
+  bool monotonic = false;         // fake CLOCK_MONOTONIC too
+};
+
+std::optional<std::string> check_clock(const FaultSpec& spec, Clock* out) {
+  std::optional<double> offset, jump, rate;
+  std::optional<std::uint64_t> at;
+  bool monotonic = false;
+  for (const auto& [key, value] : spec.params) {
+    auto v = number(value);
+    if (key == "offset-s" || key == "jump-s") {
+      if (!v || std::fabs(*v) > 10 * 365.25 * 86400) {
+        return fmt::format("fault 'clock': {}={} must be seconds, within ten years either way", key,
+                           shown(value));
+      }
+      (key == "offset-s" ? offset : jump) = *v;
+    } else if (key == "rate") {
+      if (!v || *v <= 0 || *v > 1000) {
+        return fmt::format(
+            "fault 'clock': rate={} must be a number above 0 and at most 1000 (2: the clock runs "
+            "twice as fast; 0.5: half as fast)",
+            shown(value));
+      }
+      rate = *v;
+    } else if (key == "at") {
+      auto w = whole(value);
+      if (!w || *w == 0 || *w > 86400) {
+        return fmt::format(
+            "fault 'clock': at={} must be whole seconds from 1 to 86400 after the process "
+            "started (libfaketime counts whole seconds)",
+            shown(value));
+      }
+      at = *w;
+    } else if (key == "clocks") {
+      if (value != "wall" && value != "all") {
+        return fmt::format(
+            "fault 'clock': clocks={} must be wall (the realtime clock only) or all (monotonic "
+            "too: steady_clock, timeouts)",
+            shown(value));
+      }
+      monotonic = value == "all";
+    } else {
+      return fmt::format(
+          "fault 'clock' has no key '{}': its keys are offset-s, jump-s, at, rate, clocks",
+          shown(key));
+    }
+  }
+  if (jump && offset)
+    return "fault 'clock': give offset-s (from the start) or jump-s with at, not both";
+  if (jump.has_value() != at.has_value()) {
+    return "fault 'clock': jump-s and at go together: clock:jump-s=5,at=1 moves the clock 5 s "
+           "ahead 1 s after the process started";
+  }
+  if (!offset && !jump && !rate) {
+    return "fault 'clock' needs offset-s=S, jump-s=S with at=T, or rate=R, e.g. "
+           "clock:offset-s=30";
+  }
+  if (out) {
+    const double shift = offset.value_or(jump.value_or(0));
+    out->faketime = fmt::format("{}{}", shift < 0 ? "-" : "+", std::fabs(shift));
+    if (rate) out->faketime += fmt::format(" x{}", *rate);
+    out->start_after = at.value_or(0);
+    out->monotonic = monotonic;
+  }
+  return std::nullopt;
+}
+
+// The folder of the running driver.
+fs::path driver_dir() {
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::current_path() : self.parent_path();
+}
+
+// libfaultline_syscall[_malloc].so: next to the driver in a build tree, in <prefix>/lib/faultline
+// when installed.
+std::string shim_path(bool with_malloc) {
+  const std::string name =
+      with_malloc ? "libfaultline_syscall_malloc.so" : "libfaultline_syscall.so";
+  const fs::path dir = driver_dir();
+  for (const fs::path& candidate : {dir / name, dir.parent_path() / "lib" / "faultline" / name}) {
+    if (::access(candidate.c_str(), R_OK) == 0) return candidate.string();
+  }
+  throw std::runtime_error(fmt::format(
+      "syscall faults need {} next to faultline or in <prefix>/lib/faultline: build or install "
+      "the release preset",
+      name));
+}
+
+std::string libfaketime_path() {
+  if (const char* own = std::getenv("FAULTLINE_LIBFAKETIME"); own && *own) return own;
+  for (const char* candidate : {"/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+                                "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+                                "/usr/lib/faketime/libfaketime.so.1"}) {
+    if (::access(candidate, R_OK) == 0) return candidate;
+  }
+  throw std::runtime_error(
+      "clock faults need libfaketime: apt-get install libfaketime (or set FAULTLINE_LIBFAKETIME "
+      "to its libfaketime.so.1)");
+}
+
+}  // namespace
+
+const std::vector<std::string_view>& syscall_names() {
+  static const std::vector<std::string_view> kNames = {
+      "accept", "accept4",  "connect", "read",  "write",      "send",           "recv",
+      "sendto", "recvfrom", "close",   "fsync", "epoll_wait", "pthread_create", "malloc"};
+  return kNames;
+}
+
+bool is_child_fault(std::string_view text) {
+  try {
+    const FaultSpec spec = parse_fault_spec(text);
+    return spec.kind == "syscall" || spec.kind == "clock";
+  } catch (const std::invalid_argument&) {
+    return false;
+  }
+}
+
+std::optional<std::string> validate_child_fault(const FaultSpec& spec) {
+  if (spec.kind == "syscall") return check_syscall(spec, nullptr);
+  if (spec.kind == "clock") return check_clock(spec, nullptr);
+  return fmt::format("fault '{}' is not a syscall or clock fault", spec.kind);
+}
+
+std::optional<std::string> check_child_faults(const std::vector<std::string>& texts,
+                                              bool sanitized) {
+  std::vector<std::string> calls;
+  int clocks = 0;
+  for (const auto& text : texts) {
+    if (!is_child_fault(text)) continue;
+    const FaultSpec spec = parse_fault_spec(text);
+    if (auto problem = validate_child_fault(spec)) return problem;
+    if (spec.kind == "clock") {
+      if (++clocks > 1) return "--fault: one clock fault per run (give offset-s and rate in one)";
+      continue;
+    }
+    const std::string call = *spec.get("call");
+    if (std::find(calls.begin(), calls.end(), call) != calls.end()) {
+      return fmt::format("--fault: two syscall faults on {}: one spec per call", call);
+    }
+    if (call == "malloc" && sanitized) {
+      return "--fault syscall:call=malloc works only without a sanitizer: the sanitizer's "
+             "allocator is the process's malloc (use --sanitizer none)";
+    }
+    calls.push_back(call);
+  }
+  if (calls.size() > 16) return "--fault: at most 16 syscall faults in one run";
+  return std::nullopt;
+}
+
+ChildFaultSetup child_fault_setup(const std::vector<std::string>& texts,
+                                  const std::string& counts_path,
+                                  const std::string& inherited_preload) {
+  ChildFaultSetup setup;
+  std::vector<std::string> digests, preload;
+  std::optional<Clock> clock;
+  for (const auto& text : texts) {
+    if (!is_child_fault(text)) continue;
+    const FaultSpec spec = parse_fault_spec(text);
+    if (spec.kind == "clock") {
+      clock.emplace();
+      if (auto problem = check_clock(spec, &*clock)) throw std::runtime_error(*problem);
+      continue;
+    }
+    std::string digest;
+    if (auto problem = check_syscall(spec, &digest)) throw std::runtime_error(*problem);
+    digests.push_back(digest);
+    setup.syscall_calls.push_back(*spec.get("call"));
+  }
+  if (!digests.empty()) {
+    const bool malloc = std::find(setup.syscall_calls.begin(), setup.syscall_calls.end(),
+                                  "malloc") != setup.syscall_calls.end();
+    preload.push_back(shim_path(malloc));
+    setup.env.emplace_back("FAULTLINE_SYSCALL_FAULTS", fmt::format("{}", fmt::join(digests, ";")));
+    setup.env.emplace_back("FAULTLINE_SYSCALL_COUNTS", counts_path);
+  }
+  if (clock) {
+    preload.push_back(libfaketime_path());
+    setup.env.emplace_back("FAKETIME", clock->faketime);
+    if (clock->start_after) {
+      setup.env.emplace_back("FAKETIME_START_AFTER_SECONDS", std::to_string(clock->start_after));
+    }
+    if (!clock->monotonic) setup.env.emplace_back("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+  }
+  if (!preload.empty()) {
+    if (!inherited_preload.empty()) preload.push_back(inherited_preload);
+    setup.env.insert(setup.env.begin(), {"LD_PRELOAD", fmt::format("{}", fmt::join(preload, ":"))});
+  }
+  return setup;
+}
+
+std::vector<SyscallCount> read_syscall_counts(const std::string& counts_path,
+                                              const std::vector<std::string>& calls) {
+  std::vector<SyscallCount> out;
+  std::ifstream in(counts_path, std::ios::binary);
+  for (const auto& call : calls) {
+    std::uint64_t slot[2] = {0, 0};
+    if (in) in.read(reinterpret_cast<char*>(slot), sizeof slot);
+    out.push_back({call, in ? slot[0] : 0, in ? slot[1] : 0});
+  }
+  return out;
+}
+
+std::optional<bool> is_dynamically_linked(const std::string& program) {
+  std::ifstream in(program, std::ios::binary);
+  if (!in) return std::nullopt;
+  char head[2] = {};
+  in.read(head, 2);
+  if (in && head[0] == '#' && head[1] == '!') return true;
+  in.seekg(0);
+  Elf64_Ehdr eh{};
+  if (!in.read(reinterpret_cast<char*>(&eh), sizeof eh) ||
+      std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64) {
+    return std::nullopt;
+  }
+  for (int i = 0; i < eh.e_phnum; ++i) {
+    Elf64_Phdr ph{};
+    in.seekg(static_cast<std::streamoff>(eh.e_phoff + i * eh.e_phentsize));
+    if (!in.read(reinterpret_cast<char*>(&ph), sizeof ph)) return std::nullopt;
+    if (ph.p_type == PT_INTERP) return true;
+  }
+  return false;
+}
+
+}  // namespace faultline::fault
