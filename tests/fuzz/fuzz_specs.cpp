@@ -1,9 +1,10 @@
-// The fault, perturbation and nemesis spec parsers on one arbitrary text: each accepts it or
-// says why in one line; the driver's checks and the parsers agree.
+// The fault (network, syscall, clock), perturbation and nemesis spec parsers on one arbitrary
+// text: each accepts it or says why in one line; the driver's checks and the parsers agree.
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
 
+#include "harness/fault/child_faults.h"
 #include "harness/fault/faults.h"
 #include "harness/nemesis/nemesis.h"
 #include "harness/probe/perturb.h"
@@ -15,7 +16,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view text = faultline::fuzz::as_text(data, size);
   try {
     const faultline::FaultSpec spec = faultline::parse_fault_spec(text);
-    if (const auto error = faultline::fault::validate_fault(spec)) {
+    if (faultline::fault::is_child_fault(text)) {  // syscall and clock: the driver's own checks
+      const auto child_error = faultline::fault::validate_child_fault(spec);
+      if (child_error) check_message(*child_error, size);
+      const auto together = faultline::fault::check_child_faults({std::string(text)}, false);
+      FUZZ_CHECK(child_error.has_value() == together.has_value(),
+                 "check_child_faults and validate_child_fault disagree on one spec");
+    } else if (const auto error = faultline::fault::validate_fault(spec)) {
       check_message(*error, size);
     } else {
       (void)faultline::fault::make_fault(spec);  // what validate accepts, the fault is made of
