@@ -89,6 +89,7 @@ def rpc_table(path):
             "p99_us": statistics.median(r["p99_us"] for r in rs),
             "mean_us": statistics.median(r["mean_us"] for r in rs),
             "failed": sum(r["failed"] for r in rs),
+            "load1": max(r.get("load1", 0) for r in rs),
             "rounds": len(rs),
         }
     return out
@@ -100,13 +101,14 @@ def rpc(run):
     for name, t in (("quiet", quiet), ("with the CPU hog", hog)):
         print(f"-- {name}")
         print(f"{'stack':14} {'conns':>5} {'calls/s':>10} {'p50 us':>9} {'p99 us':>9} "
-              f"{'mean us':>9} {'failed':>6}")
+              f"{'mean us':>9} {'failed':>6} {'max load1':>9}")
         for k in (1, 16, 256):
             for s in stacks:
                 v = t.get((s, k))
                 if v:
                     print(f"{s:14} {k:5d} {v['calls_per_s']:10.0f} {v['p50_us']:9.1f} "
-                          f"{v['p99_us']:9.1f} {v['mean_us']:9.1f} {v['failed']:6d}")
+                          f"{v['p99_us']:9.1f} {v['mean_us']:9.1f} {v['failed']:6d} "
+                          f"{v['load1']:9.2f}")
     print("-- ratios, faultline / Go (targets: calls/s >= 1.0x, round trip p50 <= 1.0x)")
     for name, t in (("quiet", quiet), ("hog", hog)):
         for k in (1, 16, 256):
@@ -176,6 +178,26 @@ def driver(run):
         speed = j1m / j2m
         print(f"{sc} fixed, 20 runs: --jobs 1 {j1m:.2f} s, --jobs 2 {j2m:.2f} s: {speed:.2f}x "
               f"throughput  target >= 1.8x: {verdict(speed >= 1.8)}")
+    syscall_costs(run)
+
+
+def syscall_costs(run):
+    """Median in-kernel time of the cgroup join and of fdatasync, from strace -T of exec runs."""
+    import re
+    join, sync = [], []
+    for f in sorted(run.glob("strace-*.txt")):
+        for line in f.read_text().splitlines():
+            m = re.search(r"<([0-9.]+)>$", line)
+            if not m:
+                continue
+            if "fdatasync(" in line:
+                sync.append(float(m.group(1)))
+            elif re.search(r'write\(\d+, "0", 1\)', line):
+                join.append(float(m.group(1)))
+    if join or sync:
+        med = lambda v: f"{1000 * statistics.median(v):.2f} ms (n={len(v)})" if v else "-"
+        print(f"where exec's time goes (strace -T, in the kernel): joining the run's cgroup "
+              f"{med(join)}, fdatasync of the results file {med(sync)}")
 
 
 def rates(run):

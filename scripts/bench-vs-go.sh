@@ -15,6 +15,8 @@
 #
 #   bash scripts/bench-vs-go.sh                  # all four sections
 #   bash scripts/bench-vs-go.sh rpc driver       # some of them
+# (It runs from a copy of itself, so that editing this file during a run cannot change the run:
+# bash reads a script as it goes.)
 # Environment: REPEAT (5), RPC_SECONDS (3) per measurement, RPC_ROUNDS (3, the median is
 # printed), QUIET_LOAD (1.0: before each section wait, at most QUIET_WAIT_S = 600 s, for the
 # 1-minute load average to fall below it; the load is printed either way).
@@ -22,7 +24,14 @@
 # Needs build/release (and build/tsan, build/asan for the sanitizer runs), go (golang-go),
 # g++, hyperfine and python3. Binds 127.0.0.1 only; every loop is bounded in count and time.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+if [ -z "${BENCH_VS_GO_COPY:-}" ]; then
+  copy=$(mktemp /tmp/bench-vs-go.XXXXXX.sh)
+  cp "$0" "$copy"
+  BENCH_VS_GO_COPY=$copy BENCH_VS_GO_ROOT="$(cd "$(dirname "$0")/.." && pwd)" bash "$copy" "$@" && rc=0 || rc=$?
+  rm -f "$copy"
+  exit "$rc"
+fi
+cd "$BENCH_VS_GO_ROOT"
 root=$PWD
 REPEAT=${REPEAT:-5}
 RPC_SECONDS=${RPC_SECONDS:-3}
@@ -158,13 +167,21 @@ symptom() {
 }
 
 # ---- RPC: faultline's stack, Go's net/rpc, the raw floor -----------------------------------------
+# One measurement: its JSON line, with the 1-minute load average before it (load1) added.
+rpc_one() {
+  local file=$1 load
+  shift
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  "$@" | sed "s/^{/{\"load1\":$load,/" >>"$file"
+}
+
 rpc_round() {
   local file=$1 round k
   for round in $(seq 1 "$RPC_ROUNDS"); do
     for k in 1 16 256; do
-      "$gobin/fl_peer" rpc --conns "$k" --seconds "$RPC_SECONDS" >>"$file"
-      "$gobin/rpcbench" -conns "$k" -seconds "$RPC_SECONDS" >>"$file"
-      "$gobin/fl_peer" pingpong --conns "$k" --seconds "$RPC_SECONDS" >>"$file"
+      rpc_one "$file" "$gobin/fl_peer" rpc --conns "$k" --seconds "$RPC_SECONDS"
+      rpc_one "$file" "$gobin/rpcbench" -conns "$k" -seconds "$RPC_SECONDS"
+      rpc_one "$file" "$gobin/fl_peer" pingpong --conns "$k" --seconds "$RPC_SECONDS"
     done
   done
 }
@@ -214,6 +231,14 @@ driver() {
       "$F run $sc --variant fixed --repeat 20 --jobs 2 --seed 7 --out $out/jobs-$sc.jsonl" \
       >"$out/hf-jobs-$sc.log" 2>&1 || true
   done
+  # Where exec's time goes: the in-kernel time of the syscalls that stand out (strace -T), over
+  # 10 runs: joining the run's cgroup (a write to cgroup.procs), the results file's fdatasync.
+  if command -v strace >/dev/null; then
+    local i
+    for i in $(seq 1 10); do
+      strace -f -T -e trace=write,fdatasync -o "$out/strace-$i.txt" "$F" exec --out "$out/exec-strace.jsonl" -- /bin/true >/dev/null 2>&1 || true
+    done
+  fi
   machine
   python3 "$stats" driver "$out"
 }
