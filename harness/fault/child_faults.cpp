@@ -69,14 +69,6 @@ std::string errno_names() {
   return fmt::format("{}", fmt::join(names, ", "));
 }
 
-std::optional<double> number(const std::string& s) {
-  if (s.empty()) return std::nullopt;
-  char* end = nullptr;
-  const double v = std::strtod(s.c_str(), &end);
-  if (end != s.c_str() + s.size() || !std::isfinite(v)) return std::nullopt;
-  return v;
-}
-
 std::optional<std::uint64_t> whole(std::string_view s) {
   if (s.empty() || s.size() > 18 || !std::all_of(s.begin(), s.end(), ::isdigit)) {
     return std::nullopt;
@@ -112,77 +104,87 @@ std::optional<When> parse_when(std::string_view text) {
   return w;
 }
 
+// A syscall spec's values, as its keys give them.
+struct SyscallFault {
+  std::string call;
+  int error = 0;  // 0: delay only
+  double p = 1;
+  std::uint64_t delay_us = 0;
+  When when;
+};
+
+// One key of a syscall spec into `f`; the problem, or nothing.
+std::optional<std::string> syscall_key(const std::string& key, const std::string& value,
+                                       SyscallFault& f) {
+  if (key == "call") {
+    const auto& names = syscall_names();
+    if (std::find(names.begin(), names.end(), value) == names.end()) {
+      return fmt::format("fault 'syscall': call={} is not one it can fail: use one of {}",
+                         shown(value), fmt::join(names, ", "));
+    }
+    f.call = value;
+  } else if (key == "errno") {
+    const auto e = errno_named(value);
+    if (!e) {
+      return fmt::format("fault 'syscall': errno={} is not an errno it knows: use one of {}",
+                         shown(value), errno_names());
+    }
+    f.error = *e;
+  } else if (key == "delay-us") {
+    const auto v = spec_number(value);
+    if (!v || *v < 0 || *v > 10'000'000 || std::floor(*v) != *v) {
+      return fmt::format(
+          "fault 'syscall': delay-us={} must be a whole number from 0 to 10000000 "
+          "(microseconds before the call)",
+          shown(value));
+    }
+    f.delay_us = static_cast<std::uint64_t>(*v);
+  } else if (key == "p") {
+    const auto v = spec_number(value);
+    if (!v || *v <= 0 || *v > 1) {
+      return fmt::format(
+          "fault 'syscall': p={} must be a number above 0 and at most 1 (the chance that a call "
+          "is chosen)",
+          shown(value));
+    }
+    f.p = *v;
+  } else if (key == "when") {
+    const auto w = parse_when(value);
+    if (!w) {
+      return fmt::format(
+          "fault 'syscall': when={} is not a range of calls: write N, N.., N..M or N..M+STEP "
+          "(calls counted from 1, as strace's inject does)",
+          shown(value));
+    }
+    f.when = *w;
+  } else {
+    return fmt::format(
+        "fault 'syscall' has no key '{}': its keys are call, errno, delay-us, p, when", shown(key));
+  }
+  return std::nullopt;
+}
+
 // A syscall spec, checked; `digest` gets the shim's form "call,errno,p,delay_us,first,last,step".
 std::optional<std::string> check_syscall(const FaultSpec& spec, std::string* digest) {
-  std::string call;
-  int error = 0;
-  double p = 1, delay_us = 0;
-  When when;
-  bool has_effect = false;
+  SyscallFault f;
   for (const auto& [key, value] : spec.params) {
-    if (key == "call") {
-      const auto& names = syscall_names();
-      if (std::find(names.begin(), names.end(), value) == names.end()) {
-        return fmt::format("fault 'syscall': call={} is not one it can fail: use one of {}",
-                           shown(value), fmt::join(names, ", "));
-      }
-      call = value;
-    } else if (key == "errno") {
-      auto e = errno_named(value);
-      if (!e) {
-        return fmt::format("fault 'syscall': errno={} is not an errno it knows: use one of {}",
-                           shown(value), errno_names());
-      }
-      error = *e, has_effect = true;
-    } else if (key == "delay-us") {
-      auto v = number(value);
-      if (!v || *v < 0 || *v > 10'000'000 || std::floor(*v) != *v) {
-        return fmt::format(
-            "fault 'syscall': delay-us={} must be a whole number from 0 to 10000000 "
-            "(microseconds before the call)",
-            shown(value));
-      }
-      delay_us = *v, has_effect = has_effect || *v > 0;
-    } else if (key == "p") {
-      auto v = number(value);
-      if (!v || *v <= 0 || *v > 1) {
-        return fmt::format(
-            "fault 'syscall': p={} must be a number above 0 and at most 1 (the chance that a "
-            "call is chosen)",
-            shown(value));
-      }
-      p = *v;
-    } else if (key == "when") {
-      auto w = parse_when(value);
-      if (!w) {
-        return fmt::format(
-            "fault 'syscall': when={} is not a range of calls: write N, N.., N..M or N..M+STEP "
-            "(calls counted from 1, as strace's inject does)",
-            shown(value));
-      }
-      when = *w;
-    } else {
-      return fmt::format(
-          "fault 'syscall' has no key '{}': its keys are call, errno, delay-us, p, "
-          "when",
-          shown(key));
-    }
+    if (auto problem = syscall_key(key, value, f)) return problem;
   }
-  if (call.empty()) {
+  if (f.call.empty()) {
     return "fault 'syscall' needs call=NAME, e.g. syscall:call=accept,errno=EMFILE,p=0.01";
   }
-  if (!has_effect) {
+  if (f.error == 0 && f.delay_us == 0) {
     return fmt::format(
         "fault 'syscall' on {} needs errno=NAME, delay-us=N or both, e.g. "
         "syscall:call={},errno=EIO,when=10..20",
-        call, call);
+        f.call, f.call);
   }
-  if (error == 0 && call == "malloc") {
+  if (f.error == 0 && f.call == "malloc") {
     return "fault 'syscall' on malloc takes errno=ENOMEM (a delay alone is not a malloc fault)";
   }
   if (digest) {
-    *digest = fmt::format("{},{},{},{},{},{},{}", call, error, p,
-                          static_cast<std::uint64_t>(delay_us), when.first, when.last, when.step);
+    *digest = fmt::format("{},{},{},{},{},{},{}", f.call, f.error, f.p, f.delay_us, f.when.first,
+                          f.when.last, f.when.step);
   }
   return std::nullopt;
 }
@@ -193,65 +195,78 @@ struct Clock {
   bool monotonic = false;         // fake CLOCK_MONOTONIC too
 };
 
-std::optional<std::string> check_clock(const FaultSpec& spec, Clock* out) {
+// A clock spec's values, as its keys give them.
+struct ClockKeys {
   std::optional<double> offset, jump, rate;
   std::optional<std::uint64_t> at;
   bool monotonic = false;
-  for (const auto& [key, value] : spec.params) {
-    auto v = number(value);
-    if (key == "offset-s" || key == "jump-s") {
-      if (!v || std::fabs(*v) > 10 * 365.25 * 86400) {
-        return fmt::format("fault 'clock': {}={} must be seconds, within ten years either way", key,
-                           shown(value));
-      }
-      (key == "offset-s" ? offset : jump) = *v;
-    } else if (key == "rate") {
-      if (!v || *v <= 0 || *v > 1000) {
-        return fmt::format(
-            "fault 'clock': rate={} must be a number above 0 and at most 1000 (2: the clock runs "
-            "twice as fast; 0.5: half as fast)",
-            shown(value));
-      }
-      rate = *v;
-    } else if (key == "at") {
-      auto w = whole(value);
-      if (!w || *w == 0 || *w > 86400) {
-        return fmt::format(
-            "fault 'clock': at={} must be whole seconds from 1 to 86400 after the process "
-            "started (libfaketime counts whole seconds)",
-            shown(value));
-      }
-      at = *w;
-    } else if (key == "clocks") {
-      if (value != "wall" && value != "all") {
-        return fmt::format(
-            "fault 'clock': clocks={} must be wall (the realtime clock only) or all (monotonic "
-            "too: steady_clock, timeouts)",
-            shown(value));
-      }
-      monotonic = value == "all";
-    } else {
-      return fmt::format(
-          "fault 'clock' has no key '{}': its keys are offset-s, jump-s, at, rate, clocks",
-          shown(key));
+};
+
+// One key of a clock spec into `c`; the problem, or nothing.
+std::optional<std::string> clock_key(const std::string& key, const std::string& value,
+                                     ClockKeys& c) {
+  const auto v = spec_number(value);
+  if (key == "offset-s" || key == "jump-s") {
+    if (!v || std::fabs(*v) > 10 * 365.25 * 86400) {
+      return fmt::format("fault 'clock': {}={} must be seconds, within ten years either way", key,
+                         shown(value));
     }
+    (key == "offset-s" ? c.offset : c.jump) = *v;
+  } else if (key == "rate") {
+    if (!v || *v <= 0 || *v > 1000) {
+      return fmt::format(
+          "fault 'clock': rate={} must be a number above 0 and at most 1000 (2: the clock runs "
+          "twice as fast; 0.5: half as fast)",
+          shown(value));
+    }
+    c.rate = *v;
+  } else if (key == "at") {
+    const auto w = whole(value);
+    if (!w || *w == 0 || *w > 86400) {
+      return fmt::format(
+          "fault 'clock': at={} must be whole seconds from 1 to 86400 after the process started "
+          "(libfaketime counts whole seconds)",
+          shown(value));
+    }
+    c.at = *w;
+  } else if (key == "clocks") {
+    if (value != "wall" && value != "all") {
+      return fmt::format(
+          "fault 'clock': clocks={} must be wall (the realtime clock only) or all (monotonic "
+          "too: steady_clock, timeouts)",
+          shown(value));
+    }
+    c.monotonic = value == "all";
+  } else {
+    return fmt::format(
+        "fault 'clock' has no key '{}': its keys are offset-s, jump-s, at, rate, clocks",
+        shown(key));
   }
-  if (jump && offset)
+  return std::nullopt;
+}
+
+std::optional<std::string> check_clock(const FaultSpec& spec, Clock* out) {
+  ClockKeys c;
+  for (const auto& [key, value] : spec.params) {
+    if (auto problem = clock_key(key, value, c)) return problem;
+  }
+  if (c.jump && c.offset) {
     return "fault 'clock': give offset-s (from the start) or jump-s with at, not both";
-  if (jump.has_value() != at.has_value()) {
+  }
+  if (c.jump.has_value() != c.at.has_value()) {
     return "fault 'clock': jump-s and at go together: clock:jump-s=5,at=1 moves the clock 5 s "
            "ahead 1 s after the process started";
   }
-  if (!offset && !jump && !rate) {
+  if (!c.offset && !c.jump && !c.rate) {
     return "fault 'clock' needs offset-s=S, jump-s=S with at=T, or rate=R, e.g. "
            "clock:offset-s=30";
   }
   if (out) {
-    const double shift = offset.value_or(jump.value_or(0));
+    const double shift = c.offset.value_or(c.jump.value_or(0));
     out->faketime = fmt::format("{}{}", shift < 0 ? "-" : "+", std::fabs(shift));
-    if (rate) out->faketime += fmt::format(" x{}", *rate);
-    out->start_after = at.value_or(0);
-    out->monotonic = monotonic;
+    if (c.rate) out->faketime += fmt::format(" x{}", *c.rate);
+    out->start_after = c.at.value_or(0);
+    out->monotonic = c.monotonic;
   }
   return std::nullopt;
 }

@@ -102,14 +102,6 @@ const KindInfo* find_kind(std::string_view name) {
 
 namespace {
 
-std::optional<double> parse_number(const std::string& s) {
-  if (s.empty()) return std::nullopt;
-  char* end = nullptr;
-  double v = std::strtod(s.c_str(), &end);
-  if (end != s.c_str() + s.size() || !std::isfinite(v)) return std::nullopt;
-  return v;
-}
-
 std::string range_text(double min, double max, bool integer) {
   return fmt::format("{} {} to {}", integer ? "a whole number from" : "a number from", min, max);
 }
@@ -147,7 +139,7 @@ std::optional<std::string> check(const FaultSpec& spec, Fault* out) {
       continue;
     }
     if (key == "toxicity") {
-      auto v = parse_number(value);
+      auto v = spec_number(value);
       if (!v || *v < 0 || *v > 1) {
         return fmt::format(
             "fault '{}': toxicity={} must be a number from 0 to 1 (the "
@@ -168,7 +160,7 @@ std::optional<std::string> check(const FaultSpec& spec, Fault* out) {
                          fmt::join(keys, ", "));
     }
     const ParamInfo& p = info->params[i];
-    auto v = parse_number(value);
+    auto v = spec_number(value);
     if (!v || *v < p.min || *v > p.max || (p.integer && std::floor(*v) != *v)) {
       return fmt::format("fault '{}': {}={} is {}: use {} ({})", spec.kind, key, shown(value),
                          v ? "out of range" : "not a number", range_text(p.min, p.max, p.integer),

@@ -393,14 +393,14 @@ RunRequest run_request(const RunPlan& plan, const RunSettings& settings,
   request.env.emplace_back("FAULTLINE_REPORT", report_path.string());
   request.env.emplace_back("FAULTLINE_RUN_ID", run_id);
   request.env.emplace_back("FAULTLINE_SEED", std::to_string(plan.seed));
-  for (const auto& [k, v] : faults.env) {
+  for (const auto& var : faults.env) {
     // ASAN_OPTIONS: the sanitizer's, if this build set them, with the link-order switch added.
     auto it = std::find_if(request.env.begin(), request.env.end(),
-                           [&](const auto& kv) { return kv.first == k; });
-    if (it != request.env.end() && k == "ASAN_OPTIONS") {
+                           [&](const auto& kv) { return kv.first == var.first; });
+    if (it != request.env.end() && var.first == "ASAN_OPTIONS") {
       it->second += " verify_asan_link_order=0";
     } else {
-      request.env.emplace_back(k, v);
+      request.env.push_back(var);
     }
   }
   request.cwd = plan.cwd;

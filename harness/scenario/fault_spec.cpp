@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -75,6 +77,15 @@ FaultSpec parse_fault_spec(std::string_view text) {
     spec.params = parse_key_values(text.substr(colon + 1), fmt::format("fault '{}'", spec.kind));
   }
   return spec;
+}
+
+std::optional<double> spec_number(std::string_view value) {
+  if (value.empty()) return std::nullopt;
+  const std::string text(value);
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
 }
 
 nlohmann::json fault_spec_json(const FaultSpec& spec) {

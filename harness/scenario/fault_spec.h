@@ -29,6 +29,9 @@ FaultSpec parse_fault_spec(std::string_view text);
 std::vector<std::pair<std::string, std::string>> parse_key_values(std::string_view text,
                                                                   std::string_view what);
 
+// A spec's value as a finite number (the whole text, as strtod reads it), or nothing.
+std::optional<double> spec_number(std::string_view value);
+
 // {"spec": text, "kind": kind, "params": {key: value}} for the record.
 nlohmann::json fault_spec_json(const FaultSpec& spec);
 
