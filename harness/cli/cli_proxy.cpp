@@ -108,9 +108,9 @@ void print_proxy_stats(const fault::ProxyOptions& options, const fault::ProxySta
   if (tcp) {
     std::cout << fmt::format(
         "connections {} (upstream failures {}), bytes up {} down {} dropped {}, resets {}, "
-        "timeouts {}, limits {}, slow closes {}, delayed chunks {}, slices {}\n",
+        "timeouts {}, limits {}, slow closes {}, delayed chunks {}, slices {}, partition cuts {}\n",
         s.connections, s.upstream_failures, s.bytes_up, s.bytes_down, s.bytes_dropped, s.resets,
-        s.timeouts, s.limits, s.slow_closes, s.chunks_delayed, s.slices);
+        s.timeouts, s.limits, s.slow_closes, s.chunks_delayed, s.slices, s.partition_cuts);
   } else {
     std::cout << fmt::format(
         "flows {}, datagrams up {} (sent {}) down {} (sent {}), dropped {}, duplicated {}, "

@@ -62,6 +62,15 @@ const std::vector<KindInfo>& kinds() {
        "closes the connection once bytes have passed in the direction",
        "limit_data:bytes=1024",
        {{"bytes", std::nullopt, 0, 1e15, true, "bytes"}}},
+      {Kind::kPartition,
+       "partition",
+       "tcp",
+       "cuts the connections for ms from at ms after the proxy started, then heals; "
+       "mode=hold (default: nothing moves, the senders' buffers fill, all of it arrives at the "
+       "heal) or mode=drop (what the cut carried is lost); no RST, no close; direction: both",
+       "partition:at=500,ms=1000,mode=hold",
+       {{"at", 0.0, 0, kMaxMs, false, "start of the cut, ms after the proxy started"},
+        {"ms", std::nullopt, 0, kMaxMs, false, "length of the cut, ms (0: never heals)"}}},
       {Kind::kUdpLoss,
        "udp-loss",
        "udp",
@@ -106,75 +115,49 @@ std::string range_text(double min, double max, bool integer) {
   return fmt::format("{} {} to {}", integer ? "a whole number from" : "a number from", min, max);
 }
 
-// Validates and, when `out` is given, fills it. Returns the first problem.
-std::optional<std::string> check(const FaultSpec& spec, Fault* out) {
-  const KindInfo* info = find_kind(spec.kind);
-  if (info == nullptr) {
-    std::vector<std::string_view> names;
-    for (const auto& k : kinds()) names.push_back(k.name);
+// The keys every fault (or partition alone) takes besides its table's: direction, toxicity and
+// partition's mode. Nothing when `key` is not one of them (`handled` false) or it is good.
+std::optional<std::string> shared_key(const FaultSpec& spec, const std::string& key,
+                                      const std::string& value, Fault& f, bool& handled) {
+  handled = true;
+  if (key == "direction") {
+    if (value == "up" || value == "down" || value == "both") {
+      f.up = value != "down";
+      f.down = value != "up";
+      return std::nullopt;
+    }
     return fmt::format(
-        "unknown fault '{}': the network faults are {}; syscall and clock act on the process "
-        "(docs/faults.md)",
-        spec.kind, fmt::join(names, ", "));
+        "fault '{}': direction={} is not up, down or both (up: client to server; default {})",
+        spec.kind, shown(value), f.kind == Kind::kPartition ? "both" : "down");
   }
-  Fault f;
-  f.kind = info->kind;
-  f.text = spec.text;
-  std::vector<double> values;
-  for (const auto& p : info->params) values.push_back(p.default_value.value_or(NAN));
-  for (const auto& [key, value] : spec.params) {
-    if (key == "direction") {
-      if (value == "up") {
-        f.up = true, f.down = false;
-      } else if (value == "down") {
-        f.up = false, f.down = true;
-      } else if (value == "both") {
-        f.up = f.down = true;
-      } else {
-        return fmt::format(
-            "fault '{}': direction={} is not up, down or both (up: client to "
-            "server; default down)",
-            spec.kind, shown(value));
-      }
-      continue;
-    }
-    if (key == "toxicity") {
-      auto v = spec_number(value);
-      if (!v || *v < 0 || *v > 1) {
-        return fmt::format(
-            "fault '{}': toxicity={} must be a number from 0 to 1 (the "
-            "probability that a connection is affected)",
-            spec.kind, shown(value));
-      }
-      f.toxicity = *v;
-      continue;
-    }
-    std::size_t i = 0;
-    while (i < info->params.size() && info->params[i].key != key) ++i;
-    if (i == info->params.size()) {
-      std::vector<std::string_view> keys;
-      for (const auto& p : info->params) keys.push_back(p.key);
-      keys.push_back("direction");
-      keys.push_back("toxicity");
-      return fmt::format("fault '{}' has no key '{}': its keys are {}", spec.kind, key,
-                         fmt::join(keys, ", "));
-    }
-    const ParamInfo& p = info->params[i];
+  if (key == "toxicity") {
     auto v = spec_number(value);
-    if (!v || *v < p.min || *v > p.max || (p.integer && std::floor(*v) != *v)) {
-      return fmt::format("fault '{}': {}={} is {}: use {} ({})", spec.kind, key, shown(value),
-                         v ? "out of range" : "not a number", range_text(p.min, p.max, p.integer),
-                         p.help);
+    if (!v || *v < 0 || *v > 1) {
+      return fmt::format(
+          "fault '{}': toxicity={} must be a number from 0 to 1 (the probability that a "
+          "connection is affected)",
+          spec.kind, shown(value));
     }
-    values[i] = *v;
+    f.toxicity = *v;
+    return std::nullopt;
   }
-  for (std::size_t i = 0; i < info->params.size(); ++i) {
-    if (std::isnan(values[i])) {
-      const ParamInfo& p = info->params[i];
-      return fmt::format("fault '{}' needs {}=N: {} ({}); for example {}", spec.kind, p.key,
-                         range_text(p.min, p.max, p.integer), p.help, info->example);
+  if (key == "mode" && f.kind == Kind::kPartition) {
+    if (value != "hold" && value != "drop") {
+      return fmt::format(
+          "fault 'partition': mode={} is not hold (what the cut carried arrives at the heal) or "
+          "drop (it is lost)",
+          shown(value));
     }
+    f.drop = value == "drop";
+    return std::nullopt;
   }
+  handled = false;
+  return std::nullopt;
+}
+
+// The table's values into the fault's fields (times to microseconds); a problem that only the
+// values together show.
+std::optional<std::string> fill(Fault& f, const std::vector<double>& values) {
   auto ms_to_us = [](double ms) { return ms * 1000.0; };
   switch (f.kind) {
     case Kind::kLatency:
@@ -205,6 +188,10 @@ std::optional<std::string> check(const FaultSpec& spec, Fault* out) {
     case Kind::kLimitData:
       f.bytes = static_cast<std::uint64_t>(values[0]);
       break;
+    case Kind::kPartition:
+      f.at_us = ms_to_us(values[0]);
+      f.for_us = ms_to_us(values[1]);
+      break;
     case Kind::kUdpLoss:
     case Kind::kUdpDuplicate:
       f.p = values[0];
@@ -215,6 +202,58 @@ std::optional<std::string> check(const FaultSpec& spec, Fault* out) {
       f.hold_us = ms_to_us(values[2]);
       break;
   }
+  return std::nullopt;
+}
+
+// Validates and, when `out` is given, fills it. Returns the first problem.
+std::optional<std::string> check(const FaultSpec& spec, Fault* out) {
+  const KindInfo* info = find_kind(spec.kind);
+  if (info == nullptr) {
+    std::vector<std::string_view> names;
+    for (const auto& k : kinds()) names.push_back(k.name);
+    return fmt::format(
+        "unknown fault '{}': the network faults are {}; syscall and clock act on the process "
+        "(docs/faults.md)",
+        spec.kind, fmt::join(names, ", "));
+  }
+  Fault f;
+  f.kind = info->kind;
+  f.text = spec.text;
+  if (f.kind == Kind::kPartition) f.up = f.down = true;  // a cut link carries nothing either way
+  std::vector<double> values;
+  for (const auto& p : info->params) values.push_back(p.default_value.value_or(NAN));
+  for (const auto& [key, value] : spec.params) {
+    bool handled = false;
+    if (auto problem = shared_key(spec, key, value, f, handled)) return problem;
+    if (handled) continue;
+    std::size_t i = 0;
+    while (i < info->params.size() && info->params[i].key != key) ++i;
+    if (i == info->params.size()) {
+      std::vector<std::string_view> keys;
+      for (const auto& p : info->params) keys.push_back(p.key);
+      keys.push_back("direction");
+      keys.push_back("toxicity");
+      if (f.kind == Kind::kPartition) keys.push_back("mode");
+      return fmt::format("fault '{}' has no key '{}': its keys are {}", spec.kind, shown(key),
+                         fmt::join(keys, ", "));
+    }
+    const ParamInfo& p = info->params[i];
+    auto v = spec_number(value);
+    if (!v || *v < p.min || *v > p.max || (p.integer && std::floor(*v) != *v)) {
+      return fmt::format("fault '{}': {}={} is {}: use {} ({})", spec.kind, key, shown(value),
+                         v ? "out of range" : "not a number", range_text(p.min, p.max, p.integer),
+                         p.help);
+    }
+    values[i] = *v;
+  }
+  for (std::size_t i = 0; i < info->params.size(); ++i) {
+    if (std::isnan(values[i])) {
+      const ParamInfo& p = info->params[i];
+      return fmt::format("fault '{}' needs {}=N: {} ({}); for example {}", spec.kind, p.key,
+                         range_text(p.min, p.max, p.integer), p.help, info->example);
+    }
+  }
+  if (auto problem = fill(f, values)) return problem;
   if (out != nullptr) *out = std::move(f);
   return std::nullopt;
 }

@@ -2,7 +2,8 @@
 // `faultline proxy --help` are written from), validation, and the parsed form the proxy runs.
 //
 // TCP faults follow Toxiproxy's toxics (latency, bandwidth, slow_close, timeout, reset_peer,
-// slicer, limit_data); UDP faults (udp-loss, udp-duplicate, udp-reorder, udp-delay) are ours.
+// slicer, limit_data), with partition (a window in which a direction carries nothing, then
+// heals) of our own; UDP faults (udp-loss, udp-duplicate, udp-reorder, udp-delay) are ours.
 // Every fault takes `direction=up|down|both` (up: client to server; default down, as Toxiproxy's
 // `stream` defaults to downstream) and `toxicity=0..1` (the probability that a connection, or
 // for UDP a client's flow, is affected; drawn once per connection from the run's seed).
@@ -26,6 +27,7 @@ enum class Kind {
   kResetPeer,
   kSlicer,
   kLimitData,
+  kPartition,
   kUdpLoss,
   kUdpDuplicate,
   kUdpReorder,
@@ -75,6 +77,9 @@ struct Fault {
   std::uint64_t average_size = 0;        // slicer
   std::uint64_t size_variation = 0;      // slicer
   std::uint64_t bytes = 0;               // limit_data
+  double at_us = 0, for_us = 0;          // partition: its window from the proxy's start (for 0:
+                                         // never heals)
+  bool drop = false;                     // partition: data of the window is lost, not held
   double p = 0;                          // udp-loss, udp-duplicate, udp-reorder
   std::uint64_t gap = 1;                 // udp-reorder: later datagrams that overtake it
   double hold_us = 0;                    // udp-reorder: longest a datagram is held

@@ -82,8 +82,9 @@ void set_linger_zero(tcp::socket& s) {
 struct Counters {
   std::atomic<std::uint64_t> connections{0}, upstream_failures{0}, bytes_up{0}, bytes_down{0},
       bytes_dropped{0}, chunks_delayed{0}, slices{0}, resets{0}, timeouts{0}, limits{0},
-      slow_closes{0}, flows{0}, datagrams_up{0}, datagrams_down{0}, datagrams_sent_up{0},
-      datagrams_sent_down{0}, dropped{0}, duplicated{0}, reordered{0}, delayed{0};
+      slow_closes{0}, partition_cuts{0}, flows{0}, datagrams_up{0}, datagrams_down{0},
+      datagrams_sent_up{0}, datagrams_sent_down{0}, dropped{0}, duplicated{0}, reordered{0},
+      delayed{0};
   std::unique_ptr<std::atomic<std::uint64_t>[]> affected;
 };
 
@@ -95,6 +96,7 @@ void add(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) {
 
 struct Proxy::Impl {
   ProxyOptions options;
+  const Clock::time_point started = Clock::now();  // partitions count their window from here
   Counters counters;
   std::optional<asio::io_context> io;
   std::optional<tcp::acceptor> acceptor;
@@ -139,7 +141,7 @@ class Session;
 // One direction of a connection: reads from src, writes to dst.
 struct Direction {
   explicit Direction(const asio::strand<asio::io_context::executor_type>& ex)
-      : wake(ex), space(ex) {}
+      : wake(ex), space(ex), cut(ex) {}
   tcp::socket* src = nullptr;
   tcp::socket* dst = nullptr;
   bool up = false;
@@ -150,6 +152,8 @@ struct Direction {
   std::optional<std::uint64_t> limit;  // bytes
   bool dropping = false;               // timeout: data is read and dropped
   double slow_close_us = 0;
+  std::vector<const Fault*> partitions;  // the cuts of this direction
+  bool cut_seen = false;                 // counted once in partition_cuts
   Draws draws;
   std::uint64_t passed = 0;
   Clock::time_point next_send{};  // bandwidth pacing
@@ -160,6 +164,7 @@ struct Direction {
   bool eof = false;
   asio::steady_timer wake;   // the writer waits here for data
   asio::steady_timer space;  // the reader waits here for room
+  asio::steady_timer cut;    // the reader and writer wait here for a held partition to heal
   bool done = false;
 };
 
@@ -253,6 +258,9 @@ class Session : public std::enable_shared_from_this<Session> {
         case Kind::kSlowClose:
           d.slow_close_us += f.delay_us;
           break;
+        case Kind::kPartition:
+          d.partitions.push_back(&f);
+          break;
         default:
           break;
       }
@@ -273,7 +281,38 @@ class Session : public std::enable_shared_from_this<Session> {
     for (Direction* d : {&up_, &down_}) {
       d->wake.cancel();
       d->space.cancel();
+      d->cut.cancel();
     }
+  }
+
+  // The partition of this direction whose window holds `now`, if any.
+  const Fault* cutting(Direction& d, Clock::time_point now) const {
+    for (const Fault* f : d.partitions) {
+      const auto from = proxy_.started + us(f->at_us);
+      if (now >= from && (f->for_us == 0 || now < from + us(f->for_us))) return f;
+    }
+    return nullptr;
+  }
+
+  // While a held partition cuts this direction, nothing moves: waits for the heal. False: the
+  // connection closed meanwhile. `dropped`: a drop partition cuts it now (the caller discards).
+  asio::awaitable<bool> wait_out_cut(Direction& d, bool* dropped = nullptr) {
+    if (dropped) *dropped = false;
+    while (const Fault* f = cutting(d, Clock::now())) {
+      if (!d.cut_seen) {
+        d.cut_seen = true;
+        add(proxy_.counters.partition_cuts);
+      }
+      if (f->drop) {
+        if (dropped) *dropped = true;
+        co_return true;
+      }
+      d.cut.expires_at(f->for_us == 0 ? Clock::time_point::max()
+                                      : proxy_.started + us(f->at_us + f->for_us));
+      co_await d.cut.async_wait(kTuple);
+      if (closed_) co_return false;
+    }
+    co_return true;
   }
 
   static asio::awaitable<void> sleep_until(asio::steady_timer& t, Clock::time_point when) {
@@ -302,6 +341,14 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<bool> egress(Direction& d, const char* data, std::size_t n,
                                asio::steady_timer& timer) {
     while (n > 0) {
+      if (!d.partitions.empty()) {  // a cut: hold the data until the heal, or lose it
+        bool dropped = false;
+        if (!co_await wait_out_cut(d, &dropped)) co_return false;
+        if (dropped) {
+          add(proxy_.counters.bytes_dropped, n);
+          co_return true;
+        }
+      }
       std::size_t piece = n;
       if (d.slicer) {
         const Fault& s = *d.slicer;
@@ -361,6 +408,8 @@ class Session : public std::enable_shared_from_this<Session> {
     asio::steady_timer timer(self->strand_);
     Counters& c = self->proxy_.counters;
     for (;;) {
+      // A held cut reads nothing: the sender's buffers fill, as behind a real partition.
+      if (!d.partitions.empty() && !co_await self->wait_out_cut(d)) co_return;
       auto [ec, n] = co_await d.src->async_read_some(asio::buffer(buf), kTuple);
       if (self->closed_) co_return;
       if (ec) {
@@ -731,6 +780,7 @@ ProxyStats Proxy::stats() const {
   s.timeouts = g(c.timeouts);
   s.limits = g(c.limits);
   s.slow_closes = g(c.slow_closes);
+  s.partition_cuts = g(c.partition_cuts);
   s.flows = g(c.flows);
   s.datagrams_up = g(c.datagrams_up);
   s.datagrams_down = g(c.datagrams_down);

@@ -54,6 +54,7 @@ struct ProxyStats {
   std::uint64_t timeouts = 0;           // connections closed by timeout
   std::uint64_t limits = 0;             // connections closed by limit_data
   std::uint64_t slow_closes = 0;        // closes delayed by slow_close
+  std::uint64_t partition_cuts = 0;     // directions of connections a partition cut
   // UDP
   std::uint64_t flows = 0;  // distinct client endpoints
   std::uint64_t datagrams_up = 0;

@@ -94,6 +94,7 @@ void report_route(const Context& ctx, const Route& route) {
     m("timeouts", s.timeouts, "connections");
     m("limits", s.limits, "connections");
     m("slow_closes", s.slow_closes, "closes");
+    m("partition_cuts", s.partition_cuts, "directions");
   } else {
     m("flows", s.flows, "flows");
     m("datagrams_up", s.datagrams_up, "datagrams");

@@ -227,6 +227,83 @@ TEST(TcpProxy, SlowCloseDelaysTheClose) {
   ::close(fd);
 }
 
+// Pings every 20 ms for `ms` through `faults`, each a 4-byte index; the time (ms after the
+// proxy was made) each echo came back, by index (-1: never), and whether the connection stayed
+// open (no close, no reset) to the end.
+struct PingLog {
+  std::vector<double> sent, back;
+  bool stayed_open = true;
+  double made_ms = 0;  // how long making the proxy took: its window may start that much later
+};
+PingLog ping_through(const std::vector<std::string>& faults, int count) {
+  TcpEcho echo;
+  const auto t0 = Clock::now();
+  auto proxy = tcp_proxy(echo.port(), faults);
+  PingLog log;
+  log.made_ms = ms_since(t0);
+  log.sent.assign(count, -1);
+  log.back.assign(count, -1);
+  int fd = dial(proxy->port(), 100);
+  std::thread reader([&] {
+    for (int got = 0; got < count;) {
+      std::uint32_t i = 0;
+      const ssize_t n = ::recv(fd, &i, sizeof i, MSG_WAITALL);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+        log.stayed_open = false;
+        return;
+      }
+      if (n < 0) {  // a receive timeout: stop once the last ping had 1.5 s to come back
+        if (ms_since(t0) > 20.0 * count + 1500) return;
+        continue;
+      }
+      if (n == sizeof i && i < static_cast<std::uint32_t>(count)) log.back[i] = ms_since(t0), ++got;
+    }
+  });
+  for (std::uint32_t i = 0; i < static_cast<std::uint32_t>(count); ++i) {
+    std::this_thread::sleep_until(t0 + std::chrono::milliseconds(20 * i));
+    log.sent[i] = ms_since(t0);
+    if (!send_all(fd, reinterpret_cast<const char*>(&i), sizeof i)) log.stayed_open = false;
+  }
+  reader.join();
+  ::close(fd);
+  return log;
+}
+
+// A held partition: nothing comes back inside the window [300, 700) ms, everything sent before
+// it or in it comes back (in it: at the heal), and the connection never closes.
+TEST(TcpProxy, PartitionHoldsEverythingForItsWindowThenDeliversIt) {
+  const PingLog log = ping_through({"partition:at=300,ms=400"}, 50);
+  ASSERT_TRUE(log.stayed_open);
+  for (std::size_t i = 0; i < log.back.size(); ++i) {
+    ASSERT_GE(log.back[i], 0) << "ping " << i << " sent at " << log.sent[i] << " ms was lost";
+    EXPECT_FALSE(log.back[i] > 300 + log.made_ms + 10 && log.back[i] < 700 - 10)
+        << "ping " << i << " came back at " << log.back[i] << " ms, inside the cut";
+    if (log.sent[i] > 300 + log.made_ms + 5 && log.sent[i] < 690) {
+      EXPECT_GE(log.back[i], 700 - 5) << "ping " << i << " sent in the cut came back before it";
+    }
+  }
+}
+
+// A drop partition: what was sent inside the window never comes back, what was sent before and
+// after it does, and the connection stays open.
+TEST(TcpProxy, PartitionDropLosesWhatItsWindowCarriedAndHeals) {
+  const PingLog log = ping_through({"partition:at=300,ms=400,mode=drop"}, 50);
+  ASSERT_TRUE(log.stayed_open);
+  int lost = 0;
+  for (std::size_t i = 0; i < log.back.size(); ++i) {
+    const bool in_cut = log.sent[i] > 300 + log.made_ms + 10 && log.sent[i] < 690;
+    const bool clear = log.sent[i] < 290 || log.sent[i] > 710;
+    if (in_cut) {
+      EXPECT_LT(log.back[i], 0) << "ping " << i << " sent at " << log.sent[i] << " ms";
+    }
+    if (clear) {
+      EXPECT_GE(log.back[i], 0) << "ping " << i << " sent at " << log.sent[i] << " ms";
+    }
+    lost += log.back[i] < 0;
+  }
+  EXPECT_GE(lost, 15);  // 20 pings fall in the 400 ms window
+}
+
 TEST(TcpProxy, UpstreamRefusedResetsTheClient) {
   std::uint16_t closed_port;
   {
