@@ -5,10 +5,12 @@
 #include <atomic>
 #include <boost/program_options.hpp>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "harness/plan/catalog.h"
@@ -30,6 +32,7 @@ int proxy(const Args& args);
 int score(const Args& args);
 int report(const Args& args);
 int merge(const Args& args);
+int shrink(const Args& args);
 int emit(const Args& args);
 
 // Set by SIGINT/SIGTERM. A second Ctrl-C kills the driver at once (its children die with it).
@@ -129,6 +132,25 @@ std::vector<CampaignRun> plan_campaign(const RecordedCampaign& campaign,
 // The definition words a sweep given `words` records (to check a campaign's words re-plan
 // to themselves).
 std::vector<std::string> canonical_sweep_words(const Args& words);
+
+// A recorded run and the results file it was found in (replay, shrink).
+struct FoundRun {
+  Record record;
+  std::filesystem::path file;
+};
+// Every results/*.jsonl, sorted: where replay and shrink look by default.
+std::vector<std::filesystem::path> default_results_files();
+// The run whose run_id is `id`, or the one run whose id starts with it (ids are long; users paste
+// the start). Throws UsageError naming `command` when there is none or more than one.
+FoundRun find_run(const std::string& command, const std::string& id,
+                  const std::vector<std::filesystem::path>& files);
+// The options a recorded run was made with: its build, faults, limits and time limit (the
+// recorded one unless `timeout_s` > 0), with the scenario folder it ran from searched last.
+RunOptions recorded_options(const Record& rec, const std::string& build_root,
+                            const std::vector<std::string>& scenario_dirs, double timeout_s);
+// The plan and settings that run a recorded run again with `options` (recorded_options, or
+// those with other faults, as shrink tries them).
+std::pair<RunPlan, RunSettings> replay_plan(const Record& rec, const RunOptions& options);
 
 // How this faultline was started, as a word to begin a command the user can paste: argv[0] when
 // it names a path (build/release/faultline), else "faultline" (found on PATH). Set by main.

@@ -15,13 +15,6 @@ namespace faultline::cli {
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
-namespace {
-
-struct Found {
-  Record record;
-  fs::path file;
-};
-
 std::vector<fs::path> default_results_files() {
   std::vector<fs::path> files;
   std::error_code ec;
@@ -34,9 +27,9 @@ std::vector<fs::path> default_results_files() {
   return files;
 }
 
-// Exact run id, or a prefix of exactly one run id (ids are long; users paste the start).
-Found find_record(const std::string& id, const std::vector<fs::path>& files) {
-  std::vector<Found> matches;
+FoundRun find_run(const std::string& command, const std::string& id,
+                  const std::vector<fs::path>& files) {
+  std::vector<FoundRun> matches;
   for (const auto& file : files) {
     for (auto& record : read_records(file)) {
       const std::string& run_id = record.run_id;
@@ -49,22 +42,16 @@ Found find_record(const std::string& id, const std::vector<fs::path>& files) {
                                     : fmt::format("{} results file(s)", files.size());
   if (matches.empty()) {
     throw UsageError(
-        fmt::format("replay: no run with id '{}' in {}: pass the file with --results FILE "
+        fmt::format("{}: no run with id '{}' in {}: pass the file with --results FILE "
                     "(run ids are in each record's run_id)",
-                    id, where));
+                    command, id, where));
   }
-  throw UsageError(
-      fmt::format("replay: '{}' is the start of {} run ids: give more of it", id, matches.size()));
+  throw UsageError(fmt::format("{}: '{}' is the start of {} run ids: give more of it", command, id,
+                               matches.size()));
 }
 
-std::string symptom_kinds(const Record& record) {
-  const auto kinds = record.symptom_kinds();
-  return kinds.empty() ? "none" : fmt::format("{}", fmt::join(kinds, ", "));
-}
-
-// The options the recorded run was made with: its build, faults, limits and time limit.
-RunOptions options_of(const Record& rec, const std::string& build_root,
-                      const std::vector<std::string>& scenario_dirs, double timeout_s) {
+RunOptions recorded_options(const Record& rec, const std::string& build_root,
+                            const std::vector<std::string>& scenario_dirs, double timeout_s) {
   RunOptions options;
   options.build_root = build_root;
   options.scenario_dirs = scenario_dirs;
@@ -90,8 +77,15 @@ RunOptions options_of(const Record& rec, const std::string& build_root,
   return options;
 }
 
+namespace {
+
+std::string symptom_kinds(const Record& record) {
+  const auto kinds = record.symptom_kinds();
+  return kinds.empty() ? "none" : fmt::format("{}", fmt::join(kinds, ", "));
+}
+
 // A run of `faultline exec`: the command itself is the whole description.
-RunPlan external_plan(const Record& rec, Sanitizer sanitizer) {
+RunPlan external_plan(const Record& rec, Sanitizer sanitizer, const Injection& injection) {
   RunPlan plan;
   plan.scenario = rec.scenario;
   plan.variant = rec.variant;
@@ -102,7 +96,7 @@ RunPlan external_plan(const Record& rec, Sanitizer sanitizer) {
   plan.cwd = rec.cwd;
   plan.fail_exit = rec.fail_exit;
   plan.fail_output = rec.fail_output;
-  for (const auto& f : rec.faults) plan.injection.faults.push_back(f.spec);
+  plan.injection = injection;  // the recorded faults, or those shrink tries
   plan.scenario_protocol = false;
   plan.replay = rec.replay;
   plan.expectation = rec.expectation;
@@ -133,23 +127,22 @@ RunPlan scenario_plan(const Record& rec, const Catalog& catalog, Sanitizer sanit
   return plan;
 }
 
+}  // namespace
+
 // The plan and settings that run the recorded run again.
 std::pair<RunPlan, RunSettings> replay_plan(const Record& rec, const RunOptions& options) {
   const Sanitizer sanitizer = parse_sanitizer(options.sanitizer);
   if (rec.build_field("preset") == "external") {
-    return {external_plan(rec, sanitizer), external_settings(options)};
+    check_child_faults(options.injection.faults, sanitizer);
+    return {external_plan(rec, sanitizer, options.injection), external_settings(options)};
   }
   Catalog catalog = make_catalog(options);
   RunPlan plan = scenario_plan(rec, catalog, sanitizer, options);
   RunSettings settings = make_settings(catalog, rec.scenario, sanitizer, options);
-  const std::string was = rec.build_field("git_revision");
-  const std::string now = settings.build.value("git_revision", "");
-  if (!was.empty() && !now.empty() && was != now) {
-    std::cout << fmt::format("note: the run was recorded at revision {}, this build is {}\n",
-                             was.substr(0, 12), now.substr(0, 12));
-  }
   return {std::move(plan), std::move(settings)};
 }
+
+namespace {
 
 // The command the replay runs, shell-quoted. A results file is data anyone may hand over: the
 // command of an exec record is run only when the user says so (--yes); a scenario's command is
@@ -239,10 +232,16 @@ int replay(const Args& args) {
     }
   }
   if (files.empty()) files = default_results_files();
-  Found found = find_record(id, files);
+  FoundRun found = find_run("replay", id, files);
   const Record& rec = found.record;
-  const RunOptions options = options_of(rec, build_root, scenario_dirs, timeout_s);
+  const RunOptions options = recorded_options(rec, build_root, scenario_dirs, timeout_s);
   auto [plan, settings] = replay_plan(rec, options);
+  const std::string was = rec.build_field("git_revision");
+  const std::string now = settings.build.value("git_revision", "");
+  if (!was.empty() && !now.empty() && was != now) {
+    std::cout << fmt::format("note: the run was recorded at revision {}, this build is {}\n",
+                             was.substr(0, 12), now.substr(0, 12));
+  }
   const std::string command = command_to_run(plan, rec, vm.count("yes") > 0);
   if (out.empty()) out = found.file.string();
   ResultsWriter writer(out);

@@ -31,6 +31,8 @@ const Command kCommands[] = {
     {"report", faultline::cli::report, "write results files as one self-contained HTML page"},
     {"merge", faultline::cli::merge, "merge a campaign's shard files, checked complete"},
     {"replay", faultline::cli::replay, "run a recorded run again exactly and compare verdicts"},
+    {"shrink", faultline::cli::shrink,
+     "find the fewest, weakest faults with which a recorded run still reproduces"},
     {"score", faultline::cli::score,
      "the detector matrix: TP/FN/FP/TN of every build per incident"},
     {"proxy", faultline::cli::proxy, "forward TCP or UDP to a server through network faults"},

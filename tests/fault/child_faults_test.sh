@@ -5,7 +5,8 @@
 # binomial bounds of p, `when` must choose exactly its calls, a delay must cost its time, the
 # same seed must make the same choices (and replay too), a clock offset, jump and rate must be
 # what the child sees; a scenario under TSan and ASan runs with the shim in front of the
-# sanitizer; every bad spec is one line and exit 2.
+# sanitizer; shrink finds the one fault of three that matters, at its smallest strength; every
+# bad spec and bad shrink is one line and exit 2.
 #   child_faults_test.sh FAULTLINE SYSCALL_CHILD
 set -euo pipefail
 faultline=$(realpath "$1")
@@ -91,7 +92,25 @@ for san in tsan asan; do
   grep -q "accept4: EMFILE" "san-$san.log" || { cat "san-$san.log"; fail "$san: the scenario did not see its EMFILE"; }
 done
 
-# 7. Bad input: one line, exit 2, no file.
+# 7. shrink: of three faults only the write fault matters (the program exits 1 when a write
+# failed); shrink keeps it alone and halves its p while 1000 writes still meet a failure.
+"$faultline" exec --fail-exit 1 --seed 5 --out big.jsonl --fault syscall:call=write,errno=EIO,p=0.5 \
+  --fault syscall:call=read,delay-us=10,p=0.5 --fault clock:offset-s=30 -- "$child" write 1000 exit1 >/dev/null 2>&1 ||
+  fail "the run to shrink did not reproduce"
+id=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["run_id"])' big.jsonl)
+"$faultline" shrink "$id" --results big.jsonl --out shrunk.jsonl --runs 3 --yes >shrink.log 2>&1 || { cat shrink.log; fail "shrink exited $?"; }
+grep -q '^minimal: --fault syscall:call=write,errno=EIO,p=0.0625 (from ' shrink.log || { cat shrink.log; fail "shrink found another minimum"; }
+python3 - shrunk.shrink.json shrunk.jsonl <<'PY' || fail "the shrink summary or its runs"
+import json, sys
+s = json.load(open(sys.argv[1]))
+runs = [json.loads(l) for l in open(sys.argv[2])]
+assert s["minimal"] == "--fault syscall:call=write,errno=EIO,p=0.0625", s["minimal"]
+assert s["runs"] == len(runs) == 3 * len(s["trials"]), (s["runs"], len(runs), len(s["trials"]))
+assert not s["trials"][3]["passed"] and s["trials"][3]["given"] == "(nothing)", s["trials"][3]
+assert "--fault syscall:call=write,errno=EIO,p=0.0625 --cwd" in s["command"], s["command"]
+PY
+
+# 8. Bad input: one line, exit 2, no file.
 bad() { # WHAT-THE-LINE-SAYS ARGS...
   local want=$1; shift
   set +e; "$faultline" "$@" >out 2>err; local code=$?; set -e
@@ -108,10 +127,18 @@ bad "has no key 'speed'" exec --out bad.jsonl --fault clock:speed=2 -- "$child" 
 bad "jump-s and at go together" exec --out bad.jsonl --fault clock:jump-s=5 -- "$child" clock
 bad "works only without a sanitizer" run listener-lifetime --sanitizer tsan --out bad.jsonl --fault syscall:call=malloc,errno=ENOMEM
 bad "network faults, --perturb and --nemesis need a faultline scenario" exec --out bad.jsonl --fault latency:ms=5 -- "$child" clock
+"$faultline" exec --out clean.jsonl -- "$child" write 10 >/dev/null 2>&1
+clean_id=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["run_id"])' clean.jsonl)
+bad "did not reproduce (verdict" shrink "$clean_id" --results clean.jsonl --out bad.jsonl --yes
+"$faultline" exec --fail-exit 1 --out plain.jsonl -- sh -c 'exit 1' >/dev/null 2>&1 || true
+plain_id=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["run_id"])' plain.jsonl)
+bad "no fault, perturbation or nemesis to take away" shrink "$plain_id" --results plain.jsonl --out bad.jsonl --yes
+bad "runs a command of its own" shrink "$id" --results big.jsonl --out bad.jsonl
+bad "no run with id 'nosuchrun'" shrink nosuchrun --results big.jsonl --out bad.jsonl
 cp /bin/true static-probe
 if command -v go >/dev/null; then  # a static program: Go's
   printf 'package main\nfunc main() {}\n' >main.go
   GOCACHE="$work/gocache" GO111MODULE=off go build -o static-probe main.go
   bad "is statically linked" exec --out bad.jsonl --fault syscall:call=read,errno=EIO -- ./static-probe
 fi
-echo "syscall faults: counts agree, binomial bounds, when ranges, delays, seeds and replay; clock offset, jump and rate; TSan and ASan; bad specs refused"
+echo "syscall faults: counts agree, binomial bounds, when ranges, delays, seeds and replay; clock offset, jump and rate; TSan and ASan; shrink; bad specs refused"

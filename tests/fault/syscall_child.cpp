@@ -1,9 +1,10 @@
 // The program the syscall and clock fault tests run under `faultline exec`: it makes N calls of
 // one libc function and prints what came back, so the test can hold the shim's counts against
 // what the program itself saw.
-//   syscall_child CALL N       calls CALL N times; prints failed=F errno=NAME first=I last=I
+//   syscall_child CALL N [exit1]  calls CALL N times; prints failed=F errno=NAME first=I last=I
 //                              hash=H (H: of the indices, from 1, of the calls that failed) and
-//                              seconds=S (the wall time the calls took, CLOCK_MONOTONIC_RAW)
+//                              seconds=S (the wall time the calls took, CLOCK_MONOTONIC_RAW);
+//                              with exit1, exits 1 when a call failed (for shrink's test)
 //   syscall_child clock        prints wall=<time(NULL)> mono=<CLOCK_MONOTONIC seconds>
 //   syscall_child clock-after S  the same after S seconds of real time (CLOCK_MONOTONIC_RAW)
 //   syscall_child spin S       spins until CLOCK_MONOTONIC (faked or not) advanced S seconds
@@ -92,8 +93,8 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: syscall_child CALL N | clock | clock-after S | spin S\n");
+  if (argc != 3 && !(argc == 4 && std::strcmp(argv[3], "exit1") == 0)) {
+    std::fprintf(stderr, "usage: syscall_child CALL N [exit1] | clock | clock-after S | spin S\n");
     return 2;
   }
   const std::string call = argv[1];
@@ -114,5 +115,5 @@ int main(int argc, char** argv) {
   std::printf("failed=%ld errno=%s first=%ld last=%ld hash=%016llx seconds=%.4f\n", failed,
               seen ? strerrorname_np(seen) : "none", first, last,
               static_cast<unsigned long long>(hash), took);
-  return 0;
+  return argc == 4 && failed > 0 ? 1 : 0;
 }
