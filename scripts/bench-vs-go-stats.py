@@ -90,6 +90,7 @@ def rpc_table(path):
             "mean_us": statistics.median(r["mean_us"] for r in rs),
             "failed": sum(r["failed"] for r in rs),
             "load1": max(r.get("load1", 0) for r in rs),
+            "others_cpu": max(r.get("others_cpu", 0) for r in rs),
             "rounds": len(rs),
         }
     return out
@@ -98,17 +99,20 @@ def rpc_table(path):
 def rpc(run):
     quiet, hog = rpc_table(run / "rpc-quiet.jsonl"), rpc_table(run / "rpc-hog.jsonl")
     stacks = ["faultline-rpc", "go-net-rpc", "raw-pingpong"]
+    print("(max load1: the highest 1-minute load average before a round's measurement, which\n"
+          " counts the measured programs' own threads; others: the highest share of the machine's\n"
+          " CPU time that went to other processes during one, the hog included)")
     for name, t in (("quiet", quiet), ("with the CPU hog", hog)):
         print(f"-- {name}")
         print(f"{'stack':14} {'conns':>5} {'calls/s':>10} {'p50 us':>9} {'p99 us':>9} "
-              f"{'mean us':>9} {'failed':>6} {'max load1':>9}")
+              f"{'mean us':>9} {'failed':>6} {'max load1':>9} {'others':>6}")
         for k in (1, 16, 256):
             for s in stacks:
                 v = t.get((s, k))
                 if v:
                     print(f"{s:14} {k:5d} {v['calls_per_s']:10.0f} {v['p50_us']:9.1f} "
                           f"{v['p99_us']:9.1f} {v['mean_us']:9.1f} {v['failed']:6d} "
-                          f"{v['load1']:9.2f}")
+                          f"{v['load1']:9.2f} {100 * v['others_cpu']:5.0f}%")
     print("-- ratios, faultline / Go (targets: calls/s >= 1.0x, round trip p50 <= 1.0x)")
     for name, t in (("quiet", quiet), ("hog", hog)):
         for k in (1, 16, 256):

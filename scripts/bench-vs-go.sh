@@ -167,12 +167,24 @@ symptom() {
 }
 
 # ---- RPC: faultline's stack, Go's net/rpc, the raw floor -----------------------------------------
-# One measurement: its JSON line, with the 1-minute load average before it (load1) added.
+# Busy and total CPU time of the machine so far, in clock ticks (/proc/stat).
+cpu_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
+
+# One measurement: its JSON line, with the 1-minute load average before it (load1, which counts
+# the threads of the measurement before) and others_cpu added: the share of the machine's CPU
+# time during the measurement that went to processes other than the measured one (the hog
+# included, when there is one).
 rpc_one() {
-  local file=$1 load
+  local file=$1 load b0 t0 b1 t1 own line
   shift
   load=$(cut -d' ' -f1 /proc/loadavg)
-  "$@" | sed "s/^{/{\"load1\":$load,/" >>"$file"
+  read -r b0 t0 < <(cpu_ticks)
+  line=$(/usr/bin/time -f '%U %S' -o "$out/time.txt" "$@")
+  read -r b1 t1 < <(cpu_ticks)
+  own=$(awk '{print $1 + $2}' "$out/time.txt")
+  others=$(awk -v b="$((b1 - b0))" -v t="$((t1 - t0))" -v own="$own" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN {x = t > 0 ? (b / hz - own) / (t / hz) : 0; if (x < 0) x = 0; printf "%.3f", x}')
+  echo "$line" | sed "s/^{/{\"load1\":$load,\"others_cpu\":$others,/" >>"$file"
 }
 
 rpc_round() {
