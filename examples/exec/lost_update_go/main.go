@@ -15,9 +15,16 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 )
+
+// The stats line a handler writes for a hit: the work between its read and its write, which
+// is what lets a preemption (one core) or another core's store (two) fall inside the window.
+func stats(page, n int) string {
+	return "page " + strconv.Itoa(page) + " hit " + strconv.Itoa(n+1)
+}
 
 func main() {
 	variant := flag.String("variant", "buggy", "buggy or fixed")
@@ -32,6 +39,7 @@ func main() {
 
 	counts := make([]int, *pages)
 	served := make([]int, *workers) // each goroutine's own tally of the hits it counted
+	bytes := make([]int, *workers)  // and of the stats it wrote
 	var mu sync.Mutex
 	var start, done sync.WaitGroup
 	start.Add(1)
@@ -51,8 +59,10 @@ func main() {
 				if *variant == "fixed" {
 					mu.Lock() // FIX: one read-modify-write at a time
 				}
-				n := counts[page] // BUG: another goroutine's write between here and the store is lost
+				n := counts[page]      // BUG: another goroutine's write between here and the store is lost
+				line := stats(page, n) // the handler formats its stats line in between
 				counts[page] = n + 1
+				bytes[w] += len(line)
 				if *variant == "fixed" {
 					mu.Unlock()
 				}
