@@ -33,10 +33,10 @@ for option in $("$faultline" help run | grep -oE '^  (-[a-z] \[ )?--[a-z0-9-]+' 
 done
 
 [ -f "$man" ] || fail "no man page at $man"
-head -2 "$man" | grep -q '^\.TH FAULTLINE "1"' || fail "not a section-1 man page: $(head -2 "$man")"
+grep -q '^\.TH FAULTLINE "1"' "$man" || fail "not a section-1 man page: $(head -2 "$man")"
 for c in $("$faultline" --help | sed -n '/^commands:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p'); do
   grep -q "^\.SS $c\$" "$man" || fail "the man page has no section for $c"
-  usage=$("$faultline" help "$c" | head -1)
+  usage=$("$faultline" help "$c" | sed -n 1p)  # sed reads it all: head would SIGPIPE it
   grep -qF "$usage" "$man" || fail "the man page lacks $c's usage line: $usage"
 done
 grep -q 'FAULTLINE_SCENARIO_PATH' "$man" || fail "the man page does not describe FAULTLINE_SCENARIO_PATH"

@@ -26,12 +26,15 @@ grep -q -- "--grid KEY=V1,V2" out || fail "sweep --help names no value"
 grep -q "(=0.05)" out && ! grep -q "0.0500000" out || fail "compare --help: --alpha default as $(grep alpha out)"
 "$faultline" exec --help >out
 ! grep -q -- "--nemesis\|--perturb\|--scenarios" out || fail "exec --help lists options exec refuses"
-grep -A2 -- "--fault SPEC" out | grep -q "syscall:call=" && ! grep -q "latency:ms" out ||
+# (a producer piped into grep -q could die of SIGPIPE under pipefail: grep a variable instead)
+fault_help=$(grep -A2 -- "--fault SPEC" out)
+grep -q "syscall:call=" <<<"$fault_help" && ! grep -q "latency:ms" out ||
   fail "exec --help does not say that its --fault takes the process's faults only"
 # Every command's help shows how it is used: at least one example beginning with faultline.
 for c in $("$faultline" --help | sed -n '/^commands:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p'); do
   "$faultline" help "$c" >out
-  sed -n '/^examples\?:$/,/^$/p' out | grep -q "^  faultline $c " || fail "help $c has no example"
+  examples=$(sed -n '/^examples\?:$/,/^$/p' out)
+  grep -q "^  faultline $c " <<<"$examples" || fail "help $c has no example"
 done
 
 "$faultline" export "$results" --format csv --out - >out || fail "export --out - exited $?"
