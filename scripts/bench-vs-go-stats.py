@@ -90,7 +90,8 @@ def rpc_table(path):
             "mean_us": statistics.median(r["mean_us"] for r in rs),
             "failed": sum(r["failed"] for r in rs),
             "load1": max(r.get("load1", 0) for r in rs),
-            "others_cpu": max(r.get("others_cpu", 0) for r in rs),
+            "others_cpu": (max(r["others_cpu"] for r in rs)
+                           if all("others_cpu" in r for r in rs) else None),
             "rounds": len(rs),
         }
     return out
@@ -112,7 +113,17 @@ def rpc(run):
                 if v:
                     print(f"{s:14} {k:5d} {v['calls_per_s']:10.0f} {v['p50_us']:9.1f} "
                           f"{v['p99_us']:9.1f} {v['mean_us']:9.1f} {v['failed']:6d} "
-                          f"{v['load1']:9.2f} {100 * v['others_cpu']:5.0f}%")
+                          f"{v['load1']:9.2f} "
+                          + (f"{100 * v['others_cpu']:5.0f}%" if v["others_cpu"] is not None
+                             else "     -"))
+    pinned = rpc_table(run / "rpc-pinned.jsonl")
+    if pinned:
+        print("-- one connection, every thread on CPU 0 (taskset -c 0), no hog")
+        for s in stacks:
+            v, q = pinned.get((s, 1)), quiet.get((s, 1))
+            if v and q:
+                print(f"{s:14} {v['calls_per_s']:10.0f} calls/s  p50 {v['p50_us']:7.1f} us  "
+                      f"(on both CPUs: {q['p50_us']:.1f} us, {v['p50_us'] / q['p50_us']:.2f}x)")
     print("-- ratios, faultline / Go (targets: calls/s >= 1.0x, round trip p50 <= 1.0x)")
     for name, t in (("quiet", quiet), ("hog", hog)):
         for k in (1, 16, 256):

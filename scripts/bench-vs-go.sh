@@ -203,6 +203,14 @@ rpc() {
   echo "== RPC: calls/s and round trip, closed loop, one caller per connection, ${RPC_SECONDS} s each, median of $RPC_ROUNDS rounds =="
   wait_quiet
   rpc_round "$out/rpc-quiet.jsonl"
+  # The three again at one connection with every thread on one CPU (taskset -c 0): what waking a
+  # thread on the other, idle, vCPU costs, against handing over on the same one.
+  local round
+  for round in $(seq 1 "$RPC_ROUNDS"); do
+    rpc_one "$out/rpc-pinned.jsonl" taskset -c 0 "$gobin/fl_peer" rpc --conns 1 --seconds "$RPC_SECONDS"
+    rpc_one "$out/rpc-pinned.jsonl" taskset -c 0 "$gobin/rpcbench" -conns 1 -seconds "$RPC_SECONDS"
+    rpc_one "$out/rpc-pinned.jsonl" taskset -c 0 "$gobin/fl_peer" pingpong --conns 1 --seconds "$RPC_SECONDS"
+  done
   machine
   # The hog: one busy loop, bounded by timeout, ended by its id when the runs are done.
   local bound=$((RPC_ROUNDS * 9 * (${RPC_SECONDS%.*} + 2) + 60))
