@@ -60,9 +60,15 @@ if command -v go >/dev/null; then
   export GOCACHE="$work/gocache" GOPATH="$work/gopath" GO111MODULE=off
   (cd examples/exec/lost_update_go && go build -race -o "$work/lu-race" . && go build -o "$work/lu" .) ||
     fail "go build of examples/exec/lost_update_go"
-  "$faultline" exec --repeat 2 --expect data_race --name lost_update_go --out "$work/go-race.jsonl" -- "$work/lu-race" -ms 20 >/dev/null ||
+  # The race build shows the incident by the race detector's report or, when the detector
+  # missed it, by its own exit code: under CPU load Go's detector reported in 5 of 20 runs that
+  # each lost 37,000 to 140,000 updates (docs/exec.md), so either symptom is the incident here.
+  "$faultline" exec --repeat 3 --expect data_race --expect exit_code --fail-exit 1 --name lost_update_go \
+    --out "$work/go-race.jsonl" -- "$work/lu-race" -ms 50 >/dev/null ||
     fail "the Go race was not judged reproduced"
-  [ "$(verdicts "$work/go-race.jsonl")" = "reproduced reproduced" ] || fail "go -race: $(verdicts "$work/go-race.jsonl")"
+  [ "$(verdicts "$work/go-race.jsonl")" = "reproduced reproduced reproduced" ] || fail "go -race: $(verdicts "$work/go-race.jsonl")"
+  races=$(python3 -c 'import json,sys; print(sum(any(s["kind"] == "data_race" for s in json.loads(l)["symptoms"]) for l in open(sys.argv[1])))' "$work/go-race.jsonl")
+  echo "the Go race detector reported the race in $races of 3 runs"
   "$faultline" exec --repeat 2 --expect clean --variant fixed --out "$work/go-race-fixed.jsonl" -- "$work/lu-race" -variant fixed -ms 20 >/dev/null ||
     fail "the fixed Go program under -race was not clean"
   "$faultline" exec --repeat 3 --fail-exit 1 --out "$work/go-exit.jsonl" -- "$work/lu" >/dev/null ||
