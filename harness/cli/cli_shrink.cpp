@@ -181,10 +181,11 @@ Element with_value(const Element& e, const std::string& key, const std::string& 
 
 // Halves each strength of each element while it still reproduces (at most 3 halvings a key).
 std::vector<Element> weaken(std::vector<Element> elements, Shrinker& s) {
-  for (auto& e : elements) {
+  for (std::size_t i = 0; i < elements.size(); ++i) {
+    const bool bare = elements[i].kind == Element::kPerturb;
     FaultSpec spec;
     try {
-      spec = parse_fault_spec(e.kind == Element::kPerturb ? "x:" + e.text : e.text);
+      spec = parse_fault_spec(bare ? "x:" + elements[i].text : elements[i].text);
     } catch (const std::invalid_argument&) {
       continue;
     }
@@ -194,10 +195,9 @@ std::vector<Element> weaken(std::vector<Element> elements, Shrinker& s) {
       for (int halving = 0; v && *v > 0 && halving < 3; ++halving) {
         const double half = std::floor(*v) == *v && *v >= 2 ? std::floor(*v / 2) : *v / 2;
         std::vector<Element> weaker = elements;
-        Element& w = weaker[static_cast<std::size_t>(&e - elements.data())];
-        w = with_value(e, key, fmt::format("{}", half));
+        weaker[i] = with_value(elements[i], key, fmt::format("{}", half));
         if (!s.reproduces(weaker)) break;
-        elements = weaker;
+        elements = std::move(weaker);
         v = half;
       }
     }
