@@ -95,8 +95,8 @@ int run_rpc(int conns, double seconds) {
   const std::string args = encode_divide_args({10, 3});
   std::vector<Lane> lanes(static_cast<std::size_t>(conns));
   const auto start = Clock::now();
-  const auto end = start + std::chrono::duration_cast<Clock::duration>(
-                               std::chrono::duration<double>(seconds));
+  const auto end =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   std::vector<std::thread> callers;
   for (int c = 0; c < conns; ++c) {
     callers.emplace_back([&, c] {
@@ -106,7 +106,8 @@ int run_rpc(int conns, double seconds) {
         DivideReply reply;
         const auto t0 = Clock::now();
         auto call = clients[static_cast<std::size_t>(c)]->go(
-            kDivideMethod, args, [&reply](const std::string& body) { decode_divide_reply(body, reply); });
+            kDivideMethod, args,
+            [&reply](const std::string& body) { decode_divide_reply(body, reply); });
         const bool done = call->wait_until(Clock::now() + std::chrono::seconds(10));
         const std::uint32_t rtt = since(t0);
         if (!done || call->result().status != Status::kOk || reply.quotient["Quo"] != 3 ||
@@ -194,8 +195,8 @@ int run_pingpong(int conns, double seconds) {
   }
   std::vector<Lane> lanes(static_cast<std::size_t>(conns));
   const auto start = Clock::now();
-  const auto end = start + std::chrono::duration_cast<Clock::duration>(
-                               std::chrono::duration<double>(seconds));
+  const auto end =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   std::vector<std::thread> callers;
   for (int c = 0; c < conns; ++c) {
     callers.emplace_back([&, c] {
