@@ -268,11 +268,7 @@ const char* const kShrinkUsage =
     "  faultline shrink 20261207T031005Z-5d1c --results r.jsonl --out shrink.jsonl --yes\n\n"
     "options";
 
-}  // namespace
-
-int shrink(const Args& args) {
-  ShrinkArgs a;
-  po::options_description desc(kShrinkUsage);
+void add_shrink_options(po::options_description& desc, ShrinkArgs& a) {
   desc.add_options()("help,h", "this text")(
       "results", po::value(&a.results)->composing()->value_name("FILE"),
       "results file(s) to look in (repeatable; default: every results/*.jsonl)")(
@@ -286,30 +282,45 @@ int shrink(const Args& args) {
       "build-root", po::value(&a.build_root)->value_name("DIR"), "folder holding the builds")(
       "yes", po::bool_switch(&a.yes), "run the command an exec record stores");
   add_scenario_dirs_option(desc, a.scenario_dirs);
-  auto vm = parse("shrink", args, desc, "id", po::value(&a.id), 1);
-  if (vm.count("help")) {
-    std::cout << desc;
-    return kExitOk;
-  }
+}
+
+// The recorded run to start from, checked: the options in range, the run found and reproduced.
+Record run_to_shrink(const ShrinkArgs& a) {
   if (a.id.empty()) throw UsageError("shrink: give the run id of a run that reproduced");
   if (a.runs < 1 || a.runs > 1000) throw UsageError("shrink: --runs takes 1 to 1000");
-  if (!(a.rate > 0) || a.rate > 1)
+  if (!(a.rate > 0) || a.rate > 1) {
     throw UsageError("shrink: --rate takes a number above 0, at most 1");
+  }
   if (a.max_trials < 1) throw UsageError("shrink: --max-trials takes 1 or more");
   std::vector<fs::path> files(a.results.begin(), a.results.end());
   for (const auto& f : files) {
-    if (!fs::exists(f))
+    if (!fs::exists(f)) {
       throw UsageError(fmt::format("shrink: results file {} does not exist", f.string()));
+    }
   }
   if (files.empty()) files = default_results_files();
-  const FoundRun found = find_run("shrink", a.id, files);
-  const Record& rec = found.record;
+  Record rec = find_run("shrink", a.id, files).record;
   const Outcome was = judge_record(rec).outcome;
   if (!is_hit(was)) {
     throw UsageError(fmt::format(
         "shrink: run {} did not reproduce (verdict {}): shrink starts from a run that did",
         rec.run_id, outcome_name(was)));
   }
+  return rec;
+}
+
+}  // namespace
+
+int shrink(const Args& args) {
+  ShrinkArgs a;
+  po::options_description desc(kShrinkUsage);
+  add_shrink_options(desc, a);
+  auto vm = parse("shrink", args, desc, "id", po::value(&a.id), 1);
+  if (vm.count("help")) {
+    std::cout << desc;
+    return kExitOk;
+  }
+  const Record rec = run_to_shrink(a);
   const RunOptions recorded = recorded_options(rec, a.build_root, a.scenario_dirs, 0);
   const std::vector<Element> all = elements_of(recorded.injection);
   if (all.empty()) {
