@@ -15,6 +15,7 @@
 #include "harness/run/runner.h"
 
 #include <fcntl.h>
+#include <linux/sched.h>  // clone_args, CLONE_INTO_CGROUP
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -36,6 +37,16 @@
 #include <thread>
 
 extern char** environ;
+
+// clang says whether a sanitizer is on through __has_feature; gcc defines __SANITIZE_*__.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#define FAULTLINE_HAS_SANITIZER_FEATURE 1
+#endif
+#endif
+#ifndef FAULTLINE_HAS_SANITIZER_FEATURE
+#define FAULTLINE_HAS_SANITIZER_FEATURE 0
+#endif
 
 #include "harness/probe/proc_cgroup.h"
 #include "harness/probe/write_all.h"
@@ -288,6 +299,10 @@ struct ChildPlan {
   int stderr_fd = -1;
   int report_fd = -1;
   std::vector<std::string> cgroup_procs;  // the cgroup.procs files of the run's cgroups to join
+  // The cgroup2 group that contains the run (O_PATH), for clone3's CLONE_INTO_CGROUP, and its
+  // index in cgroup_procs: a child started in it does not write that cgroup.procs.
+  UniqueFd contain_fd;
+  int contain_index = -1;
   int max_fd = 1024;  // bound for closing inherited fds when close_range is missing
   pid_t parent = -1;
 };
@@ -319,7 +334,7 @@ void close_inherited_fds(const ChildPlan& plan) {
 
 // Runs in the forked child. The parent may have other threads, whose locks (malloc's among them)
 // were copied in whatever state they were in: only async-signal-safe calls until execve.
-[[noreturn]] void exec_child(const ChildPlan& plan) {
+[[noreturn]] void exec_child(const ChildPlan& plan, bool started_in_cgroup) {
   // First into its own group, so that nothing it starts escapes a group kill.
   ::setpgid(0, 0);
   // Dies with the thread that forked it; that thread stays in run_process until the reap. If
@@ -345,6 +360,7 @@ void close_inherited_fds(const ChildPlan& plan) {
   close_inherited_fds(plan);
   // "0" names the writer itself, in cgroup v1 and v2 alike: no number formatting needed here.
   for (std::size_t i = 0; i < plan.cgroup_procs.size(); ++i) {
+    if (started_in_cgroup && static_cast<int>(i) == plan.contain_index) continue;
     const int fd = ::open(plan.cgroup_procs[i].c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0 || ::write(fd, "0", 1) != 1) {
       report_and_exit(plan, {ChildFailure::kCgroup, errno, static_cast<int>(i)});
@@ -700,7 +716,10 @@ std::optional<StartError> plan_child(const RunRequest& request, ChildPlan& plan,
     if (auto error = cgroups.contain.create(contain.parent, v2_max_tasks); !error.empty()) {
       return StartError{errno, error};
     }
+    plan.contain_index = static_cast<int>(plan.cgroup_procs.size());
     plan.cgroup_procs.push_back(cgroups.contain.procs());
+    plan.contain_fd =
+        UniqueFd(::open(cgroups.contain.dir().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   }
   result.contained_by = contain.mechanism;
   add_limit(plan, RLIMIT_CORE, "RLIMIT_CORE", limits.core_bytes);
@@ -739,14 +758,43 @@ std::optional<StartError> open_pipes(ChildPipes& p, ChildPlan& plan) {
   return std::nullopt;
 }
 
+// Starts the child directly in the cgroup `cgroup_fd` names (clone3 with CLONE_INTO_CGROUP,
+// Linux 5.7): no migration afterwards. Writing the child's pid to cgroup.procs instead moves a
+// running task, which takes the cgroup threadgroup lock for writing and waits for an RCU grace
+// period: about 10 ms a run on this kind of machine (docs/performance.md), against tens of
+// microseconds for a clone into the group. Returns the pid, 0 in the child, -1 when the kernel
+// refuses (then the caller forks and the child joins by writing cgroup.procs).
+// Sanitizer builds of the driver fork instead: their runtimes intercept fork to keep their own
+// state consistent in the child, and a raw clone3 would bypass that.
+pid_t clone_into_cgroup(int cgroup_fd) {
+#if defined(SYS_clone3) && defined(CLONE_INTO_CGROUP) && !defined(__SANITIZE_THREAD__) && \
+    !defined(__SANITIZE_ADDRESS__) && !FAULTLINE_HAS_SANITIZER_FEATURE
+  if (cgroup_fd < 0 || std::getenv("FAULTLINE_NO_CLONE_INTO_CGROUP") != nullptr) return -1;
+  clone_args args{};
+  args.flags = CLONE_INTO_CGROUP;
+  args.exit_signal = SIGCHLD;
+  args.cgroup = static_cast<std::uint64_t>(cgroup_fd);
+  return static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
+#else
+  (void)cgroup_fd;
+  return -1;
+#endif
+}
+
 // Signals stay blocked in this thread across fork so that no driver handler runs in the child
-// before it resets the dispositions. Returns the pid, or -1 with errno set.
-pid_t fork_child(const ChildPlan& plan) {
+// before it resets the dispositions. Returns the pid, or -1 with errno set; `in_cgroup` says
+// whether the child started in the run's cgroup2 group.
+pid_t fork_child(const ChildPlan& plan, bool& in_cgroup) {
   sigset_t all, previous;
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &previous);
-  const pid_t pid = ::fork();
-  if (pid == 0) exec_child(plan);
+  pid_t pid = clone_into_cgroup(plan.contain_fd.get());
+  if (pid == 0) exec_child(plan, true);
+  in_cgroup = pid > 0;
+  if (pid < 0) {
+    pid = ::fork();
+    if (pid == 0) exec_child(plan, false);
+  }
   const int fork_errno = errno;
   ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   errno = fork_errno;
@@ -987,7 +1035,7 @@ RunResult run_process(const RunRequest& request) {
   if (auto e = plan_child(request, plan, cgroups, result)) return failed(*e);
   ChildPipes pipes(request.output_cap_bytes);
   if (auto e = open_pipes(pipes, plan)) return failed(*e);
-  const pid_t pid = fork_child(plan);
+  const pid_t pid = fork_child(plan, result.started_in_cgroup);
   if (pid < 0) {
     const int err = errno;
     return failed({err, "fork: " + error_text(err)});

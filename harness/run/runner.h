@@ -119,6 +119,9 @@ struct RunResult {
   // How limits.threads was enforced (ThreadLimitSupport::mechanism), "" when it was not set.
   std::string threads_enforced_by;
   std::string contained_by;  // ContainmentSupport::mechanism of the run
+  // The child was started inside the run's cgroup2 group by clone3 (CLONE_INTO_CGROUP) rather
+  // than moved into it before its exec (false without a cgroup2 group).
+  bool started_in_cgroup = false;
   // Processes of the run that had left its process group and were still running when its leader
   // exited (all killed then); only counted with cgroup containment.
   std::uint64_t escaped_processes = 0;

@@ -304,6 +304,30 @@ TEST_P(EscapeRoute, NoDescendantOutlivesTheRun) {
 
 INSTANTIATE_TEST_SUITE_P(RunProcess, EscapeRoute, ::testing::Values("setsid", "setpgid", "daemon"));
 
+// The child is in its run's cgroup from its first instruction: started there by clone3, or
+// moved there before exec where the kernel refuses clone3 (FAULTLINE_NO_CLONE_INTO_CGROUP takes
+// that path on purpose).
+class CgroupEntry : public ::testing::TestWithParam<bool> {};
+
+TEST_P(CgroupEntry, TheChildRunsInItsRunsCgroup) {
+  const ContainmentSupport& support = containment_support();
+  if (support.mechanism != "cgroup2") GTEST_SKIP() << "no cgroup2 here (" << support.why_not << ")";
+  const bool by_clone = GetParam();
+  if (!by_clone) ::setenv("FAULTLINE_NO_CLONE_INTO_CGROUP", "1", 1);
+  RunResult r = run_process(child_request({"cgroup"}));
+  ::unsetenv("FAULTLINE_NO_CLONE_INTO_CGROUP");
+  expect_exited(r, 0);
+  const std::string own = "/faultline-" + std::to_string(::getpid()) + "-";
+  const auto at = r.out.text.find("CGROUP ");
+  ASSERT_NE(at, std::string::npos) << r.out.text;
+  const std::string line = r.out.text.substr(at, r.out.text.find('\n', at) - at);
+  EXPECT_NE(line.find(own), std::string::npos) << line << " is not a run cgroup of " << own;
+  // clone3 with CLONE_INTO_CGROUP is Linux 5.7; this kernel is newer (docs/performance.md).
+  EXPECT_EQ(r.started_in_cgroup, by_clone);
+}
+
+INSTANTIATE_TEST_SUITE_P(RunProcess, CgroupEntry, ::testing::Bool());
+
 TEST(RunProcess, ARunWhoseDescendantsStayedInItsGroupCountsNoEscape) {
   RunResult r = run_process(child_request({"grandchild"}));
   expect_exited(r, 0);

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <new>
 #include <string>
 #include <string_view>
@@ -226,6 +227,13 @@ int main(int argc, char** argv) {
     say("RLIMIT_NOFILE=" + limit_text(RLIMIT_NOFILE));
     say("RLIMIT_NPROC=" + limit_text(RLIMIT_NPROC));
     say("RLIMIT_CORE=" + limit_text(RLIMIT_CORE));
+    return 0;
+  }
+  if (mode == "cgroup") {  // the cgroup2 line of /proc/self/cgroup ("0::/path")
+    std::ifstream in("/proc/self/cgroup");
+    for (std::string line; std::getline(in, line);) {
+      if (line.starts_with("0::")) say("CGROUP " + line.substr(3));
+    }
     return 0;
   }
   if (mode == "env") {
