@@ -11,7 +11,8 @@
 namespace faultline::fault {
 namespace {
 
-constexpr double kMaxMs = 600'000;  // ten minutes: longer than any run's time limit
+constexpr double kMaxMs = 600'000;           // ten minutes: longer than any run's time limit
+constexpr double kMaxWindowMs = 86'400'000;  // a day: the longest time limit a run may have
 
 }  // namespace
 
@@ -141,6 +142,28 @@ std::optional<std::string> shared_key(const FaultSpec& spec, const std::string& 
     f.toxicity = *v;
     return std::nullopt;
   }
+  if (f.switchable() && (key == "from-ms" || key == "until-ms")) {
+    auto v = spec_number(value);
+    if (!v || *v < 0 || *v > kMaxWindowMs) {
+      return fmt::format(
+          "fault '{}': {}={} must be a number from 0 to {} (ms after the proxy started; the "
+          "fault acts from from-ms to until-ms)",
+          spec.kind, key, shown(value), kMaxWindowMs);
+    }
+    (key == "from-ms" ? f.from_us : f.until_us) = *v * 1000.0;
+    return std::nullopt;
+  }
+  if (key == (f.is_udp() ? "after-datagrams" : "after-bytes") && f.switchable()) {
+    auto v = spec_number(value);
+    if (!v || *v < 0 || *v > 1e15 || std::floor(*v) != *v) {
+      return fmt::format(
+          "fault '{}': {}={} must be a whole number from 0 to 10^15 (what passes clean on each "
+          "{} and direction before the fault acts)",
+          spec.kind, key, shown(value), f.is_udp() ? "client's flow" : "connection");
+    }
+    f.after = static_cast<std::uint64_t>(*v);
+    return std::nullopt;
+  }
   if (key == "mode" && f.kind == Kind::kPartition) {
     if (value != "hold" && value != "drop") {
       return fmt::format(
@@ -234,6 +257,10 @@ std::optional<std::string> check(const FaultSpec& spec, Fault* out) {
       keys.push_back("direction");
       keys.push_back("toxicity");
       if (f.kind == Kind::kPartition) keys.push_back("mode");
+      if (f.switchable()) {
+        keys.insert(keys.end(), {"from-ms", "until-ms"});
+        keys.push_back(f.is_udp() ? "after-datagrams" : "after-bytes");
+      }
       return fmt::format("fault '{}' has no key '{}': its keys are {}", spec.kind, shown(key),
                          fmt::join(keys, ", "));
     }
@@ -254,6 +281,10 @@ std::optional<std::string> check(const FaultSpec& spec, Fault* out) {
     }
   }
   if (auto problem = fill(f, values)) return problem;
+  if (f.until_us != 0 && f.until_us <= f.from_us) {
+    return fmt::format("fault '{}': until-ms={} must be after from-ms={} (the fault's window)",
+                       spec.kind, f.until_us / 1000, f.from_us / 1000);
+  }
   if (out != nullptr) *out = std::move(f);
   return std::nullopt;
 }

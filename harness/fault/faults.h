@@ -83,7 +83,23 @@ struct Fault {
   double p = 0;                          // udp-loss, udp-duplicate, udp-reorder
   std::uint64_t gap = 1;                 // udp-reorder: later datagrams that overtake it
   double hold_us = 0;                    // udp-reorder: longest a datagram is held
+  // Switched on and off (a fault plan's phases compile to these keys, docs/faults.md "Fault
+  // plans"): the fault acts only from `from-ms` to `until-ms` after the proxy started (until 0:
+  // to the end), and only once `after-bytes` bytes (TCP) or `after-datagrams` datagrams (UDP) of
+  // the connection's (flow's) direction have passed clean. Latency, bandwidth, slicer and the
+  // UDP faults take them (switchable()).
+  double from_us = 0, until_us = 0;
+  std::uint64_t after = 0;
   bool is_udp() const { return kind >= Kind::kUdpLoss; }
+  bool switchable() const {
+    return is_udp() || kind == Kind::kLatency || kind == Kind::kBandwidth || kind == Kind::kSlicer;
+  }
+  // Whether the fault acts at `since_start_us` after the proxy started, on a direction that has
+  // passed `passed` bytes (datagrams) before.
+  bool acts(double since_start_us, std::uint64_t passed) const {
+    return since_start_us >= from_us && (until_us == 0 || since_start_us < until_us) &&
+           passed >= after;
+  }
 };
 
 // Parses and validates; throws std::invalid_argument with validate_fault's message.

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cmath>
 #include <deque>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -147,15 +148,16 @@ struct Direction {
   bool up = false;
   std::atomic<std::uint64_t>* bytes_out = nullptr;
   std::vector<const Fault*> latency;
-  const Fault* slicer = nullptr;
-  double rate = 0;                     // bytes/s, 0: unlimited
-  std::optional<std::uint64_t> limit;  // bytes
-  bool dropping = false;               // timeout: data is read and dropped
+  std::vector<const Fault*> slicers;     // the first that acts applies
+  std::vector<const Fault*> bandwidths;  // the lowest rate of those that act applies
+  std::optional<std::uint64_t> limit;    // bytes
+  bool dropping = false;                 // timeout: data is read and dropped
   double slow_close_us = 0;
   std::vector<const Fault*> partitions;  // the cuts of this direction
   bool cut_seen = false;                 // counted once in partition_cuts
   Draws draws;
-  std::uint64_t passed = 0;
+  std::uint64_t passed = 0;       // bytes read and passed on (latency's after-bytes counts these)
+  std::uint64_t sent = 0;         // bytes written to dst (bandwidth's and slicer's after-bytes)
   Clock::time_point next_send{};  // bandwidth pacing
   Clock::time_point last_ready{};
   // The latency queue, between this direction's reader and writer.
@@ -244,10 +246,10 @@ class Session : public std::enable_shared_from_this<Session> {
           d.latency.push_back(&f);  // several add up
           break;
         case Kind::kBandwidth:
-          d.rate = d.rate == 0 ? f.rate_bytes_per_s : std::min(d.rate, f.rate_bytes_per_s);
+          d.bandwidths.push_back(&f);
           break;
         case Kind::kSlicer:
-          if (!d.slicer) d.slicer = &f;  // the first applies
+          d.slicers.push_back(&f);
           break;
         case Kind::kLimitData:
           d.limit = d.limit ? std::min(*d.limit, f.bytes) : f.bytes;
@@ -336,6 +338,73 @@ class Session : public std::enable_shared_from_this<Session> {
     self->close_all();
   }
 
+  double since_start_us(Clock::time_point t) const {
+    return std::chrono::duration<double, std::micro>(t - proxy_.started).count();
+  }
+
+  // Bytes from `passed` to the next after-bytes threshold of `faults` (a part of the stream
+  // that one set of them acts on); the most a size_t holds when none is ahead.
+  static std::size_t to_next_threshold(const std::vector<const Fault*>& faults,
+                                       std::uint64_t passed) {
+    std::uint64_t left = std::numeric_limits<std::size_t>::max();
+    for (const Fault* f : faults) {
+      if (f->after > passed) left = std::min(left, f->after - passed);
+    }
+    return static_cast<std::size_t>(left);
+  }
+
+  // Queues `n` bytes (the stream's bytes from `passed` on) for the delayed writer, each part
+  // delayed by the latencies that act on it now: a part ends at an after-bytes threshold, so the
+  // bytes before it pass clean. `close_after`: limit_data closes once the last part is written.
+  void enqueue(Direction& d, const char* data, std::size_t n, std::uint64_t passed,
+               bool close_after) {
+    const double now_us = since_start_us(Clock::now());
+    do {
+      const std::size_t part = std::min(n, to_next_threshold(d.latency, passed));
+      double delay = 0;
+      for (const Fault* f : d.latency) {
+        if (f->acts(now_us, passed)) delay += jittered_us(*f, d.draws.next());
+      }
+      // In order, as one stream: a chunk never overtakes the one before it.
+      const auto ready = std::max(Clock::now() + us(delay), d.last_ready);
+      d.last_ready = ready;
+      d.queue.push_back(
+          Chunk{std::vector<char>(data, data + part), ready, close_after && part == n});
+      d.queued_bytes += part;
+      passed += part;
+      data += part;
+      n -= part;
+      add(proxy_.counters.chunks_delayed);
+    } while (n > 0);
+  }
+
+  // The size of the next piece egress writes, and the rate it is paced at (0: none), from the
+  // slicer and bandwidth faults that act now on the direction's next byte.
+  std::size_t next_piece(Direction& d, std::size_t n, const Fault*& slicer, double& rate) {
+    const double now_us = since_start_us(Clock::now());
+    slicer = nullptr;
+    rate = 0;
+    std::size_t piece = std::min(
+        {n, to_next_threshold(d.slicers, d.sent), to_next_threshold(d.bandwidths, d.sent)});
+    for (const Fault* f : d.slicers) {
+      if (!slicer && f->acts(now_us, d.sent)) slicer = f;
+    }
+    for (const Fault* f : d.bandwidths) {
+      if (f->acts(now_us, d.sent))
+        rate = rate == 0 ? f->rate_bytes_per_s : std::min(rate, f->rate_bytes_per_s);
+    }
+    if (slicer) {
+      const double v = static_cast<double>(slicer->size_variation);
+      const double size = static_cast<double>(slicer->average_size) + v * (2 * d.draws.next() - 1);
+      piece = std::min<std::size_t>(piece, std::max<std::size_t>(1, std::llround(size)));
+    }
+    if (rate > 0) {
+      piece = std::min<std::size_t>(
+          piece, std::max<std::size_t>(1, static_cast<std::size_t>(rate * kBandwidthSliceSeconds)));
+    }
+    return piece;
+  }
+
   // Writes one chunk to d.dst, sliced and paced as the direction's faults say. False: the
   // connection is closed.
   asio::awaitable<bool> egress(Direction& d, const char* data, std::size_t n,
@@ -349,21 +418,14 @@ class Session : public std::enable_shared_from_this<Session> {
           co_return true;
         }
       }
-      std::size_t piece = n;
-      if (d.slicer) {
-        const Fault& s = *d.slicer;
-        const double v = static_cast<double>(s.size_variation);
-        const double size = static_cast<double>(s.average_size) + v * (2 * d.draws.next() - 1);
-        piece = std::min<std::size_t>(n, std::max<std::size_t>(1, std::llround(size)));
-      }
-      if (d.rate > 0) {
-        piece = std::min<std::size_t>(
-            piece,
-            std::max<std::size_t>(1, static_cast<std::size_t>(d.rate * kBandwidthSliceSeconds)));
+      const Fault* slicer = nullptr;
+      double rate = 0;
+      const std::size_t piece = next_piece(d, n, slicer, rate);
+      if (rate > 0) {
         // The piece leaves once the link would have carried it: pacing by a virtual clock
         // that never banks idle time.
         d.next_send =
-            std::max(d.next_send, Clock::now()) + us(static_cast<double>(piece) * 1e6 / d.rate);
+            std::max(d.next_send, Clock::now()) + us(static_cast<double>(piece) * 1e6 / rate);
         co_await sleep_until(timer, d.next_send);
         if (closed_) co_return false;
       }
@@ -373,12 +435,13 @@ class Session : public std::enable_shared_from_this<Session> {
         co_return false;
       }
       add(*d.bytes_out, written);
+      d.sent += written;
       data += piece;
       n -= piece;
-      if (d.slicer) {
+      if (slicer) {
         add(proxy_.counters.slices);
-        if (n > 0 && d.slicer->delay_us > 0) {
-          co_await sleep_until(timer, Clock::now() + us(d.slicer->delay_us));
+        if (n > 0 && slicer->delay_us > 0) {
+          co_await sleep_until(timer, Clock::now() + us(slicer->delay_us));
           if (closed_) co_return false;
         }
       }
@@ -442,15 +505,7 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       d.passed += pass;
       if (!d.latency.empty()) {
-        double delay = 0;
-        for (const Fault* f : d.latency) delay += jittered_us(*f, d.draws.next());
-        // In order, as one stream: a chunk never overtakes the one before it.
-        auto ready = std::max(Clock::now() + us(delay), d.last_ready);
-        d.last_ready = ready;
-        d.queue.push_back(
-            Chunk{std::vector<char>(buf.begin(), buf.begin() + pass), ready, limit_hit});
-        d.queued_bytes += pass;
-        add(c.chunks_delayed);
+        self->enqueue(d, buf.data(), pass, d.passed - pass, limit_hit);
         d.wake.cancel();
         if (limit_hit) co_return;
         while (d.queued_bytes >= max_queued && !self->closed_) {
@@ -520,6 +575,7 @@ struct Flow {
   udp::endpoint client;
   std::uint64_t index;
   std::vector<bool> active;
+  std::array<std::uint64_t, 2> seen{};  // datagrams per direction (0 up), for after-datagrams
 };
 
 struct Held {
@@ -585,6 +641,9 @@ struct UdpState {
                const std::shared_ptr<Flow>& flow) {
     Counters& c = proxy.counters;
     const std::uint64_t n = counter[dir]++;
+    const std::uint64_t before = flow->seen[dir]++;
+    const double now_us =
+        std::chrono::duration<double, std::micro>(Clock::now() - proxy.started).count();
     add(dir == 0 ? c.datagrams_up : c.datagrams_down);
     const auto& faults = proxy.options.faults;
     int copies = 1;
@@ -592,7 +651,7 @@ struct UdpState {
     const Fault* reorder = nullptr;
     for (std::size_t i = 0; i < faults.size(); ++i) {
       const Fault& f = faults[i];
-      if (!flow->active[i] || !(dir == 0 ? f.up : f.down)) continue;
+      if (!flow->active[i] || !(dir == 0 ? f.up : f.down) || !f.acts(now_us, before)) continue;
       const double u =
           unit(hash(proxy.options.seed, {kUdpDraw, static_cast<std::uint64_t>(dir), n, i}));
       switch (f.kind) {

@@ -119,3 +119,35 @@ TEST(FaultSpec, ProxyRefusesAFaultOfTheOtherProtocol) {
 
 }  // namespace
 }  // namespace faultline::fault
+
+namespace faultline::fault {
+namespace {
+
+// The keys that switch a fault on and off (what a fault plan's phases compile to).
+TEST(FaultSpec, WindowAndAfterKeys) {
+  const Fault f = make_fault("latency:ms=5,from-ms=200,until-ms=400,after-bytes=64");
+  EXPECT_EQ(f.from_us, 200'000);
+  EXPECT_EQ(f.until_us, 400'000);
+  EXPECT_EQ(f.after, 64u);
+  EXPECT_FALSE(f.acts(199'000, 64));
+  EXPECT_TRUE(f.acts(200'000, 64));
+  EXPECT_FALSE(f.acts(300'000, 63));
+  EXPECT_FALSE(f.acts(400'000, 64));
+  EXPECT_EQ(make_fault("udp-loss:p=1,after-datagrams=3").after, 3u);
+  EXPECT_NE(problem("latency:ms=5,from-ms=400,until-ms=400").find("until-ms=400 must be after"),
+            std::string::npos);
+  EXPECT_NE(problem("latency:ms=5,from-ms=-1").find("from-ms=-1 must be a number from 0"),
+            std::string::npos);
+  EXPECT_NE(problem("udp-loss:p=1,after-bytes=3").find("has no key 'after-bytes'"),
+            std::string::npos);
+  EXPECT_NE(problem("latency:ms=1,after-bytes=1.5").find("must be a whole number"),
+            std::string::npos);
+  // Faults of a connection's life (reset_peer, timeout, ...) are not switched.
+  EXPECT_NE(problem("reset_peer:timeout=5,from-ms=10").find("has no key 'from-ms'"),
+            std::string::npos);
+  EXPECT_NE(problem("latency:ms=1,bogus=2").find("from-ms, until-ms, after-bytes"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace faultline::fault

@@ -304,6 +304,72 @@ TEST(TcpProxy, PartitionDropLosesWhatItsWindowCarriedAndHeals) {
   EXPECT_GE(lost, 15);  // 20 pings fall in the 400 ms window
 }
 
+// A switched fault (what a fault plan's phase compiles to): latency 100 ms from 200 to 400 ms
+// after the proxy started. Pings every 20 ms: those sent inside the window come back at least
+// 100 ms later; those sent before it, and after the window's last delayed reply has gone
+// (400 + 100 ms: the stream keeps its order), come back fast. Tolerance: the proxy's window
+// starts up to made_ms after t0, and 5 ms either side of each edge is not judged.
+TEST(TcpProxy, SwitchedLatencyActsOnlyInsideItsWindow) {
+  const PingLog log = ping_through({"latency:ms=100,from-ms=200,until-ms=400"}, 40);
+  ASSERT_TRUE(log.stayed_open);
+  int inside = 0, outside = 0;
+  for (std::size_t i = 0; i < log.back.size(); ++i) {
+    ASSERT_GE(log.back[i], 0) << "ping " << i << " was lost";
+    const double rtt = log.back[i] - log.sent[i];
+    if (log.sent[i] > 200 + log.made_ms + 5 && log.sent[i] < 400 - 5) {
+      EXPECT_GE(rtt, 100 - 1) << "ping " << i << " sent at " << log.sent[i] << " ms, in the window";
+      ++inside;
+    } else if (log.sent[i] < 200 - 5 || log.sent[i] > 500 + log.made_ms + 5) {
+      EXPECT_LT(rtt, 50) << "ping " << i << " sent at " << log.sent[i] << " ms, outside it";
+      ++outside;
+    }
+  }
+  EXPECT_GE(inside, 7);    // 10 pings fall in the 200 ms window
+  EXPECT_GE(outside, 20);  // 10 before it, 14 after 500 ms
+}
+
+// after-bytes: the first N bytes of each connection's direction pass clean, the rest is
+// delayed; a chunk that straddles the threshold is split there.
+TEST(TcpProxy, AfterBytesPassesTheFirstBytesCleanThenActs) {
+  TcpEcho echo;
+  auto proxy = tcp_proxy(echo.port(), {"latency:ms=200,after-bytes=60"});
+  int fd = dial(proxy->port());
+  char out[100];
+  std::memset(out, 'x', sizeof out);
+  const auto t0 = Clock::now();
+  ASSERT_TRUE(send_all(fd, out, sizeof out));  // one write: the echo comes back as one chunk
+  char in[100];
+  ASSERT_TRUE(recv_all(fd, in, 60));
+  const double first = ms_since(t0);
+  ASSERT_TRUE(recv_all(fd, in + 60, 40));
+  const double rest = ms_since(t0);
+  EXPECT_LT(first, 100) << "the first 60 bytes were delayed";
+  EXPECT_GE(rest, 200 - 1) << "bytes 61 to 100 were not";
+  // A second connection counts its own bytes: its first 60 pass clean again.
+  int fd2 = dial(proxy->port());
+  const auto t1 = Clock::now();
+  ASSERT_TRUE(send_all(fd2, out, 60) && recv_all(fd2, in, 60));
+  EXPECT_LT(ms_since(t1), 100);
+  ::close(fd);
+  ::close(fd2);
+}
+
+// Pings of 4 bytes: with after-bytes=40, the first 10 echoes are clean and every later one is
+// delayed (one ping at a time, so each echo is a chunk of its own).
+TEST(TcpProxy, AfterBytesCountsMessagesOfAConnection) {
+  const PingLog log = ping_through({"latency:ms=100,after-bytes=40"}, 20);
+  ASSERT_TRUE(log.stayed_open);
+  for (std::size_t i = 0; i < log.back.size(); ++i) {
+    ASSERT_GE(log.back[i], 0) << "ping " << i << " was lost";
+    const double rtt = log.back[i] - log.sent[i];
+    if (i < 10) {
+      EXPECT_LT(rtt, 50) << "ping " << i << " is within the first 40 bytes";
+    } else {
+      EXPECT_GE(rtt, 100 - 1) << "ping " << i << " is past the first 40 bytes";
+    }
+  }
+}
+
 TEST(TcpProxy, UpstreamRefusedResetsTheClient) {
   std::uint16_t closed_port;
   {

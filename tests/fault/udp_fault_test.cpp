@@ -89,6 +89,17 @@ TEST(UdpProxy, ForwardsEveryDatagramWithoutFaults) {
   EXPECT_EQ(proxy->stats().flows, 1u);
 }
 
+// after-datagrams: the first N datagrams of a flow's direction pass, then the fault acts (here
+// a loss of every datagram).
+TEST(UdpProxy, AfterDatagramsPassesTheFirstOnesThenActs) {
+  UdpEcho echo;
+  auto proxy = udp_proxy(echo.port(), {"udp-loss:p=1,after-datagrams=50,direction=up"});
+  auto got = exchange(*proxy, echo, 200);
+  ASSERT_EQ(got.size(), 50u);
+  for (std::uint32_t i = 0; i < 50; ++i) EXPECT_EQ(got[i], i);
+  EXPECT_EQ(proxy->stats().dropped, 150u);
+}
+
 TEST(UdpProxy, LossFractionWithinBinomialBounds) {
   UdpEcho echo;
   const double p = 0.1;
