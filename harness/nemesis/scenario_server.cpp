@@ -1,10 +1,14 @@
 #include "harness/nemesis/scenario_server.h"
 
 #include <fmt/format.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <stdexcept>
+#include <thread>
+
+#include "harness/scenario/server_counters.h"
 
 namespace faultline::nemesis {
 
@@ -89,6 +93,7 @@ RunningServer::~RunningServer() {
   if (!state_path_.empty()) {
     std::error_code ignored;
     std::filesystem::remove(state_path_, ignored);
+    std::filesystem::remove(server_counters_path(state_path_.string()), ignored);
   }
 }
 
@@ -105,6 +110,43 @@ void RunningServer::stop() {
   stopped_ = true;
   if (local_) local_->stop();
   if (process_) process_->stop();
+}
+
+pid_t RunningServer::pid() const {
+  return local_ ? ::getpid() : process_->server().pid();
+}
+
+bool RunningServer::poke() {
+  if (local_) {
+    local_->poke();
+    return true;
+  }
+  const pid_t server = process_->server().pid();
+  return server > 0 && ::kill(server, SIGUSR1) == 0;
+}
+
+Measures RunningServer::measures() const {
+  if (local_) return local_->measures();
+  return read_server_counters(server_counters_path(state_path_.string()));
+}
+
+bool RunningServer::wait_for(std::string_view measure, double at_least,
+                             std::chrono::milliseconds timeout) const {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (measure_value(measures(), measure) < at_least) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+bool RunningServer::down_between(std::chrono::steady_clock::time_point from,
+                                 std::chrono::steady_clock::time_point to) const {
+  if (local_) return false;
+  for (const auto& outage : process_->server().outages()) {
+    if (outage.from <= to && (!outage.to || *outage.to >= from)) return true;
+  }
+  return false;
 }
 
 }  // namespace faultline::nemesis

@@ -12,10 +12,14 @@
 // code whichever process holds them.
 #pragma once
 
+#include <sys/types.h>
+
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "harness/nemesis/nemesis.h"
@@ -66,6 +70,22 @@ class RunningServer {
   const std::filesystem::path& state_path() const { return state_path_; }
   void start();  // the nemesis's t = 0 (nothing to do in process)
   void stop();   // idempotent
+
+  // The server's pid now: this process's in process, -1 while a server process is down.
+  pid_t pid() const;
+  // ScenarioServer::poke(): a call in process, SIGUSR1 to a server process. False when nothing
+  // could receive it (the server process is down); a paused one takes it when it resumes.
+  bool poke();
+  // The server's counters: its measures() in process; a server process's, summed over its
+  // incarnations from the counters file (at most 50 ms old while it runs; final after stop()).
+  Measures measures() const;
+  // Waits (at most `timeout`) until the counter `measure` of measures() is at least `at_least`;
+  // polled every 10 ms (a server process writes its counters every 50 ms). True once it is.
+  bool wait_for(std::string_view measure, double at_least, std::chrono::milliseconds timeout) const;
+  // Whether a server process was down (killed, not yet listening again) at any time in
+  // [from, to]. Never in process.
+  bool down_between(std::chrono::steady_clock::time_point from,
+                    std::chrono::steady_clock::time_point to) const;
 
  private:
   std::filesystem::path state_path_;

@@ -107,6 +107,7 @@ struct ServerProcess::Impl {
   Clock::time_point paused_at;
   Clock::duration paused_total{};
   std::string output;
+  std::vector<ServerProcess::Outage> outages;
   Spawner spawner;  // last: its thread ends before the rest is destroyed
 
   // Forks and execs with stdout on a pipe; returns the read end. Runs on the spawner thread.
@@ -128,11 +129,17 @@ struct ServerProcess::Impl {
       if (WIFSTOPPED(status) || WIFCONTINUED(status)) return true;
       // It exited or was killed: reaped by this very waitpid.
       note_resumed();
+      note_down();
       pid = -1;
       state = State::kDown;
       drain_output();
       return false;
     }
+  }
+  // An outage begins when a live server dies, and ends when a start listens again.
+  void note_down() { outages.push_back({Clock::now(), std::nullopt}); }
+  void note_up() {
+    if (!outages.empty() && !outages.back().to) outages.back().to = Clock::now();
   }
   void note_resumed() {
     if (state == State::kPaused) paused_total += Clock::now() - paused_at;
@@ -269,11 +276,13 @@ void ServerProcess::Impl::start_locked(std::uint16_t with_port) {
   }
   port = *got;
   state = State::kRunning;
+  note_up();
 }
 
 bool ServerProcess::Impl::kill_locked() {
   if (state == State::kDown) return false;
   note_resumed();
+  note_down();
   ::kill(pid, SIGKILL);  // kills a stopped process too
   reap();
   return true;
@@ -393,6 +402,11 @@ double ServerProcess::paused_seconds() const {
   auto total = impl_->paused_total;
   if (impl_->state == State::kPaused) total += Clock::now() - impl_->paused_at;
   return std::chrono::duration<double>(total).count();
+}
+
+std::vector<ServerProcess::Outage> ServerProcess::outages() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->outages;
 }
 
 std::string ServerProcess::output() const {

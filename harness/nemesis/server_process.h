@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,6 +62,13 @@ class ServerProcess {
   std::uint16_t port() const;  // 0 before the first start()
   // Time the server spent stopped by SIGSTOP so far, over every incarnation, in seconds.
   double paused_seconds() const;
+  // When the server was down between two incarnations: from a kill (or its own death) to the
+  // next start that listened; `to` is empty while it is still down. In time order.
+  struct Outage {
+    std::chrono::steady_clock::time_point from;
+    std::optional<std::chrono::steady_clock::time_point> to;
+  };
+  std::vector<Outage> outages() const;
   // What the server printed on stdout after its "listening on" line, for every incarnation
   // reaped so far (its final statistics line, say).
   std::string output() const;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <string>
+#include <utility>
 
 #include "harness/probe/run_clock.h"
 
@@ -39,7 +40,10 @@ int count_threads(pid_t pid) {
 }
 
 ThreadSampler::ThreadSampler(pid_t pid, std::chrono::milliseconds interval)
-    : pid_(pid), interval_(interval) {}
+    : ThreadSampler([pid] { return pid; }, interval) {}
+
+ThreadSampler::ThreadSampler(std::function<pid_t()> pid_of, std::chrono::milliseconds interval)
+    : pid_of_(std::move(pid_of)), interval_(interval) {}
 
 ThreadSampler::~ThreadSampler() {
   stop();
@@ -49,7 +53,7 @@ void ThreadSampler::start() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = false;
-    record_locked(count_threads(pid_));
+    record_locked(count_threads(pid_of_()));
   }
   thread_ = std::thread([this] { run(); });
 }
@@ -62,16 +66,17 @@ void ThreadSampler::stop() {
   }
   cv_.notify_all();
   thread_.join();
-  const bool samples_itself = pid_ == 0 || pid_ == ::getpid();
+  const pid_t pid = pid_of_();
+  const bool samples_itself = pid == 0 || pid == ::getpid();
   if (samples_itself && sampler_tid_ > 0) {
     wait_until_reaped(sampler_tid_, std::chrono::milliseconds(500));
   }
   std::lock_guard lock(mutex_);
-  record_locked(count_threads(pid_));
+  record_locked(count_threads(pid));
 }
 
 int ThreadSampler::sample_now() {
-  const int n = count_threads(pid_);
+  const int n = count_threads(pid_of_());
   std::lock_guard lock(mutex_);
   return record_locked(n);
 }
@@ -94,7 +99,7 @@ void ThreadSampler::run() {
   // Bounded by stop(): each turn waits at most one interval.
   while (!cv_.wait_for(lock, interval_, [&] { return stopping_; })) {
     lock.unlock();
-    const int n = count_threads(pid_);
+    const int n = count_threads(pid_of_());
     lock.lock();
     record_locked(n);
   }

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -30,6 +31,9 @@ class ThreadSampler {
 
   explicit ThreadSampler(pid_t pid = 0,
                          std::chrono::milliseconds interval = std::chrono::milliseconds(20));
+  // A process whose pid may change (a server the nemesis restarts): `pid_of` is asked at every
+  // sample (0: this process; -1 when there is none: that sample is -1).
+  ThreadSampler(std::function<pid_t()> pid_of, std::chrono::milliseconds interval);
   ~ThreadSampler();  // stop()
   ThreadSampler(const ThreadSampler&) = delete;
   ThreadSampler& operator=(const ThreadSampler&) = delete;
@@ -49,7 +53,7 @@ class ThreadSampler {
   void run();
   int record_locked(int threads);
 
-  const pid_t pid_;
+  const std::function<pid_t()> pid_of_;
   const std::chrono::milliseconds interval_;
   mutable std::mutex mutex_;
   std::condition_variable cv_;

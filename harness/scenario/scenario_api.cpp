@@ -21,6 +21,7 @@
 #include "harness/scenario/fault_spec.h"
 #include "harness/scenario/perturbation.h"
 #include "harness/scenario/report_events.h"
+#include "harness/scenario/server_counters.h"
 
 namespace faultline {
 namespace {
@@ -527,25 +528,44 @@ int run_body(const ScenarioSpec& spec, ScenarioArgs a, const std::function<int(C
   return rc;
 }
 
-// --serve: the scenario's server alone, until SIGINT or SIGTERM. The signals are blocked before
-// the server starts its threads (they inherit the mask), so only sigwait here takes them.
+// --serve: the scenario's server alone, until SIGINT or SIGTERM; SIGUSR1 pokes it. The signals
+// are blocked before the server starts its threads (they inherit the mask), so only the wait here
+// takes them. With a state file, the server's counters go to its counters file every 50 ms and
+// at the end: a killed server's counts are then at most 50 ms old.
 int serve_until_signalled(const ScenarioSpec& spec, const ScenarioArgs& a, const ServeFn& serve) {
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   Reporter reporter("");  // a server process reports through its output, not the channel
   Context ctx{spec,      a.variant, a.seed, resolve_params(spec, a.sets), reporter, a.faults,
               a.perturb, a.nemesis, &serve};
   perturb::apply(ctx);
   auto server = serve(ctx, ServeOptions{static_cast<std::uint16_t>(a.port), a.state_path});
   std::cout << fmt::format("listening on 127.0.0.1:{}\n", server->port()) << std::flush;
+  const auto counters = a.state_path.empty() ? std::filesystem::path()
+                                             : server_counters_path(a.state_path);
+  auto save_counters = [&] {
+    if (auto m = server->measures(); !counters.empty() && !m.empty()) {
+      append_server_counters(counters, m);
+    }
+  };
+  const timespec tick{0, 50'000'000};
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  while ((sig = sigtimedwait(&signals, nullptr, &tick)) != SIGINT && sig != SIGTERM) {
+    if (sig == SIGUSR1) server->poke();
+    if (sig < 0) save_counters();  // the tick (or EINTR)
+  }
   std::cout << fmt::format("signal {}: stopping\n", sig) << std::flush;
   server->stop();
-  std::cout << fmt::format("stopped: {}\n", server->summary()) << std::flush;
+  save_counters();
+  std::string summary = server->summary();
+  for (const auto& m : summary.empty() ? server->measures() : Measures{}) {
+    summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", m.name, m.value);
+  }
+  std::cout << fmt::format("stopped: {}\n", summary) << std::flush;
   return 0;
 }
 

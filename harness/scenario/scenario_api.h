@@ -189,6 +189,12 @@ class ScenarioServer {
   virtual void stop() = 0;
   // What it served, one line: printed by a --serve process when it stops.
   virtual std::string summary() const { return {}; }
+  // Its counters, for the body's report. A --serve process appends them to a file every 50 ms
+  // and when it stops, where the body reads them (harness/scenario/server_counters.h).
+  virtual Measures measures() const { return {}; }
+  // An event the body sends its server when the load calls for it (listener-lifetime: the
+  // collection cycle): called in process; a --serve process calls it on SIGUSR1.
+  virtual void poke() {}
 };
 
 struct ServeOptions {
@@ -200,8 +206,8 @@ struct ServeOptions {
 
 using ServeFn = std::function<std::unique_ptr<ScenarioServer>(Context&, const ServeOptions&)>;
 
-// A ScenarioServer around a server object (of servers/) with port(), stop() and summary(),
-// constructed from the arguments given.
+// A ScenarioServer around a server object (of servers/) with port(), stop() and summary(), and
+// measures() if it has them, constructed from the arguments given.
 template <class Server>
 class Hosted final : public ScenarioServer {
  public:
@@ -210,6 +216,13 @@ class Hosted final : public ScenarioServer {
   std::uint16_t port() const override { return server.port(); }
   void stop() override { server.stop(); }
   std::string summary() const override { return server.summary(); }
+  Measures measures() const override {
+    if constexpr (requires { server.measures(); }) {
+      return server.measures();
+    } else {
+      return {};
+    }
+  }
   Server server;
 };
 
