@@ -545,8 +545,8 @@ int serve_until_signalled(const ScenarioSpec& spec, const ScenarioArgs& a, const
   perturb::apply(ctx);
   auto server = serve(ctx, ServeOptions{static_cast<std::uint16_t>(a.port), a.state_path});
   std::cout << fmt::format("listening on 127.0.0.1:{}\n", server->port()) << std::flush;
-  const auto counters = a.state_path.empty() ? std::filesystem::path()
-                                             : server_counters_path(a.state_path);
+  const auto counters =
+      a.state_path.empty() ? std::filesystem::path() : server_counters_path(a.state_path);
   auto save_counters = [&] {
     if (auto m = server->measures(); !counters.empty() && !m.empty()) {
       append_server_counters(counters, m);
