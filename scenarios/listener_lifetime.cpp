@@ -26,11 +26,16 @@
 //
 // Oracle: the client's refused/reset connects (`conn_refused`), and whether the reactor's listener
 // fd named some other socket (`fd_reuse`, checked by inode and SO_ACCEPTCONN). No sanitizer sees
-// this incident: the close is a perfectly valid close.
+// this incident: the close is a perfectly valid close. With the server in a process of its own
+// (--nemesis, server=process) a burst that overlaps a time the nemesis had it down counts its
+// refusals as `conn_refused_server_down`, not as the incident; fd_reuse cannot happen there (the
+// clients' sockets are in another process), so conn_refused is the whole oracle.
 #include <fmt/format.h>
 
 #include "harness/fault/route.h"
+#include "harness/nemesis/scenario_server.h"
 #include "harness/scenario/scenario_api.h"
+#include "harness/scenario/server_counters.h"
 #include "servers/epoll/burst_client.h"
 #include "servers/epoll/deferred_reclaimer.h"
 #include "servers/epoll/listener.h"
@@ -63,8 +68,9 @@ const ScenarioSpec kSpec{
                          "a reply not read by then counts as lost, ms"),
                open_loop_rate_param("frames go out on each connection, due from the burst's "
                                     "connect (unset: each round after the last one's replies)",
-                                    1e6)},
-    .faults = {"tcp"},
+                                    1e6),
+               nemesis::server_param()},
+    .faults = {"tcp", "process"},
     .expectations =
         {
             faultline::expect_incident("buggy", "tsan",
@@ -77,29 +83,53 @@ const ScenarioSpec kSpec{
         },
 };
 
-int run(Context& ctx) {
-  // Declared first, destroyed last: in the buggy variant it may still hold the listener.
-  DeferredReclaimer reclaimer;
-
-  auto listener = Listener::open("127.0.0.1", 0, /*reuse_port=*/false);
-  const std::uint16_t port = listener->port();
-  // Like the seed's Eventpoller.Run: the reactor registers the raw number and polls it.
-  Reactor reactor(listener->fd(), {});
-  if (ctx.is("buggy")) {
-    reclaimer.adopt(std::move(listener));  // BUG: the owner goes to the "GC"; the number stays
-  } else {
-    reactor.own(std::move(listener));  // FIX: the reactor owns the listener for its whole life
+// The program that opened the listener and runs the reactor, in process or in a --serve process
+// the nemesis pauses, kills and restarts. poke() is its garbage collection: the body asks for a
+// cycle once the load made garbage (SIGUSR1 to a server process).
+class ReactorProgram final : public ScenarioServer {
+ public:
+  ReactorProgram(Context& ctx, const ServeOptions& serve)
+      : listener_(Listener::open("127.0.0.1", serve.port, /*reuse_port=*/false)),
+        port_(listener_->port()),
+        // Like the seed's Eventpoller.Run: the reactor registers the raw number and polls it.
+        reactor_(listener_->fd(), {}) {
+    if (ctx.is("buggy")) {
+      reclaimer_.adopt(std::move(listener_));  // BUG: the owner goes to the "GC"; the number stays
+    } else {
+      reactor_.own(std::move(listener_));  // FIX: the reactor owns the listener for its whole life
+    }
+    reactor_.start();
   }
-  reactor.start();
-  ctx.report.metric("port", port);
-  ctx.report.note(fmt::format("epoll echo server listening on 127.0.0.1:{}", port));
+  std::uint16_t port() const override { return port_; }
+  void poke() override { reclaimer_.collect(); }
+  void stop() override {
+    reclaimer_.wait_idle(1000);
+    reactor_.stop();
+  }
+  Measures measures() const override {
+    Measures m = reactor_.stats().measures();
+    m.emplace_back("reclaimer_finalized", reclaimer_.finalized());
+    return m;
+  }
+  int listener_fd() const { return reactor_.listener_fd(); }
 
+ private:
+  // Declared first, destroyed last: in the buggy variant it may still hold the listener.
+  DeferredReclaimer reclaimer_;
+  std::unique_ptr<Listener> listener_;
+  const std::uint16_t port_;
+  Reactor reactor_;
+};
+
+int run(Context& ctx) {
+  nemesis::RunningServer server(ctx);
+  ctx.report.metric("port", server.port());
   // With --fault (TCP), the burst client dials the fault proxy. A refused upstream connect
   // reaches the client as a reset, which the oracle counts with the refusals.
-  const auto route = fault::route_tcp(ctx, port);
+  const auto route = fault::route_tcp(ctx, server.port());
   const auto& p = ctx.params;
-  const int reclaim_after = p.number("reclaim-after-burst");
   int reclaim_cycles = 0;  // collections started during the load (the window, in both variants)
+  server.start();          // the nemesis's t = 0
   const epoll::BurstResult result = epoll::run_bursts({
       .port = route.port(),
       .bursts = p.number("bursts"),
@@ -114,52 +144,39 @@ int run(Context& ctx) {
       .rate = p.optional_real("rate"),
       .after_burst =
           [&](int burst) {
-            // The program's load made garbage: a collection cycle runs soon, concurrently with
-            // the next burst (both variants request it; only what was handed to the reclaimer
-            // differs).
-            if (burst + 1 == reclaim_after) {
-              reclaimer.collect();
-              ++reclaim_cycles;
-            }
+            // The load made garbage: a collection cycle runs soon, during the next burst (in
+            // both variants; only what the reclaimer holds differs; a server down gets none).
+            if (burst + 1 == p.number("reclaim-after-burst") && server.poke()) ++reclaim_cycles;
           },
   });
-  reclaimer.wait_idle(1000);
-  reactor.stop();
-
-  const auto& t = result.total;
-  ctx.report.metrics(t.measures());
-  std::string per_burst;
-  for (std::size_t b = 0; b < result.per_burst.size(); ++b) {
-    const auto& c = result.per_burst[b];
-    ctx.report.metric(fmt::format("burst{}_refused_or_reset", b + 1),
-                      static_cast<double>(c.refused + c.reset));
-    per_burst += fmt::format("{}burst {}: {} ok / {} refused / {} reset", b ? "; " : "", b + 1,
-                             c.connects_ok, c.refused, c.reset);
-  }
-  if (p.has("rate")) {
-    ctx.report.metrics({{"rate_target", p.real("rate"), "frames/s per connection"},
-                        {"rounds_sent_late", result.send_lag.late, "rounds"},
-                        {"max_send_lag_ms", result.send_lag.max_ms(), "ms"}});
-  }
+  server.stop();
+  ctx.report.metrics(result.total.measures());
+  // Refusals while the nemesis had the server down are its doing, not the incident's.
+  const auto refusals = epoll::tally_refusals(
+      result, [&](const epoll::BurstCounts& c) { return server.down_between(c.started, c.ended); });
+  ctx.report.metrics(refusals.per_burst_measures);
+  if (!server.in_process()) ctx.report.metric("conn_refused_server_down", refusals.excluded);
+  if (p.has("rate")) ctx.report.metrics(result.open_loop_measures(p.real("rate")));
   ctx.report.load_latency(result.latency, p.has("rate") ? &result.latency_corrected : nullptr,
                           result.over_time, 1000.0, "us");
-  const auto& s = reactor.stats();
-  ctx.report.metrics(s.measures());
-  ctx.report.metrics(
-      {{"reclaimer_finalized", reclaimer.finalized()}, {"reclaim_cycles", reclaim_cycles}});
+  const Measures s = server.measures();
+  ctx.report.metrics(s);
+  ctx.report.metric("reclaim_cycles", reclaim_cycles);
 
-  ctx.report.observation("conn_refused", t.refused + t.reset, per_burst);
+  ctx.report.observation("conn_refused", refusals.counted, refusals.per_burst);
+  const auto* local = dynamic_cast<ReactorProgram*>(server.in_process());
   ctx.report.observation(
-      "fd_reuse", s.fd_reuse.load(),
-      fmt::format("distinct sockets found under the listener's fd number {}; listener closed "
-                  "under the reactor {} time(s)",
-                  reactor.listener_fd(), s.listener_gone.load()));
-  ctx.report.observation("corrupt_frame", t.frames_corrupt);
+      "fd_reuse", static_cast<std::uint64_t>(measure_value(s, "server_fd_reuse")),
+      fmt::format("distinct sockets found under the listener's fd number {}; "
+                  "listener closed under the reactor {} time(s)",
+                  local ? fmt::format("{}", local->listener_fd()) : "(in the server process)",
+                  measure_value(s, "server_listener_gone")));
+  ctx.report.observation("corrupt_frame", result.total.frames_corrupt);
   fault::report_route(ctx, route);
   return 0;
 }
 }  // namespace
 
 int main(int argc, char** argv) {
-  return faultline::scenario_main(argc, argv, kSpec, run);
+  return scenario_main(argc, argv, kSpec, run, serve_with<ReactorProgram>());
 }

@@ -345,6 +345,7 @@ BurstResult run_bursts(const BurstOptions& options) {
   BurstResult result;
   for (int b = 0; b < o.bursts; ++b) {
     std::vector<Share> shares(static_cast<std::size_t>(o.threads));
+    const auto burst_start = std::chrono::steady_clock::now();
     std::latch start(o.threads);
     std::vector<std::thread> threads;
     for (int t = 0; t < o.threads; ++t) {
@@ -360,6 +361,8 @@ BurstResult run_bursts(const BurstOptions& options) {
     }
     for (auto& t : threads) t.join();
     BurstCounts burst;
+    burst.started = burst_start;
+    burst.ended = std::chrono::steady_clock::now();
     for (const Share& share : shares) {
       burst.add(share.counts);
       result.latency.merge(share.latency);
@@ -376,6 +379,29 @@ BurstResult run_bursts(const BurstOptions& options) {
     }
   }
   return result;
+}
+
+faultline::Measures BurstResult::open_loop_measures(double rate) const {
+  return {{"rate_target", rate, "frames/s per connection"},
+          {"rounds_sent_late", send_lag.late, "rounds"},
+          {"max_send_lag_ms", send_lag.max_ms(), "ms"}};
+}
+
+RefusalTally tally_refusals(const BurstResult& result,
+                            const std::function<bool(const BurstCounts&)>& excluded) {
+  RefusalTally tally;
+  for (std::size_t b = 0; b < result.per_burst.size(); ++b) {
+    const auto& c = result.per_burst[b];
+    const bool out = excluded && excluded(c);
+    (out ? tally.excluded : tally.counted) += c.refused + c.reset;
+    tally.per_burst_measures.emplace_back("burst" + std::to_string(b + 1) + "_refused_or_reset",
+                                          c.refused + c.reset);
+    tally.per_burst += (b ? "; burst " : "burst ") + std::to_string(b + 1) + ": " +
+                       std::to_string(c.connects_ok) + " ok / " + std::to_string(c.refused) +
+                       " refused / " + std::to_string(c.reset) + " reset" +
+                       (out ? " (server down)" : "");
+  }
+  return tally;
 }
 
 }  // namespace faultline::epoll

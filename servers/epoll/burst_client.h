@@ -3,6 +3,7 @@
 // are merged after the join (no lock on the hot path).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -44,6 +45,9 @@ struct BurstCounts {
   std::uint64_t frames_ok = 0;
   std::uint64_t frames_lost = 0;     // no reply: timeout, EOF or reset before it came
   std::uint64_t frames_corrupt = 0;  // a reply that is not "received: " + the request
+  // A burst's own span (per_burst only; add() leaves them): from before its connections went
+  // out to after the last one closed, to tell its refusals from those of a server that was down.
+  std::chrono::steady_clock::time_point started{}, ended{};
   void add(const BurstCounts& o);
   // connects_ok, conn_refused, conn_reset, conn_timed_out, conn_other_errors, frames_ok,
   // frames_lost, frames_corrupt (no unit).
@@ -57,9 +61,21 @@ struct BurstResult {
   LatencyHistogram latency_corrected;  // open loop: from when the frame was due
   LatencySeries over_time;  // each reply's latency (corrected in open loop) by when it came
   SendLag send_lag;         // open loop: how late the rounds went out
+  // Open loop at `rate` frames/s per connection: rate_target, rounds_sent_late, max_send_lag_ms.
+  faultline::Measures open_loop_measures(double rate) const;
 };
 
 BurstResult run_bursts(const BurstOptions& options);
+
+// Refused or reset connects, burst by burst. Those of bursts that `excluded` picks (a server that
+// was down then, say) are counted apart and marked "(server down)" in the text.
+struct RefusalTally {
+  std::uint64_t counted = 0, excluded = 0;
+  std::string per_burst;                   // "burst 1: 64 ok / 0 refused / 0 reset; burst 2: ..."
+  faultline::Measures per_burst_measures;  // burst<N>_refused_or_reset, N from 1
+};
+RefusalTally tally_refusals(const BurstResult& result,
+                            const std::function<bool(const BurstCounts&)>& excluded);
 
 // One connection's attempt, outcome only (used by tests and the benchmark).
 enum class ConnectOutcome { kOk, kRefused, kReset, kTimedOut, kOther };

@@ -38,7 +38,8 @@ ino_t inode_of(int fd) {
 faultline::Measures ReactorStats::measures() const {
   return {{"server_accepted", accepted.load()},
           {"server_frames_echoed", frames_echoed.load()},
-          {"server_listener_gone", listener_gone.load()}};
+          {"server_listener_gone", listener_gone.load()},
+          {"server_fd_reuse", fd_reuse.load()}};
 }
 
 struct Reactor::Connection {

@@ -49,8 +49,8 @@ struct ReactorStats {
   // gave the number to a new socket and the reactor treated that socket as its listener.
   std::atomic<std::uint64_t> fd_reuse{0};
 
-  // What a scenario reports: server_accepted, server_frames_echoed, server_listener_gone (no
-  // unit).
+  // What a scenario reports: server_accepted, server_frames_echoed, server_listener_gone,
+  // server_fd_reuse (no unit).
   faultline::Measures measures() const;
 };
 
