@@ -20,9 +20,12 @@
 //   worker   push finishes; done.send() waits for a receiver forever   -> one leaked thread
 //   ...      every timed-out broadcast leaves one more
 //
-// Oracle: the process's thread count from /proc/self/task (the server runs in this process),
-// sampled through the run: baseline before the first broadcast, peak, and final after a grace
-// period; `thread_leak` = final - baseline, next to the number of timed-out broadcasts.
+// Oracle: the server's thread count from /proc/<pid>/task, sampled through the run: baseline
+// before the first broadcast, peak, and final after a grace period; `thread_leak` = final -
+// baseline, next to the number of timed-out broadcasts. In process the pid is this process's
+// (clients' threads included in both counts); with the server in a process of its own
+// (--nemesis, server=process) it is the server process's, asked at every sample, so after a kill
+// the count is the new incarnation's: a restart ends the leaked threads with their process.
 // Defaults are scaled: the seed's 5 s deadline would make one run last about a minute; the
 // deadline is one flag away (deadline-ms=5000, with slower clients to still outlast it).
 #include <fmt/format.h>
@@ -32,9 +35,11 @@
 #include <thread>
 
 #include "harness/fault/route.h"
+#include "harness/nemesis/scenario_server.h"
 #include "harness/probe/resource_tally.h"
 #include "harness/probe/thread_sampler.h"
 #include "harness/scenario/scenario_api.h"
+#include "harness/scenario/server_counters.h"
 #include "servers/broadcast/broadcast_server.h"
 #include "servers/broadcast/caller.h"
 #include "servers/broadcast/users.h"
@@ -68,8 +73,9 @@ const ScenarioSpec kSpec{
                    "wait after the last broadcast before the final count, ms"),
          open_loop_rate_param("broadcast requests go out, answered or not (unset: one at a time, "
                               "interval-ms apart)",
-                              1e5)},
-    .faults = {"tcp", "udp"},
+                              1e5),
+         nemesis::server_param()},
+    .faults = {"tcp", "udp", "process"},
     .expectations =
         {
             faultline::expect_incident("buggy", "*", {{"thread_leak"}}, {"broadcasts_timed_out>0"}),
@@ -78,12 +84,15 @@ const ScenarioSpec kSpec{
         },
 };
 
-int run(Context& ctx) {
+// The server's options: the seed's Handle, its channel and its worker. TCP and UDP listen on one
+// port number, so a server process the nemesis restarts takes both back.
+BroadcastOptions handle_options(const Context& ctx, std::uint16_t port) {
   const auto& p = ctx.params;
   BroadcastOptions options;
   options.deadline = p.ms("deadline-ms");
   options.push_bytes = p.count("push-bytes");
   options.client_send_buffer = p.number("socket-buffer-bytes");
+  options.port = port;
   if (ctx.is("buggy")) {
     options.completion_capacity = 0;           // BUG: make(chan struct{}, 0): a late send blocks
     options.worker_stops_at_deadline = false;  // BUG: t.run() ignores the context
@@ -91,14 +100,15 @@ int run(Context& ctx) {
     options.completion_capacity = 1;          // FIX: make(chan struct{}, 1): a late send completes
     options.worker_stops_at_deadline = true;  // FIX: the worker stops pushing at the deadline
   }
+  return options;
+}
 
-  ThreadSampler sampler(0, milliseconds(10));
+int run(Context& ctx) {
+  const auto& p = ctx.params;
+  nemesis::RunningServer server(ctx);
+  ThreadSampler sampler([&server] { return server.pid(); }, milliseconds(10));
   sampler.start();
-  BroadcastServer server(options);
-  server.start();
-  ctx.report.metrics({{"tcp_port", server.tcp_port()}, {"udp_port", server.udp_port()}});
-  ctx.report.note(fmt::format("broadcast server on 127.0.0.1: tcp {} udp {}", server.tcp_port(),
-                              server.udp_port()));
+  ctx.report.metrics({{"tcp_port", server.port()}, {"udp_port", server.port()}});
 
   // Which users are slow is the seed's choice.
   const auto slow = choose_slow(p.number("clients"), p.number("slow-clients"), ctx.seed);
@@ -107,42 +117,35 @@ int run(Context& ctx) {
   // The proxy's sockets get the scenario's buffer size: the slow users' backpressure must
   // still reach the server's pushes, not end in the proxy's larger default buffers.
   const auto tcp_route =
-      fault::route_tcp(ctx, server.tcp_port(), "tcp", p.number("socket-buffer-bytes"));
-  const auto udp_route = fault::route_udp(ctx, server.udp_port());
+      fault::route_tcp(ctx, server.port(), "tcp", p.number("socket-buffer-bytes"));
+  const auto udp_route = fault::route_udp(ctx, server.port());
   Users users(tcp_route.port(), slow, p.number("socket-buffer-bytes"), p.count("slow-read-bytes"),
               p.ms("slow-read-interval-ms"));
-  if (!server.wait_for_clients(static_cast<std::size_t>(users.connected()), milliseconds(2000))) {
+  if (!server.wait_for("clients_accepted", users.connected(), milliseconds(2000))) {
     ctx.report.note("not every client was accepted within 2 s");
   }
   ctx.report.metric("clients_connected", users.connected());
 
   // The caller: one UDP request at a time, waiting (bounded) for the server's answer.
   const int baseline = sampler.sample_now();
-  if (baseline < 0) faultline::resource_tally().note_fd(errno, "opendir /proc/self/task");
-  CallerOptions calls{.port = udp_route.port(),
-                      .requests = p.number("broadcasts"),
-                      .reply_wait = p.ms("deadline-ms") + milliseconds(2000),
-                      .interval = p.ms("interval-ms")};
-  calls.rate = p.optional_real("rate");
-  if (calls.rate) {
-    // The server answers one request at a time: the last one may wait for all before it.
-    calls.reply_wait =
-        std::max(calls.reply_wait, (p.ms("deadline-ms") + milliseconds(100)) * calls.requests);
-  }
+  if (baseline < 0) faultline::resource_tally().note_fd(errno, "opendir /proc/<pid>/task");
+  const CallerOptions calls =
+      caller_for(udp_route.port(), p.number("broadcasts"), p.ms("deadline-ms"), p.ms("interval-ms"),
+                 p.optional_real("rate"));
+  server.start();  // the nemesis's t = 0: the broadcasts begin
   const Replies replies = call_broadcasts(calls);
   std::this_thread::sleep_for(p.ms("grace-ms"));
   const int final_count = sampler.sample_now();
   const int peak = sampler.peak();
   sampler.stop();
 
-  const auto& s = server.stats();
-  const std::uint64_t timed_out = s.timed_out.load();
+  const Measures s = server.measures();
   for (const auto& sample : sampler.samples()) {
     ctx.report.sample("threads", sample.t_seconds, sample.threads);
   }
   ctx.report.metrics(
       {{"threads_baseline", baseline}, {"threads_peak", peak}, {"threads_final", final_count}});
-  ctx.report.metrics(s.measures());
+  ctx.report.metrics(s);
   ctx.report.metrics(replies.measures());
   if (calls.rate) ctx.report.metrics(replies.open_loop_measures(*calls.rate));
   ctx.report.load_latency(replies.uncorrected, calls.rate ? &replies.corrected : nullptr,
@@ -151,15 +154,16 @@ int run(Context& ctx) {
   const int leak = std::max(0, final_count - baseline);
   ctx.report.observation(
       "thread_leak", static_cast<std::uint64_t>(leak),
-      fmt::format("threads: baseline {}, peak {}, final {} after {} ms grace; {} of {} broadcasts "
-                  "timed out",
-                  baseline, peak, final_count, p.integer("grace-ms"), timed_out,
-                  s.requests.load()));
+      fmt::format("threads{}: baseline {}, peak {}, final {} after {} ms grace; {} of {} "
+                  "broadcasts timed out",
+                  server.in_process() ? "" : " of the server process", baseline, peak, final_count,
+                  p.integer("grace-ms"), measure_value(s, "broadcasts_timed_out"),
+                  measure_value(s, "broadcast_requests")));
 
-  // Shut down without hanging: pushes are cut short; a worker blocked on its completion channel
-  // stays blocked and ends with the process.
+  // Pushes are cut short; a worker blocked on its completion channel stays blocked (the leak)
+  // and ends with the process.
   server.stop();
-  ctx.report.metric("threads_after_stop", count_threads());
+  if (server.in_process()) ctx.report.metric("threads_after_stop", count_threads());
   fault::report_route(ctx, tcp_route);
   fault::report_route(ctx, udp_route);
   return 0;
@@ -167,5 +171,10 @@ int run(Context& ctx) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return faultline::scenario_main(argc, argv, kSpec, run);
+  // The server, in process or in a --serve process the nemesis pauses, kills and restarts.
+  return scenario_main(argc, argv, kSpec, run, [](Context& ctx, const ServeOptions& serve) {
+    auto server = std::make_unique<Hosted<BroadcastServer>>(handle_options(ctx, serve.port));
+    server->server.start();
+    return server;
+  });
 }

@@ -24,12 +24,18 @@ constexpr int kPollMs = 20;  // every wait re-checks stopping_ at least this oft
   throw std::system_error(err, std::generic_category(), what);
 }
 
+// Binds 127.0.0.1:port (0: the kernel's choice) and returns the port it got in `port`.
 int bind_local(int type, std::uint16_t& port) {
   const int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
   if (fd < 0) fail(-1, "socket");
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  const int one = 1;  // a restarted server binds over its predecessor's TIME_WAIT connections
+  if (type == SOCK_STREAM && ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) {
+    fail(fd, "SO_REUSEADDR");
+  }
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) fail(fd, "bind");
   if (type == SOCK_STREAM && ::listen(fd, 1024) != 0) fail(fd, "listen");
   socklen_t len = sizeof addr;
@@ -55,7 +61,9 @@ faultline::Measures BroadcastStats::measures() const {
           {"broadcasts_timed_out", timed_out.load()},
           {"pushes_ok", pushes_ok.load()},
           {"pushes_abandoned", pushes_abandoned.load()},
-          {"clients_dropped", clients_dropped.load()}};
+          {"clients_dropped", clients_dropped.load()},
+          {"broadcast_requests", requests.load()},
+          {"clients_accepted", clients.load()}};
 }
 
 struct BroadcastServer::Client {
@@ -71,12 +79,19 @@ struct BroadcastServer::Client {
 };
 
 BroadcastServer::BroadcastServer(BroadcastOptions options) : options_(options) {
-  tcp_fd_ = bind_local(SOCK_STREAM, tcp_port_);
-  try {
-    udp_fd_ = bind_local(SOCK_DGRAM, udp_port_);
-  } catch (...) {
-    ::close(tcp_fd_);
-    throw;
+  // UDP takes TCP's number. With a kernel-chosen TCP port the UDP one may be taken (by a
+  // caller's socket, say): then both are tried again on another number.
+  for (int tries = options.port == 0 ? 20 : 1;; --tries) {
+    tcp_port_ = options.port;
+    tcp_fd_ = bind_local(SOCK_STREAM, tcp_port_);
+    udp_port_ = tcp_port_;
+    try {
+      udp_fd_ = bind_local(SOCK_DGRAM, udp_port_);
+      return;
+    } catch (const std::system_error& e) {
+      ::close(tcp_fd_);
+      if (tries <= 1 || e.code().value() != EADDRINUSE) throw;
+    }
   }
 }
 
@@ -100,6 +115,12 @@ void BroadcastServer::stop(std::chrono::milliseconds timeout) {
   for (auto& c : clients_) ::shutdown(c->fd, SHUT_RDWR);
   changed_.wait_for(lock, timeout, [&] { return stats_.workers_pushing.load() == 0; });
   clients_.clear();  // the last owner of a Client closes its fd
+}
+
+std::string BroadcastServer::summary() const {
+  return std::to_string(stats_.requests.load()) + " requests, " +
+         std::to_string(stats_.timed_out.load()) + " timed out, " +
+         std::to_string(stats_.clients.load()) + " clients accepted";
 }
 
 std::size_t BroadcastServer::client_count() const {

@@ -30,6 +30,9 @@ struct BroadcastOptions {
   bool worker_stops_at_deadline = false;    // whether the worker's pushes honour the deadline
   std::size_t push_bytes = 64 * 1024;       // payload of each pushed message
   int client_send_buffer = 16 * 1024;       // SO_SNDBUF of accepted connections, bytes (0: default)
+  // TCP and UDP both listen on this port number (TCP and UDP ports are separate spaces), so one
+  // number names the server and a restart can bind it again; 0: TCP's is the kernel's choice.
+  std::uint16_t port = 0;
 };
 
 struct BroadcastStats {
@@ -44,13 +47,13 @@ struct BroadcastStats {
   std::atomic<std::uint64_t> workers_pushing{0};  // inside run() right now
 
   // What a scenario reports: broadcasts_completed, broadcasts_timed_out, pushes_ok,
-  // pushes_abandoned, clients_dropped (no unit).
+  // pushes_abandoned, clients_dropped, broadcast_requests, clients_accepted (no unit).
   faultline::Measures measures() const;
 };
 
 class BroadcastServer {
  public:
-  // Binds TCP and UDP on 127.0.0.1, ports chosen by the kernel. Throws std::system_error.
+  // Binds TCP and UDP on 127.0.0.1, both on options.port (see there). Throws std::system_error.
   explicit BroadcastServer(BroadcastOptions options);
   ~BroadcastServer();  // stop()
   BroadcastServer(const BroadcastServer&) = delete;
@@ -64,6 +67,9 @@ class BroadcastServer {
 
   std::uint16_t tcp_port() const { return tcp_port_; }
   std::uint16_t udp_port() const { return udp_port_; }
+  std::uint16_t port() const { return tcp_port_; }  // the UDP port too unless options.port = 0
+  faultline::Measures measures() const { return stats_.measures(); }
+  std::string summary() const;  // requests, timed out, clients accepted
   std::size_t client_count() const;
   // Waits until `n` clients are connected (at most `timeout`); true when they are.
   bool wait_for_clients(std::size_t n, std::chrono::milliseconds timeout) const;

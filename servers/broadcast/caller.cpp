@@ -24,6 +24,20 @@ faultline::Measures Replies::measures() const {
   return {{"replies_ok", ok}, {"replies_timeout", timeout}, {"replies_missing", missing}};
 }
 
+CallerOptions caller_for(std::uint16_t port, int requests, std::chrono::milliseconds deadline,
+                         std::chrono::milliseconds interval, std::optional<double> rate) {
+  CallerOptions calls{.port = port,
+                      .requests = requests,
+                      .reply_wait = deadline + std::chrono::milliseconds(2000),
+                      .interval = interval,
+                      .rate = rate};
+  if (rate) {
+    calls.reply_wait =
+        std::max(calls.reply_wait, (deadline + std::chrono::milliseconds(100)) * requests);
+  }
+  return calls;
+}
+
 int open_loopback_udp() {
   const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;

@@ -40,6 +40,12 @@ struct Replies {
   faultline::Measures open_loop_measures(double target_rate) const;
 };
 
+// The caller of a server whose Handle gives up at `deadline`: each answer is awaited deadline +
+// 2 s; in open loop (`rate`) the server still answers one request at a time, so the last may
+// wait for all before it: at least (deadline + 100 ms) x requests.
+CallerOptions caller_for(std::uint16_t port, int requests, std::chrono::milliseconds deadline,
+                         std::chrono::milliseconds interval, std::optional<double> rate);
+
 // A UDP socket bound to 127.0.0.1 (an ephemeral port): the caller's, so that nothing of a run
 // is bound beyond loopback. -1 with errno set if it cannot be opened or bound.
 int open_loopback_udp();
