@@ -27,15 +27,14 @@
 // failed yet committed, or seen OK yet absent). Both are counted, never inferred.
 #include <fmt/format.h>
 
-#include <memory>
 #include <thread>
 #include <vector>
 
 #include "harness/fault/route.h"
 #include "harness/nemesis/scenario_server.h"
 #include "harness/scenario/scenario_api.h"
-#include "servers/rpc/client_fleet.h"
 #include "servers/rpc/ledger_service.h"
+#include "servers/rpc/redialing_client.h"
 
 namespace {
 using namespace faultline;
@@ -110,8 +109,8 @@ class LedgerServer final : public ScenarioServer {
   LedgerHost host_;
 };
 
-// The client's half: each operation, attempt after attempt, until OK or out of attempts.
-void append_ops(Context& ctx, Client& client, int c, AppendTally& tally) {
+// The client's half: each operation, attempt after attempt (a lost connection dialled again).
+void append_ops(Context& ctx, RedialingClient& client, int c, AppendTally& tally) {
   const bool fixed = ctx.is("fixed");
   const auto deadline = ctx.params.ms("deadline-ms");
   const auto max_attempts = static_cast<std::uint32_t>(ctx.params.integer("max-attempts"));
@@ -136,6 +135,7 @@ void append_ops(Context& ctx, Client& client, int c, AppendTally& tally) {
     }
     tally.history.push_back(std::move(outcome));
   }
+  tally.redials = client.stats();
 }
 
 int run(Context& ctx) {
@@ -145,7 +145,7 @@ int run(Context& ctx) {
   std::vector<AppendTally> tallies(ctx.params.count("clients"));
   server.start();  // the nemesis's t = 0: the clients begin
   const auto t0 = SteadyClock::now();
-  fleet.run(tallies.size(), route.port(), [&](Client& client, std::size_t c) {
+  fleet.run_redialing(tallies.size(), route.port(), [&](RedialingClient& client, std::size_t c) {
     append_ops(ctx, client, static_cast<int>(c), tallies[c]);
   });
   ctx.report.millis("clients_ms", SteadyClock::now() - t0);

@@ -3,6 +3,7 @@
 #include <boost/system/system_error.hpp>
 
 #include "harness/probe/resource_tally.h"
+#include "servers/rpc/redialing_client.h"
 
 namespace faultline::rpc {
 
@@ -36,6 +37,18 @@ void ClientFleet::run(std::size_t clients, std::uint16_t port,
         body(*client, c);
         client->close();
       }
+    });
+  }
+  for (auto& t : threads) t.join();
+}
+
+void ClientFleet::run_redialing(std::size_t clients, std::uint16_t port,
+                                const std::function<void(RedialingClient&, std::size_t)>& body) {
+  std::vector<std::thread> threads;
+  for (std::size_t c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      RedialingClient client(*this, port);
+      if (client.connected()) body(client, c);
     });
   }
   for (auto& t : threads) t.join();

@@ -17,6 +17,8 @@
 
 namespace faultline::rpc {
 
+class RedialingClient;
+
 class ClientFleet {
  public:
   // Starts `io_threads` threads running the io_context (fewer if the thread limit refuses one).
@@ -35,6 +37,12 @@ class ClientFleet {
   // nothing.
   void run(std::size_t clients, std::uint16_t port,
            const std::function<void(Client&, std::size_t)>& body);
+
+  // The same with a connection that comes back (redialing_client.h): each client thread dials
+  // with a RedialingClient, which redials after a lost connection; a client whose first dial
+  // fails does nothing.
+  void run_redialing(std::size_t clients, std::uint16_t port,
+                     const std::function<void(RedialingClient&, std::size_t)>& body);
 
   // Lets the readers finish what they hold: true if every connection closed and drained within
   // `grace` (the io_context ran out of work), false if the wait ran out first.

@@ -140,6 +140,8 @@ Measures audit_measures(const LedgerHost::Record& ledger, const AuditResult& aud
                      {"ok_but_missing", audit.ok_but_missing, "ops"},
                      {"unknown_ops", audit.unknown_ops, "ops"},
                      {"foreign_ops", audit.foreign_ops, "ops"}});
+  const auto redials = clients.redials.measures();
+  m.insert(m.end(), redials.begin(), redials.end());
   return m;
 }
 
@@ -158,6 +160,7 @@ void AppendTally::merge(const AppendTally& other) {
   replies_other += other.replies_other;
   timeouts += other.timeouts;
   attempts += other.attempts;
+  redials.add(other.redials);
   latency.merge(other.latency);
   over_time.merge(other.over_time);
   history.insert(history.end(), other.history.begin(), other.history.end());

@@ -24,6 +24,7 @@
 #include "harness/probe/measure.h"
 #include "servers/rpc/client.h"
 #include "servers/rpc/messages.h"
+#include "servers/rpc/redialing_client.h"
 #include "servers/rpc/server.h"
 
 namespace faultline::rpc {
@@ -47,6 +48,7 @@ struct LedgerServiceStats {
 struct AppendTally {
   std::uint64_t replies_ok = 0, replies_deadline_exceeded = 0, replies_other = 0;
   std::uint64_t timeouts = 0, attempts = 0;
+  RedialStats redials;       // lost connections dialled again
   LatencyHistogram latency;  // attempts that got a reply, send to reply
   LatencySeries over_time;   // the same latencies by when each reply came
   std::vector<ClientOutcome> history;
