@@ -56,6 +56,7 @@ struct RunOptions {
   std::uint64_t max_procs = 0;      // 0: inherit
   std::uint64_t max_threads = 0;    // 0: no limit; a per-run pids cgroup (RunLimits::threads)
   Injection injection;              // --fault, --perturb, --nemesis
+  bool end_at_answer = false;       // RunSettings::end_at_answer
 };
 // What differs between the commands that take the run options: how the default --jobs and
 // --seed read in their help, and where --fault, --perturb and --nemesis go (a hidden part for
@@ -75,6 +76,12 @@ void check_injection(const ScenarioSpec& spec, const Injection& injection, Sanit
 // Syscall and clock faults among `faults`: valid, allowed together in this build, and the shim
 // or libfaketime at hand; throws UsageError.
 void check_child_faults(const std::vector<std::string>& faults, Sanitizer sanitizer);
+// --fault-plan FILE (run, exec) into `file`.
+void add_fault_plan_option(boost::program_options::options_description& desc, std::string& file);
+// Reads and checks the plan in `file` ("": none) and adds it to `injection`: whole, for the
+// record, and its phases compiled into faults and nemesis actions (harness/plan/fault_plan.h).
+// Throws UsageError with the plan's one-line problem.
+void add_fault_plan(Injection& injection, const std::string& file);
 // --scenarios DIR (repeatable) into `dirs`.
 void add_scenario_dirs_option(boost::program_options::options_description& desc,
                               std::vector<std::string>& dirs);

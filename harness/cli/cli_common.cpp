@@ -21,6 +21,7 @@
 #include "harness/judge/judge.h"
 #include "harness/judge/summary.h"
 #include "harness/nemesis/nemesis.h"
+#include "harness/plan/fault_plan.h"
 #include "harness/probe/perturb.h"
 #include "harness/probe/run_clock.h"
 #include "harness/probe/shown.h"
@@ -100,7 +101,10 @@ void add_run_options(po::options_description& desc, RunOptions& o, const RunOpti
       "RLIMIT_NPROC for the child (0: inherit; root ignores it)")(
       "max-threads", po::value(&o.max_threads)->default_value(0)->value_name("N"),
       "tasks (threads + processes) the run may have at once, through a per-run pids cgroup "
-      "(RLIMIT_NPROC when none is writable and not root); 0: no limit");
+      "(RLIMIT_NPROC when none is writable and not root); 0: no limit")(
+      "end-at-answer", po::bool_switch(&o.end_at_answer),
+      "end a run expecting an incident once a complete sanitizer or runtime report shows it, "
+      "instead of at its own end (recorded in exit.ended_at_answer)");
   desc.add_options()("fault", po::value(&o.injection.faults)->composing()->value_name("SPEC"),
                      t.injection != nullptr
                          ? "a fault of the command's process, repeatable: "
@@ -215,6 +219,29 @@ void check_injection(const ScenarioSpec& spec, const Injection& injection, Sanit
   }
 }
 
+void add_fault_plan_option(po::options_description& desc, std::string& file) {
+  desc.add_options()("fault-plan", po::value(&file)->value_name("FILE"),
+                     "phases of faults over time, a JSON file: each phase switches --fault specs "
+                     "on from from_ms to until_ms and starts --nemesis actions (docs/faults.md, "
+                     "\"Fault plans\")");
+}
+
+void add_fault_plan(Injection& injection, const std::string& file) {
+  if (file.empty()) return;
+  FaultPlan plan;
+  try {
+    plan = read_fault_plan(file);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  injection.fault_plan = fault_plan_json(plan);
+  for (const auto& phase : plan.phases) {
+    CompiledPhase c = compile_phase(phase);
+    injection.faults.insert(injection.faults.end(), c.faults.begin(), c.faults.end());
+    injection.nemesis.insert(injection.nemesis.end(), c.nemesis.begin(), c.nemesis.end());
+  }
+}
+
 void add_scenario_dirs_option(po::options_description& desc, std::vector<std::string>& dirs) {
   desc.add_options()("scenarios", po::value(&dirs)->composing()->value_name("DIR"),
                      "folder of scenarios built outside this tree (faultline_add_scenario), "
@@ -253,6 +280,7 @@ RunSettings external_settings(const RunOptions& o) {
   if (o.max_memory_mb) settings.limits.address_space_bytes = o.max_memory_mb << 20;
   if (o.max_procs) settings.limits.processes = o.max_procs;
   if (o.max_threads) settings.limits.threads = o.max_threads;
+  settings.end_at_answer = o.end_at_answer;
   settings.build = {{"preset", "external"}};
   settings.host = host_info();
   return settings;

@@ -217,6 +217,7 @@ RecordedExit exit_from(const Fields& r) {
   e.start_error = f.text("start_error");
   e.contained_by = f.text("contained_by");
   e.escaped_processes = f.whole("escaped_processes");
+  e.ended_at_answer = f.boolean("ended_at_answer", false);
   return e;
 }
 
@@ -231,6 +232,7 @@ json exit_to(const RecordedExit& e) {
   if (!e.started) j["start_error"] = e.start_error;
   if (!e.contained_by.empty()) j["contained_by"] = e.contained_by;
   if (e.escaped_processes > 0) j["escaped_processes"] = e.escaped_processes;
+  if (e.ended_at_answer) j["ended_at_answer"] = true;
   return j;
 }
 
@@ -471,6 +473,7 @@ void read_identity(const Fields& f, Record& r) {
   r.faults = faults_from(f);
   r.perturb = f.text_or_null("perturb");
   r.nemesis = f.texts("nemesis");
+  if (const json& plan = f.object("fault_plan"); !plan.empty()) r.fault_plan = plan;
   r.limits = limits_from(f);
   r.campaign = campaign_from(f);
 }
@@ -562,6 +565,7 @@ json record_to_json(const Record& r) {
   j["faults"] = faults_to(r.faults);
   j["perturb"] = r.perturb.empty() ? json() : json(r.perturb);
   j["nemesis"] = r.nemesis;
+  if (!r.fault_plan.is_null()) j["fault_plan"] = r.fault_plan;
   j["limits"] = limits_to(r.limits);
   if (r.campaign) j["campaign"] = campaign_to(*r.campaign);
   j["started_at"] = r.started_at;

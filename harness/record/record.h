@@ -86,6 +86,8 @@ struct RecordedExit {
   std::string contained_by = {};
   // Processes that had left the run's process group and outlived its leader (killed then).
   std::uint64_t escaped_processes = 0;
+  // --end-at-answer: the driver killed the run once a complete report showed its incident.
+  bool ended_at_answer = false;
 };
 
 struct RecordedOutput {
@@ -140,6 +142,9 @@ struct Record {
   std::vector<RecordedFault> faults;
   std::string perturb;  // "" = none (null in JSON)
   std::vector<std::string> nemesis;
+  // --fault-plan, whole (harness/plan/fault_plan.h); null when none. Its phases, compiled, are
+  // among `faults` and `nemesis` too: they are what the run was given.
+  nlohmann::json fault_plan;
   RecordedLimits limits;
   std::optional<RecordedCampaign> campaign;  // runs of a sweep only
   std::string started_at;                    // ISO 8601, UTC

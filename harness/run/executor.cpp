@@ -14,11 +14,13 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <regex>
 
 #include "harness/fault/child_faults.h"
+#include "harness/judge/answer.h"
 #include "harness/judge/judge.h"
 #include "harness/record/experiment_key.h"
 #include "harness/record/results_file.h"
@@ -207,8 +209,8 @@ std::vector<Symptom> collect_symptoms(const RunResult& result, const ScenarioRep
     raw.clear();
   }
 
-  // A death by a signal the driver sent (timeout, cancel) is not the program's crash.
-  if (result.signal && !result.timed_out && !result.cancelled) {
+  // A death by a signal the driver sent (timeout, cancel, the answer) is not the program's crash.
+  if (result.signal && !result.timed_out && !result.cancelled && !result.ended_at_answer) {
     Symptom crash;
     crash.kind = "crash";
     crash.source = "signal";
@@ -347,6 +349,7 @@ RecordedExit recorded_exit(const RunResult& result) {
   if (!result.started) e.start_error = result.start_error;
   e.contained_by = result.contained_by;
   e.escaped_processes = result.escaped_processes;
+  e.ended_at_answer = result.ended_at_answer;
   return e;
 }
 
@@ -404,6 +407,10 @@ RunRequest run_request(const RunPlan& plan, const RunSettings& settings,
     }
   }
   request.cwd = plan.cwd;
+  if (settings.end_at_answer && AnswerWatch::applies(plan.expectation)) {
+    auto watch = std::make_shared<AnswerWatch>(plan.expectation);
+    request.answer = [watch](std::string_view chunk) { return watch->feed(chunk); };
+  }
   return request;
 }
 
@@ -430,6 +437,7 @@ void describe_run(Record& record, const RunPlan& plan, const RunSettings& settin
   record.faults = recorded_faults(plan.injection.faults);
   record.perturb = plan.injection.perturb;
   record.nemesis = plan.injection.nemesis;
+  record.fault_plan = plan.injection.fault_plan;
   record.expectation = plan.expectation;
   record.campaign = plan.campaign;
 }
@@ -585,6 +593,11 @@ Record execute_run(const RunPlan& plan, const RunSettings& settings,
         "{} process{} of the run had left its process group (setsid, setpgid or a double fork) "
         "and outlived it: killed with the run's cgroup",
         result.escaped_processes, result.escaped_processes == 1 ? "" : "es"));
+  }
+  if (result.ended_at_answer) {
+    record.notes.push_back(
+        "ended at the answer (--end-at-answer): a complete report showed the incident, so the "
+        "driver killed the run there; metrics the scenario reports at its end are missing");
   }
   record.completion = {!broken.has_value(), broken.value_or("")};
   const Judgement judgement = judge_record(record);

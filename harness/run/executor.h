@@ -26,6 +26,9 @@ struct Injection {
   std::vector<std::string> faults;   // network faults, as given (kind:key=value,...)
   std::string perturb;               // scheduling perturbation, "" = off
   std::vector<std::string> nemesis;  // process faults, as given
+  // --fault-plan, whole (fault_plan_json), for the record; null when none. Its phases are
+  // already compiled into `faults` and `nemesis`.
+  nlohmann::json fault_plan;
   bool empty() const { return faults.empty() && perturb.empty() && nemesis.empty(); }
 };
 
@@ -56,6 +59,9 @@ struct RunSettings {
   std::vector<std::pair<std::string, std::string>> env;  // on top of the sanitizer options
   nlohmann::json build = nlohmann::json::object();       // provenance (build_info.json)
   nlohmann::json host = nlohmann::json::object();
+  // --end-at-answer: a run expecting an incident is killed once a complete report on its stderr
+  // shows it (harness/judge/answer.h); recorded as exit.ended_at_answer.
+  bool end_at_answer = false;
 };
 
 // What the scenario wrote to its report channel.

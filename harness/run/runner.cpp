@@ -206,6 +206,8 @@ struct StreamPipe {
   StreamCapture capture;
   Clock::time_point exec_at = Clock::now();  // set again once exec succeeded
   std::vector<CapturedStream::Arrival> arrivals;
+  const std::function<bool(std::string_view)>* answer = nullptr;  // RunRequest::answer, stderr
+  bool answered = false;
 };
 
 // Reads what is there now, up to a bound. Closes the pipe at EOF (every writer gone) or on an
@@ -215,6 +217,9 @@ void read_available(StreamPipe& pipe, char* buffer) {
     ssize_t got = ::read(pipe.fd.get(), buffer, kReadChunk);
     if (got > 0) {
       pipe.capture.append(buffer, static_cast<std::size_t>(got));
+      if (pipe.answer != nullptr && !pipe.answered) {
+        pipe.answered = (*pipe.answer)(std::string_view(buffer, static_cast<std::size_t>(got)));
+      }
       if (pipe.arrivals.size() < CapturedStream::kMaxArrivals) {
         pipe.arrivals.push_back({pipe.capture.total(), Clock::now() - pipe.exec_at});
       }
@@ -937,6 +942,7 @@ std::optional<StartError> wait_for_exec(pid_t pid, UniqueFd& report_r, const Chi
 void supervise(pid_t pid, const RunRequest& request, Clock::time_point start, ChildPipes& p,
                RunResult& result) {
   for (StreamPipe* pipe : {&p.out, &p.err}) ::fcntl(pipe->fd.get(), F_SETFL, O_NONBLOCK);
+  if (request.answer) p.err.answer = &request.answer;
   // pidfd_open (Linux 5.3) makes the exit pollable next to the pipes; without it the exit is
   // checked on a shorter tick.
   UniqueFd pidfd;
@@ -948,7 +954,12 @@ void supervise(pid_t pid, const RunRequest& request, Clock::time_point start, Ch
   std::optional<Clock::time_point> kill_at;  // set when SIGTERM went out
   while (!has_exited(pid)) {
     const auto now = Clock::now();
-    if (!kill_at) {
+    if (p.err.answered && !result.ended_at_answer && !kill_at) {
+      // The answer is in (a complete report): nothing the rest of the run does can change it.
+      signal_group(pid, SIGKILL);
+      result.ended_at_answer = true;
+    }
+    if (!kill_at && !result.ended_at_answer) {
       const bool cancel_now = request.cancel != nullptr && request.cancel->load();
       if (cancel_now || now >= deadline) {
         (cancel_now ? result.cancelled : result.timed_out) = true;
@@ -956,7 +967,7 @@ void supervise(pid_t pid, const RunRequest& request, Clock::time_point start, Ch
         signal_group(pid, SIGCONT);  // a stopped process would hold SIGTERM pending forever
         kill_at = now + std::min(request.kill_grace, kNever);
       }
-    } else if (!result.escalated_to_kill && now >= *kill_at) {
+    } else if (kill_at && !result.escalated_to_kill && now >= *kill_at) {
       signal_group(pid, SIGKILL);
       result.escalated_to_kill = true;
     }

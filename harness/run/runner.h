@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -80,6 +81,10 @@ struct RunRequest {
   // The child's working directory ("" for the driver's). A relative program path is taken from
   // it, as a shell in that folder would.
   std::string cwd;
+  // Given each chunk of the child's stderr as it is read, in order, on the thread in
+  // run_process. Returning true ends the run at once: SIGKILL to its group (the cgroup follows at
+  // the reap), and the result says ended_at_answer. Unset: the run goes on to its end.
+  std::function<bool(std::string_view chunk)> answer;
 };
 
 struct CapturedStream {
@@ -109,6 +114,7 @@ struct RunResult {
   bool core_dumped = false;
   bool timed_out = false;                    // the driver stopped it at the timeout
   bool cancelled = false;                    // the driver stopped it because cancel was set
+  bool ended_at_answer = false;              // RunRequest::answer said yes: the driver killed it
   bool escalated_to_kill = false;            // SIGTERM was not enough
   std::chrono::nanoseconds duration{0};      // steady clock, from just before fork to the reap
   std::chrono::nanoseconds exec_at{0};       // from just before fork until exec was seen to succeed

@@ -537,6 +537,41 @@ TEST_F(CliTest, RecordsTheTimeToTheFirstSymptom) {
   EXPECT_FALSE(raw_records(out_).back().contains("first_symptom_s"));
 }
 
+// --end-at-answer: a program that prints a complete race report and would then run for 30 s is
+// ended at the report, judged reproduced, and recorded as ended by the driver (its SIGKILL is
+// no crash). A run that expects no incident, or is not given the option, runs to its end.
+TEST_F(CliTest, EndAtAnswerEndsARunAtItsFirstCompleteReport) {
+  const std::string report =
+      "printf '==================\\nWARNING: ThreadSanitizer: data race (pid=1)\\n"
+      "  Write of size 4 at 0x1 by thread T1:\\n    #0 f a.cpp:1 (a+0x1)\\n\\n"
+      "SUMMARY: ThreadSanitizer: data race a.cpp:1 in f\\n==================\\n' >&2";
+  auto exec = [&](std::vector<std::string> options, const std::string& then) {
+    std::vector<std::string> args = {"exec", "--out", out_.string(), "--timeout", "20"};
+    args.insert(args.end(), options.begin(), options.end());
+    for (const char* word : {"--", "/bin/sh", "-c"}) args.push_back(word);
+    args.push_back(report + "; " + then);
+    return faultline(args);
+  };
+  Outcome ended = exec({"--expect", "data_race", "--end-at-answer"}, "sleep 30; exit 66");
+  EXPECT_EQ(ended.code, 0) << ended.out << ended.err;
+  Outcome other = exec({"--expect", "heap_use_after_free", "--end-at-answer"}, "sleep 1; exit 66");
+  Outcome without = exec({"--expect", "data_race"}, "sleep 1; exit 66");
+  auto records = raw_records(out_);
+  ASSERT_EQ(records.size(), 3u);
+  const auto& r = records[0];
+  EXPECT_EQ(r["verdict"], "reproduced") << r.dump();
+  EXPECT_EQ(r["exit"]["ended_at_answer"], true) << r["exit"].dump();
+  EXPECT_EQ(r["exit"]["signal"], "SIGKILL");
+  EXPECT_LT(r["duration_s"].get<double>(), 10.0);
+  ASSERT_EQ(r["symptoms"].size(), 1u) << r["symptoms"].dump();  // no "crash" from the SIGKILL
+  EXPECT_EQ(r["symptoms"][0]["kind"], "data_race");
+  for (std::size_t i : {1u, 2u}) {  // the report is not the expected one; no option
+    EXPECT_FALSE(records[i]["exit"].contains("ended_at_answer")) << records[i]["exit"].dump();
+    EXPECT_EQ(records[i]["exit"]["code"], 66);
+    EXPECT_GE(records[i]["duration_s"].get<double>(), 1.0);
+  }
+}
+
 TEST_F(CliTest, UnknownCommandSuggestsOne) {
   Outcome o = faultline({"rnu"}, false);
   EXPECT_EQ(o.code, 2);

@@ -346,6 +346,35 @@ TEST(RunProcess, TimeoutKillsTheWholeGroup) {
   EXPECT_TRUE(dies_within(grandchild, 5s));
 }
 
+// RunRequest::answer sees stderr as it arrives; its yes ends the run there, long before the
+// child's own end, and the result says so. Without a yes the run goes on to its end.
+TEST(RunProcess, AnAnswerEndsTheRunThere) {
+  RunRequest request;
+  request.argv = {"/bin/sh", "-c", "echo noise >&2; sleep 0.2; echo ANSWER >&2; exec sleep 30"};
+  request.timeout = 60s;
+  std::string seen;
+  request.answer = [&seen](std::string_view chunk) {
+    seen.append(chunk);
+    return seen.find("ANSWER\n") != std::string::npos;
+  };
+  RunResult r = run_process(request);
+  EXPECT_TRUE(r.ended_at_answer);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.signal, SIGKILL);
+  EXPECT_LT(r.duration, kDidNotHang);
+  EXPECT_NE(r.err.text.find("ANSWER"), std::string::npos);
+
+  request.argv = {"/bin/sh", "-c", "echo ANSWER >&2; echo done"};
+  seen.clear();
+  request.answer = [&seen](std::string_view chunk) {
+    seen.append(chunk);
+    return seen.find("never") != std::string::npos;
+  };
+  r = run_process(request);
+  expect_exited(r, 0);
+  EXPECT_FALSE(r.ended_at_answer);
+}
+
 TEST(RunProcess, SigtermReachesTheWholeGroup) {
   RunRequest request = child_request({"grandchild-term"});
   request.timeout = 1s;
