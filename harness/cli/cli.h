@@ -76,8 +76,9 @@ void check_injection(const ScenarioSpec& spec, const Injection& injection, Sanit
 // Syscall and clock faults among `faults`: valid, allowed together in this build, and the shim
 // or libfaketime at hand; throws UsageError.
 void check_child_faults(const std::vector<std::string>& faults, Sanitizer sanitizer);
-// --fault-plan FILE (run, exec) into `file`.
-void add_fault_plan_option(boost::program_options::options_description& desc, std::string& file);
+// --fault-plan FILE (run, exec) into `file`; `for_exec`: the help names the faults exec takes.
+void add_fault_plan_option(boost::program_options::options_description& desc, std::string& file,
+                           bool for_exec = false);
 // Reads and checks the plan in `file` ("": none) and adds it to `injection`: whole, for the
 // record, and its phases compiled into faults and nemesis actions (harness/plan/fault_plan.h).
 // Throws UsageError with the plan's one-line problem.

@@ -219,11 +219,14 @@ void check_injection(const ScenarioSpec& spec, const Injection& injection, Sanit
   }
 }
 
-void add_fault_plan_option(po::options_description& desc, std::string& file) {
+void add_fault_plan_option(po::options_description& desc, std::string& file, bool for_exec) {
   desc.add_options()("fault-plan", po::value(&file)->value_name("FILE"),
-                     "phases of faults over time, a JSON file: each phase switches --fault specs "
-                     "on from from_ms to until_ms and starts --nemesis actions (docs/faults.md, "
-                     "\"Fault plans\")");
+                     for_exec ? "phases of syscall faults over time, a JSON file: each phase "
+                                "switches its faults on from from_ms to until_ms (docs/faults.md, "
+                                "\"Fault plans\")"
+                              : "phases of faults over time, a JSON file: each phase switches "
+                                "--fault specs on from from_ms to until_ms and starts --nemesis "
+                                "actions (docs/faults.md, \"Fault plans\")");
 }
 
 void add_fault_plan(Injection& injection, const std::string& file) {

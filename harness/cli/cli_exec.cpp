@@ -66,6 +66,7 @@ struct ExecArgs {
   std::vector<std::string> fail_output;
   std::string cwd;
   bool implied_expect = false;  // --expect came from --fail-exit / --fail-output
+  std::string fault_plan;       // --fault-plan FILE: its syscall (and clock) phases
 };
 
 const char* const kExecUsage =
@@ -107,6 +108,7 @@ void add_exec_options(po::options_description& desc, po::options_description& hi
   // --fault, --perturb and --nemesis are read only to refuse them with the reason.
   add_run_options(desc, a.options,
                   {"1", "base seed (default: random, recorded); run i gets seed+i", &hidden});
+  add_fault_plan_option(desc, a.fault_plan, /*for_exec=*/true);
 }
 
 // The faultline command line that runs repeat `seed` of the command again.
@@ -147,6 +149,7 @@ std::vector<RunPlan> plan_exec_runs(const ExecArgs& a, const std::vector<std::st
     plan.scenario_protocol = false;
     plan.expectation = expectation;
     plan.injection.faults = a.options.injection.faults;  // syscall and clock only (checked)
+    plan.injection.fault_plan = a.options.injection.fault_plan;
     plan.replay = exec_replay(a, command, plan.seed);
     plans.push_back(std::move(plan));
   }
@@ -290,6 +293,7 @@ int exec(const Args& args) {
   }
   if (vm.count("seed")) a.options.seed = vm["seed"].as<std::uint64_t>();
   check_run_options(a.options);
+  add_fault_plan(a.options.injection, a.fault_plan);
   resolve_exec_oracles(a);
   if (std::string problem = missing_program(command.front(), a.cwd); !problem.empty()) {
     throw UsageError(problem);

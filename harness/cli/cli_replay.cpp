@@ -73,6 +73,7 @@ RunOptions recorded_options(const Record& rec, const std::string& build_root,
   for (const auto& f : rec.faults) options.injection.faults.push_back(f.spec);
   options.injection.perturb = rec.perturb;
   options.injection.nemesis = rec.nemesis;
+  options.injection.fault_plan = rec.fault_plan;  // its phases are in faults and nemesis
   check_run_options(options);
   return options;
 }

@@ -104,6 +104,8 @@ int run(const Args& args) {
       "settle", po::value(&stop.settle)->value_name("SPEC"),
       "the test of --stop settled: p0=0.02,p1=0.2,alpha=0.05,beta=0.05 (any of them)");
   add_run_options(desc, options);
+  std::string fault_plan;
+  add_fault_plan_option(desc, fault_plan);
   auto vm = parse("run", args, desc, "name", po::value(&id), 1);
   if (vm.count("help")) {
     std::cout << desc << "\nSee the scenarios and their parameters with: faultline list\n";
@@ -115,6 +117,7 @@ int run(const Args& args) {
         "(faultline list shows them all)");
   if (vm.count("seed")) options.seed = vm["seed"].as<std::uint64_t>();
   check_run_options(options);
+  add_fault_plan(options.injection, fault_plan);
   StopTracker tracker = stop_tracker(stop);
 
   Catalog catalog = make_catalog(options);

@@ -1,8 +1,8 @@
 // faultline shrink RUN_ID: from a run that reproduced with several faults (--fault, --perturb,
-// --nemesis), finds a smallest set of them that still reproduces at a stated rate, then the
-// smallest strengths of what is left, by running trials of the recorded run (same scenario,
-// variant, build, parameters and seeds) with less. The search over sets is Zeller's delta
-// debugging (ddmin): try halves, then complements, then finer pieces. A trial passes when at
+// --nemesis, the phases of a --fault-plan), finds a smallest set of them that still reproduces at a
+// stated rate, then the smallest strengths of what is left, by running trials of the recorded run
+// (same scenario, variant, build, parameters and seeds) with less. The search over sets is Zeller's
+// delta debugging (ddmin): try halves, then complements, then finer pieces. A trial passes when at
 // least --rate of its decided runs reproduced; unknown runs count for nothing.
 #include <fmt/format.h>
 
@@ -15,6 +15,7 @@
 #include "harness/cli/cli.h"
 #include "harness/judge/judge.h"
 #include "harness/judge/summary.h"
+#include "harness/plan/fault_plan.h"
 #include "harness/record/results_file.h"
 #include "harness/scenario/fault_spec.h"
 
@@ -24,35 +25,77 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// One thing the run was given: a --fault, the --perturb spec or a --nemesis.
+// One thing the run was given: a --fault, the --perturb spec, a --nemesis, or a phase of its
+// --fault-plan (text: the phase as the record's fault_plan holds it), removed whole.
 struct Element {
-  enum Kind { kFault, kPerturb, kNemesis } kind;
+  enum Kind { kFault, kPerturb, kNemesis, kPhase } kind;
   std::string text;
   bool operator==(const Element&) const = default;
 };
 
+PlanPhase phase_of(const Element& e) {
+  const nlohmann::json plan = {{"phases", {nlohmann::json::parse(e.text)}}};
+  return fault_plan_from_json(plan).phases.front();
+}
+
+// `from` without one copy of each of `taken` (a phase's compiled specs among the run's).
+std::vector<std::string> without(std::vector<std::string> from,
+                                 const std::vector<std::string>& taken) {
+  for (const auto& t : taken) {
+    if (auto at = std::find(from.begin(), from.end(), t); at != from.end()) from.erase(at);
+  }
+  return from;
+}
+
 std::vector<Element> elements_of(const Injection& injection) {
+  std::vector<std::string> faults = injection.faults, nemesis = injection.nemesis;
+  std::vector<Element> phases;
+  if (!injection.fault_plan.is_null()) {
+    for (const auto& phase : injection.fault_plan["phases"]) {
+      const Element e{Element::kPhase, phase.dump()};
+      const CompiledPhase c = compile_phase(phase_of(e));
+      faults = without(faults, c.faults);
+      nemesis = without(nemesis, c.nemesis);
+      phases.push_back(e);
+    }
+  }
   std::vector<Element> out;
-  for (const auto& f : injection.faults) out.push_back({Element::kFault, f});
+  for (const auto& f : faults) out.push_back({Element::kFault, f});
   if (!injection.perturb.empty()) out.push_back({Element::kPerturb, injection.perturb});
-  for (const auto& n : injection.nemesis) out.push_back({Element::kNemesis, n});
+  for (const auto& n : nemesis) out.push_back({Element::kNemesis, n});
+  out.insert(out.end(), phases.begin(), phases.end());
   return out;
 }
 
 Injection injection_of(const std::vector<Element>& elements) {
   Injection in;
+  FaultPlan plan;
   for (const auto& e : elements) {
     if (e.kind == Element::kFault) in.faults.push_back(e.text);
     if (e.kind == Element::kPerturb) in.perturb = e.text;
     if (e.kind == Element::kNemesis) in.nemesis.push_back(e.text);
+    if (e.kind == Element::kPhase) plan.phases.push_back(phase_of(e));
   }
+  for (const auto& phase : plan.phases) {
+    const CompiledPhase c = compile_phase(phase);
+    in.faults.insert(in.faults.end(), c.faults.begin(), c.faults.end());
+    in.nemesis.insert(in.nemesis.end(), c.nemesis.begin(), c.nemesis.end());
+  }
+  if (!plan.phases.empty()) in.fault_plan = fault_plan_json(plan);
   return in;
 }
 
+// The elements as flags a command takes: a phase as the --fault and --nemesis it compiles to.
 std::string flags_of(const std::vector<Element>& elements) {
   if (elements.empty()) return "(nothing)";
   std::vector<std::string> words;
   for (const auto& e : elements) {
+    if (e.kind == Element::kPhase) {
+      const CompiledPhase c = compile_phase(phase_of(e));
+      for (const auto& f : c.faults) words.push_back("--fault " + shell_quote(f));
+      for (const auto& n : c.nemesis) words.push_back("--nemesis " + shell_quote(n));
+      continue;
+    }
     const char* flag = e.kind == Element::kFault     ? "--fault"
                        : e.kind == Element::kPerturb ? "--perturb"
                                                      : "--nemesis";
@@ -182,6 +225,7 @@ Element with_value(const Element& e, const std::string& key, const std::string& 
 // Halves each strength of each element while it still reproduces (at most 3 halvings a key).
 std::vector<Element> weaken(std::vector<Element> elements, Shrinker& s) {
   for (std::size_t i = 0; i < elements.size(); ++i) {
+    if (elements[i].kind == Element::kPhase) continue;  // a phase is kept or removed whole
     const bool bare = elements[i].kind == Element::kPerturb;
     FaultSpec spec;
     try {
@@ -224,6 +268,7 @@ void write_summary(const fs::path& file, const Record& rec, const ShrinkArgs& a,
       {"started_from",
        flags_of(elements_of(recorded_options(rec, a.build_root, a.scenario_dirs, 0).injection))},
       {"minimal", flags_of(minimal)},
+      {"minimal_fault_plan", injection_of(minimal).fault_plan},
       {"command", command},
       {"runs_per_trial", a.runs},
       {"rate", a.rate},
@@ -254,7 +299,8 @@ std::string minimal_command(const Record& rec, const RunPlan& plan, const RunOpt
 const char* const kShrinkUsage =
     "usage: faultline shrink RUN_ID [options]\n\n"
     "Starts from a recorded run that reproduced with several faults (--fault, --perturb,\n"
-    "--nemesis) and finds a smallest set of them that still reproduces, then the smallest\n"
+    "--nemesis, the phases of a --fault-plan, each kept or removed whole) and finds a\n"
+    "smallest set of them that still reproduces, then the smallest\n"
     "strengths of what is left (each number halved while it still reproduces; not `at` or\n"
     "`when`, which say where). Every trial is --runs runs of the recorded run with the recorded\n"
     "seeds and less; it passes when at least --rate of its decided runs reproduced. The search\n"

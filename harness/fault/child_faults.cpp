@@ -111,7 +111,22 @@ struct SyscallFault {
   double p = 1;
   std::uint64_t delay_us = 0;
   When when;
+  std::uint64_t from_us = 0, until_us = 0;  // a window from the process start (until 0: no end)
 };
+
+// from-ms or until-ms of a syscall spec into `f`; the problem, or nothing.
+std::optional<std::string> window_key(const std::string& key, const std::string& value,
+                                      SyscallFault& f) {
+  const auto v = spec_number(value);
+  if (!v || *v < 0 || *v > 86'400'000) {
+    return fmt::format(
+        "fault 'syscall': {}={} must be a number from 0 to 86400000 (ms after the process "
+        "started; calls are chosen from from-ms to until-ms)",
+        key, shown(value));
+  }
+  (key == "from-ms" ? f.from_us : f.until_us) = static_cast<std::uint64_t>(std::llround(*v * 1000));
+  return std::nullopt;
+}
 
 // One key of a syscall spec into `f`; the problem, or nothing.
 std::optional<std::string> syscall_key(const std::string& key, const std::string& value,
@@ -157,14 +172,19 @@ std::optional<std::string> syscall_key(const std::string& key, const std::string
           shown(value));
     }
     f.when = *w;
+  } else if (key == "from-ms" || key == "until-ms") {
+    return window_key(key, value, f);
   } else {
     return fmt::format(
-        "fault 'syscall' has no key '{}': its keys are call, errno, delay-us, p, when", shown(key));
+        "fault 'syscall' has no key '{}': its keys are call, errno, delay-us, p, when, from-ms, "
+        "until-ms",
+        shown(key));
   }
   return std::nullopt;
 }
 
-// A syscall spec, checked; `digest` gets the shim's form "call,errno,p,delay_us,first,last,step".
+// A syscall spec, checked; `digest` gets the shim's form
+// "call,errno,p,delay_us,first,last,step,from_us,until_us".
 std::optional<std::string> check_syscall(const FaultSpec& spec, std::string* digest) {
   SyscallFault f;
   for (const auto& [key, value] : spec.params) {
@@ -182,9 +202,13 @@ std::optional<std::string> check_syscall(const FaultSpec& spec, std::string* dig
   if (f.error == 0 && f.call == "malloc") {
     return "fault 'syscall' on malloc takes errno=ENOMEM (a delay alone is not a malloc fault)";
   }
+  if (f.until_us != 0 && f.until_us <= f.from_us) {
+    return fmt::format("fault 'syscall': until-ms={} must be after from-ms={} (its window)",
+                       f.until_us / 1000.0, f.from_us / 1000.0);
+  }
   if (digest) {
-    *digest = fmt::format("{},{},{},{},{},{},{}", f.call, f.error, f.p, f.delay_us, f.when.first,
-                          f.when.last, f.when.step);
+    *digest = fmt::format("{},{},{},{},{},{},{},{},{}", f.call, f.error, f.p, f.delay_us,
+                          f.when.first, f.when.last, f.when.step, f.from_us, f.until_us);
   }
   return std::nullopt;
 }

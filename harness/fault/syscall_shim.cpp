@@ -6,14 +6,18 @@
 //
 // The driver has checked every spec and hands them over digested, so this library parses
 // nothing but numbers and links nothing of faultline:
-//   FAULTLINE_SYSCALL_FAULTS  "call,errno,p,delay_us,first,last,step;..."  (last 0: no end)
+//   FAULTLINE_SYSCALL_FAULTS  "call,errno,p,delay_us,first,last,step,from_us,until_us;..."
+//                             (last 0, until_us 0: no end)
 //   FAULTLINE_SYSCALL_COUNTS  a file of 16-byte slots, one per spec: calls seen, faults injected;
 //                             mapped shared, so the counts survive a child that crashes and are
 //                             shared by every process of the run (its children inherit both)
 //   FAULTLINE_SEED            the run's seed
 // Call n of a spec's function (counted from 1 over the whole run) is chosen when n is in
 // first..last with (n - first) % step == 0 and a draw from (seed, spec, n) is below p: the same
-// seed makes the same choices for the same call numbers, whichever thread makes them.
+// seed makes the same choices for the same call numbers, whichever thread makes them. A spec
+// with a window (from_us, until_us: a fault plan's phase) chooses only calls made in it, timed
+// from the start of the run's first process with the shim (FAULTLINE_SYSCALL_T0, which that
+// process sets for the processes it starts).
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +25,7 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,6 +64,7 @@ struct Spec {
   double p = 1;
   std::uint64_t delay_us = 0;
   std::uint64_t first = 1, last = 0, step = 1;  // last 0: no end
+  std::uint64_t from_us = 0, until_us = 0;      // until_us 0: no end
 };
 struct Slot {
   std::atomic<std::uint64_t> calls;
@@ -73,6 +79,7 @@ std::uint64_t g_seed = 0;
 // Which spec (index + 1) each call has; 0: none, the fast path.
 int g_spec_of[kCallCount] = {};
 std::atomic<bool> g_ready{false};
+std::uint64_t g_t0_us = 0;      // the run's start on CLOCK_MONOTONIC_RAW, for windows
 Slot g_local_slots[kMaxSpecs];  // when no counts file was given
 
 std::uint64_t mix64(std::uint64_t x) {
@@ -94,12 +101,13 @@ void parse_specs(const char* text) {
     if (!comma) return;
     Spec s;
     s.call = call_named(text, static_cast<std::size_t>(comma - text));
-    unsigned long long delay = 0, first = 1, last = 0, step = 1;
-    if (s.call < 0 || std::sscanf(comma + 1, "%d,%lf,%llu,%llu,%llu,%llu", &s.error, &s.p, &delay,
-                                  &first, &last, &step) != 6) {
+    unsigned long long delay = 0, first = 1, last = 0, step = 1, from = 0, until = 0;
+    if (s.call < 0 || std::sscanf(comma + 1, "%d,%lf,%llu,%llu,%llu,%llu,%llu,%llu", &s.error, &s.p,
+                                  &delay, &first, &last, &step, &from, &until) != 8) {
       return;  // the driver wrote it: never happens, and then nothing is injected
     }
     s.delay_us = delay, s.first = first, s.last = last, s.step = step ? step : 1;
+    s.from_us = from, s.until_us = until;
     g_specs[g_spec_count++] = s;
     if (g_spec_of[s.call] == 0) g_spec_of[s.call] = g_spec_count;
     text = std::strchr(comma, ';');
@@ -116,7 +124,29 @@ void map_counts(const char* path) {
   if (p != MAP_FAILED) g_slots = static_cast<Slot*>(p);
 }
 
+// Microseconds on CLOCK_MONOTONIC_RAW by the system call itself: libfaketime, preloaded after
+// this library for a clock fault, fakes clock_gettime, and a window is in real time.
+std::uint64_t now_us() {
+  timespec ts{};
+  ::syscall(SYS_clock_gettime, CLOCK_MONOTONIC_RAW, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000u +
+         static_cast<std::uint64_t>(ts.tv_nsec) / 1000u;
+}
+
+// The run's start: inherited from the process that started this one, or now (and passed on).
+void set_t0() {
+  if (const char* t0 = std::getenv("FAULTLINE_SYSCALL_T0"); t0 && *t0) {
+    g_t0_us = std::strtoull(t0, nullptr, 10);
+    return;
+  }
+  g_t0_us = now_us();
+  char text[32];
+  std::snprintf(text, sizeof text, "%llu", static_cast<unsigned long long>(g_t0_us));
+  ::setenv("FAULTLINE_SYSCALL_T0", text, 1);  // in a constructor: no other thread runs yet
+}
+
 __attribute__((constructor)) void init() {
+  set_t0();
   parse_specs(std::getenv("FAULTLINE_SYSCALL_FAULTS"));
   map_counts(std::getenv("FAULTLINE_SYSCALL_COUNTS"));
   if (const char* seed = std::getenv("FAULTLINE_SEED")) g_seed = std::strtoull(seed, nullptr, 10);
@@ -131,6 +161,10 @@ const Spec* choose(Call call) {
   Slot& slot = (g_slots ? g_slots : g_local_slots)[which - 1];
   const std::uint64_t n = slot.calls.fetch_add(1, std::memory_order_relaxed) + 1;
   if (n < s.first || (s.last != 0 && n > s.last) || (n - s.first) % s.step != 0) return nullptr;
+  if (s.from_us != 0 || s.until_us != 0) {
+    const std::uint64_t t = now_us() - g_t0_us;
+    if (t < s.from_us || (s.until_us != 0 && t >= s.until_us)) return nullptr;
+  }
   if (s.p < 1) {
     const std::uint64_t draw = mix64(g_seed * 0x9E3779B97F4A7C15ull + mix64(which) + n);
     if (static_cast<double>(draw >> 11) * 0x1.0p-53 >= s.p) return nullptr;

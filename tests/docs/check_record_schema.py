@@ -30,7 +30,12 @@ runs = [
     ["exec", "--expect", "crash", "--", "sh", "-c", "kill -SEGV $$"],
     ["exec", "--fail-exit", "3", "--fail-output", "^bad", "--", "sh", "-c", "echo bad; exit 3"],
     ["sweep", "listener-lifetime", "--grid", "connections=8", "--repeat", "1", "--seed", "7"],
+    ["exec", "--fault-plan", os.path.join(work, "plan.json"), "--", "sh", "-c", "echo planned"],
 ]
+with open(os.path.join(work, "plan.json"), "w") as plan:
+    json.dump({"name": "schema", "phases": [
+        {"name": "eio", "from_ms": 0, "until_ms": 50, "faults": ["syscall:call=write,errno=EIO"]}]},
+        plan)
 for args in runs:
     cmd = [faultline] + args[:1] + ["--build-root", build_root, "--out", out] + args[1:]
     if args[0] == "exec":
@@ -52,7 +57,12 @@ for path in (os.path.join(data, "before.jsonl"), os.path.join(data, "after.jsonl
 
 # The check can fail: a wrong type and a verdict of schema 1 are refused.
 record = json.loads(open(out).readline())
-for field, value in (("seed", "7"), ("verdict", "failed"), ("completion", {"ok": False, "reason": ""})):
+planned = [json.loads(line) for line in open(out) if "fault_plan" in json.loads(line)]
+if len(planned) != 1:
+    problems += 1
+    print(f"{len(planned)} records of the run with --fault-plan carry its fault_plan, not 1")
+for field, value in (("seed", "7"), ("verdict", "failed"), ("completion", {"ok": False, "reason": ""}),
+                     ("fault_plan", {"name": "x", "phases": [{"name": "p", "faults": []}]})):
     bad = copy.deepcopy(record)
     bad[field] = value
     if validator.is_valid(bad):

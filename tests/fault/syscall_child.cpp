@@ -5,6 +5,9 @@
 //                              hash=H (H: of the indices, from 1, of the calls that failed) and
 //                              seconds=S (the wall time the calls took, CLOCK_MONOTONIC_RAW);
 //                              with exit1, exits 1 when a call failed (for shrink's test)
+//   syscall_child CALL N [exit1] pace-us=U  the same, one call every U microseconds; prints
+//                              first_ms= and last_ms= (when the first and last failed call was
+//                              made, ms after main began; -1: none) for a plan's windows
 //   syscall_child clock        prints wall=<time(NULL)> mono=<CLOCK_MONOTONIC seconds>
 //   syscall_child clock-after S  the same after S seconds of real time (CLOCK_MONOTONIC_RAW)
 //   syscall_child spin S       spins until CLOCK_MONOTONIC (faked or not) advanced S seconds
@@ -93,8 +96,21 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  if (argc != 3 && !(argc == 4 && std::strcmp(argv[3], "exit1") == 0)) {
-    std::fprintf(stderr, "usage: syscall_child CALL N [exit1] | clock | clock-after S | spin S\n");
+  bool exit1 = false, paced = false, usage = argc < 3;
+  long pace_us = 0;
+  for (int i = 3; i < argc; ++i) {
+    if (std::strcmp(argv[i], "exit1") == 0) {
+      exit1 = true;
+    } else if (std::strncmp(argv[i], "pace-us=", 8) == 0) {
+      paced = true, pace_us = std::atol(argv[i] + 8);
+    } else {
+      usage = true;
+    }
+  }
+  if (usage) {
+    std::fprintf(stderr,
+                 "usage: syscall_child CALL N [exit1] [pace-us=U] | clock | clock-after S | "
+                 "spin S\n");
     return 2;
   }
   const std::string call = argv[1];
@@ -104,10 +120,17 @@ int main(int argc, char** argv) {
   int seen = 0;
   std::uint64_t hash = 1469598103934665603ull;  // FNV-1a of the failing indices
   const double t0 = seconds(CLOCK_MONOTONIC_RAW);
+  double first_ms = -1, last_ms = -1;
   for (long i = 1; i <= n; ++i) {
+    if (pace_us > 0) {
+      while (seconds(CLOCK_MONOTONIC_RAW) < t0 + static_cast<double>(pace_us * (i - 1)) / 1e6) {
+        ::usleep(100);
+      }
+    }
+    const double at_ms = (seconds(CLOCK_MONOTONIC_RAW) - t0) * 1000;
     if (const int e = one(call, devnull); e != 0) {
-      ++failed, seen = e, last = i;
-      if (first == 0) first = i;
+      ++failed, seen = e, last = i, last_ms = at_ms;
+      if (first == 0) first = i, first_ms = at_ms;
       hash = (hash ^ static_cast<std::uint64_t>(i)) * 1099511628211ull;
     }
   }
@@ -115,5 +138,6 @@ int main(int argc, char** argv) {
   std::printf("failed=%ld errno=%s first=%ld last=%ld hash=%016llx seconds=%.4f\n", failed,
               seen ? strerrorname_np(seen) : "none", first, last,
               static_cast<unsigned long long>(hash), took);
-  return argc == 4 && failed > 0 ? 1 : 0;
+  if (paced) std::printf("first_ms=%.1f last_ms=%.1f\n", first_ms, last_ms);
+  return exit1 && failed > 0 ? 1 : 0;
 }
