@@ -35,6 +35,7 @@
 #include <thread>
 #include <vector>
 
+#include "harness/probe/first_seen.h"
 #include "harness/probe/perturb.h"
 #include "harness/probe/resource_tally.h"
 #include "harness/scenario/scenario_api.h"
@@ -104,6 +105,7 @@ int run(Context& ctx) {
   };
   std::vector<WorkerResult> results(workers);
   std::atomic<bool> start{false};
+  FirstSeen first_bad;  // the moment a handler first produced a bad document
   const auto t0 = std::chrono::steady_clock::now();
   const auto deadline = t0 + ctx.params.ms("time-limit-ms");
 
@@ -128,7 +130,7 @@ int run(Context& ctx) {
           FAULTLINE_PERTURB("shared-map.handler.after-write");
           document = marshal::marshal(param);
         }
-        marshal::check_document(document, r, keys, driver_id, out.counts);
+        if (!marshal::check_document(document, r, keys, driver_id, out.counts)) first_bad.mark();
       }
       out.latency.record(
           static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -161,7 +163,7 @@ int run(Context& ctx) {
   ctx.report.metrics(total.measures());
   ctx.report.metric("throughput", elapsed.count() > 0 ? served / elapsed.count() : 0, "requests/s");
   ctx.report.histogram("latency", latency, 1000.0, "us");
-  ctx.report.observation("corrupt_output", total.corrupt(), total.detail());
+  ctx.report.observation("corrupt_output", total.corrupt(), total.detail(), first_bad.when());
   if (served < requests)
     ctx.report.note(fmt::format("time limit reached: served {} of {} requests", served, requests));
   fmt::print(

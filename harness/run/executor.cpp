@@ -126,6 +126,11 @@ bool take_event(ScenarioReport& report, const nlohmann::json& e, std::size_t& dr
     report.observations.push_back({capped(e.at("kind").get<std::string>()),
                                    e.at("count").get<std::uint64_t>(),
                                    capped(e.value("detail", ""))});
+    if (e.contains("first_seen_ns")) {
+      const auto ns = e.at("first_seen_ns").get<std::int64_t>();
+      auto [it, fresh] = report.first_seen_ns.emplace(report.observations.back().kind, ns);
+      if (!fresh) it->second = std::min(it->second, ns);
+    }
   } else if (type == report_event::kSample) {
     std::string name = capped(e.at("series").get<std::string>());
     if (report.samples.size() >= kMaxSeries && !report.samples.contains(name)) return drop();
@@ -501,20 +506,30 @@ void add_exec_symptoms(const RunPlan& plan, const RunResult& result, std::vector
 }
 
 // Seconds from the child's exec to its first symptom: when the first line of the earliest report
-// reached the driver, or when the driver saw a crash. Nothing when no symptom has a time (a
-// scenario's observations carry none yet).
-std::optional<double> first_symptom_seconds(const RunResult& result,
+// reached the driver, when the driver saw a crash, or when the scenario saw an observation it
+// timed (FirstSeen). Nothing when no symptom has a time (an observation the scenario did not
+// time). A scenario's time outside the run (a faked monotonic clock, say) is not believed.
+std::optional<double> first_symptom_seconds(const RunResult& result, const ScenarioReport& report,
                                             const std::vector<Symptom>& symptoms) {
   std::optional<std::chrono::nanoseconds> first;
   auto consider = [&](std::chrono::nanoseconds t) {
     if (!first || t < *first) first = t;
   };
+  const auto exec_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      (result.started_at + result.exec_at).time_since_epoch());
   for (const auto& s : symptoms) {
     if (s.source == "signal" || s.source == "exit") {
       consider(result.exit_seen_at);
       continue;
     }
-    if (s.source == "scenario" || s.report.empty()) continue;
+    if (s.source == "scenario") {
+      const auto it = report.first_seen_ns.find(s.kind);
+      if (it == report.first_seen_ns.end()) continue;
+      const auto t = std::chrono::nanoseconds(it->second) - exec_ns;
+      if (t.count() >= 0 && t <= result.duration) consider(t);
+      continue;
+    }
+    if (s.report.empty()) continue;
     const std::string_view head = std::string_view(s.report).substr(0, 200);
     for (const CapturedStream* stream : {&result.err, &result.out}) {
       const std::size_t at = stream->text.find(head);
@@ -579,7 +594,7 @@ Record execute_run(const RunPlan& plan, const RunSettings& settings,
   std::vector<std::string> suspicious;
   record.symptoms = collect_symptoms(result, report, &suspicious);
   add_exec_symptoms(plan, result, record.symptoms);
-  record.first_symptom_s = first_symptom_seconds(result, record.symptoms);
+  record.first_symptom_s = first_symptom_seconds(result, report, record.symptoms);
   for (auto& note : suspicious) report.notes.push_back(std::move(note));
   const std::optional<std::string> broken =
       run_broken(result, record.symptoms, report, plan.scenario_protocol);

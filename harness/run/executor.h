@@ -72,6 +72,8 @@ struct ScenarioReport {
   std::map<std::string, RecordedHistogram> histograms;
   std::vector<std::string> notes;
   std::vector<TimelineEvent> timeline;  // in report order
+  // When the scenario first saw each kind it observed (steady_clock, ns): the earliest per kind.
+  std::map<std::string, std::int64_t> first_seen_ns;
   bool done = false;
   std::size_t bad_lines = 0;  // lines that were not valid events (a torn last line, say)
 };

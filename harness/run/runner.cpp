@@ -1035,6 +1035,7 @@ const ContainmentSupport& containment_support() {
 RunResult run_process(const RunRequest& request) {
   const auto start = Clock::now();
   RunResult result;
+  result.started_at = start;
   auto failed = [&](StartError e) { return not_started(result, e.err, e.message, start); };
   if (request.argv.empty()) return failed({EINVAL, "empty command"});
   if (request.cancel != nullptr && request.cancel->load()) {

@@ -112,10 +112,11 @@ struct RunResult {
   std::optional<int> exit_code;  // set when the child exited
   std::optional<int> signal;     // set when the child was killed by a signal
   bool core_dumped = false;
-  bool timed_out = false;                    // the driver stopped it at the timeout
-  bool cancelled = false;                    // the driver stopped it because cancel was set
-  bool ended_at_answer = false;              // RunRequest::answer said yes: the driver killed it
-  bool escalated_to_kill = false;            // SIGTERM was not enough
+  bool timed_out = false;          // the driver stopped it at the timeout
+  bool cancelled = false;          // the driver stopped it because cancel was set
+  bool ended_at_answer = false;    // RunRequest::answer said yes: the driver killed it
+  bool escalated_to_kill = false;  // SIGTERM was not enough
+  std::chrono::steady_clock::time_point started_at{};  // just before fork
   std::chrono::nanoseconds duration{0};      // steady clock, from just before fork to the reap
   std::chrono::nanoseconds exec_at{0};       // from just before fork until exec was seen to succeed
   std::chrono::nanoseconds exit_seen_at{0};  // since exec, when the driver saw the child exit

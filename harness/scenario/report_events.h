@@ -10,7 +10,8 @@ namespace faultline::report_event {
 inline constexpr std::string_view kType = "type";
 // {"type":"metric","name":N,"value":V[,"unit":U]}
 inline constexpr std::string_view kMetric = "metric";
-// {"type":"observation","kind":K,"count":C[,"detail":D]}: the scenario's own oracle
+// {"type":"observation","kind":K,"count":C[,"detail":D][,"first_seen_ns":N]}: the scenario's own
+// oracle; N is when it saw the first one, in nanoseconds of CLOCK_MONOTONIC (steady_clock)
 inline constexpr std::string_view kObservation = "observation";
 // {"type":"sample","series":S,"t":T,"value":V}: one point of a time series
 inline constexpr std::string_view kSample = "sample";

@@ -322,10 +322,16 @@ void Reporter::metric(std::string_view name, double value, std::string_view unit
   emit(e);
 }
 
-void Reporter::observation(std::string_view kind, std::uint64_t count, std::string_view detail) {
+void Reporter::observation(std::string_view kind, std::uint64_t count, std::string_view detail,
+                           std::optional<std::chrono::steady_clock::time_point> first_seen) {
   nlohmann::json e = {
       {report_event::kType, report_event::kObservation}, {"kind", kind}, {"count", count}};
   if (!detail.empty()) e["detail"] = detail;
+  if (first_seen && count > 0) {
+    e["first_seen_ns"] =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(first_seen->time_since_epoch())
+            .count();
+  }
   emit(e);
 }
 

@@ -143,8 +143,11 @@ class Reporter {
   // Each measure as a metric, in order (a server's stats().measures(), say).
   void metrics(const Measures& measures);
   // An oracle check: `count` occurrences of symptom `kind` (0 = checked and not seen). The
-  // driver turns a count above 0 into a symptom of the run.
-  void observation(std::string_view kind, std::uint64_t count, std::string_view detail = "");
+  // driver turns a count above 0 into a symptom of the run. `first_seen` (FirstSeen::when(),
+  // harness/probe/first_seen.h): when the scenario saw the first one, for the record's
+  // first_symptom_s; without it the symptom has no time.
+  void observation(std::string_view kind, std::uint64_t count, std::string_view detail = "",
+                   std::optional<std::chrono::steady_clock::time_point> first_seen = {});
   // One point of a time series (thread count over time, say); t in seconds on the run clock
   // (harness/probe/run_clock.h: run_seconds()), as for timeline events.
   void sample(std::string_view series, double t_seconds, double value);

@@ -81,18 +81,18 @@ std::string CheckCounts::detail() const {
       corrupt(), documents, unparsable, wrong_driver, wrong_rule);
 }
 
-void check_document(const std::string& text, std::size_t rule, std::size_t keys,
+bool check_document(const std::string& text, std::size_t rule, std::size_t keys,
                     const std::string& driver_id, CheckCounts& counts) {
   ++counts.documents;
   const auto doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object()) {
     ++counts.unparsable;
-    return;
+    return false;
   }
   const auto id = doc.find("driver_id");
   if (id == doc.end() || !id->is_string() || id->get<std::string>() != driver_id) {
     ++counts.wrong_driver;
-    return;
+    return false;
   }
   bool rule_ok = doc.size() == keys + 1;
   for (std::size_t k = 0; rule_ok && k < keys; ++k) {
@@ -100,6 +100,7 @@ void check_document(const std::string& text, std::size_t rule, std::size_t keys,
     rule_ok = v != doc.end() && v->is_string() && v->get<std::string>() == rule_value(rule, k);
   }
   if (!rule_ok) ++counts.wrong_rule;
+  return rule_ok;
 }
 
 std::string random_driver_id(std::mt19937_64& rng) {

@@ -45,8 +45,8 @@ struct CheckCounts {
 };
 
 // The oracle for one document: it must parse, and say exactly what this request wrote (rule
-// `rule`'s `keys` entries and `driver_id`). Counts it in `counts`.
-void check_document(const std::string& text, std::size_t rule, std::size_t keys,
+// `rule`'s `keys` entries and `driver_id`). Counts it in `counts`; false when it is bad.
+bool check_document(const std::string& text, std::size_t rule, std::size_t keys,
                     const std::string& driver_id, CheckCounts& counts);
 
 // A driver id of 1 to 19 decimal digits: short ids live inside the std::string, long ones (16+
