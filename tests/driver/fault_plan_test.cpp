@@ -1,7 +1,7 @@
 // Fault plans (--fault-plan FILE, harness/plan/fault_plan.h): what a plan compiles to, every
-// kind of bad plan refused in one line, and through the driver: exit 2 touching no results
-// file, the plan whole in the record with its phases among the faults, and replay making the
-// same injections.
+// kind of bad plan refused in one line, a latency phase at its times through the proxy, and
+// through the driver: exit 2 touching no results file, the plan whole in the record with its
+// phases among the faults, and replay making the same injections.
 #include "harness/plan/fault_plan.h"
 
 #include <gtest/gtest.h>
@@ -11,8 +11,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "harness/fault/proxy.h"
 #include "harness/run/runner.h"
 #include "tests/driver/raw_records.h"
+#include "tests/fault/loopback.h"
 
 namespace faultline {
 namespace {
@@ -114,6 +116,61 @@ TEST(FaultPlan, EveryBadPlanIsOneLineNamingTheProblem) {
   EXPECT_EQ(problem(R"({"phases": [{"from_ms": 0, "until_ms": 9, "faults": ["latency:ms=1"]},
                                    {"from_ms": 9, "faults": ["latency:ms=2"]}]})"),
             "");  // one phase may begin where the last ended
+}
+
+// A plan's phase at its time, from the file to the proxy: a latency phase from 200 to 400 ms,
+// compiled as the driver compiles it, in front of a loopback echo server; a 4-byte ping every
+// 20 ms. Pings sent inside the phase come back at least 99 ms later (the delay never comes
+// early), pings sent before it or once its last delayed reply has left (400 + 100 ms) in under
+// 50 ms. Tolerance: 5 ms either side of each edge, and the phase may start as much later as
+// the proxy took to start.
+TEST(FaultPlan, ALatencyPhaseActsAtItsTimesThroughTheProxy) {
+  using namespace fault::test;
+  const FaultPlan plan = plan_of(R"({"phases": [
+      {"name": "slow", "from_ms": 200, "until_ms": 400, "faults": ["latency:ms=100"]}]})");
+  TcpEcho echo;
+  const auto t0 = Clock::now();
+  auto ms_since = [&] {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  };
+  fault::ProxyOptions options;
+  options.upstream_port = echo.port();
+  for (const auto& f : compile_phase(plan.phases[0]).faults) {
+    options.faults.push_back(fault::make_fault(f));
+  }
+  fault::Proxy proxy(std::move(options));
+  const double made_ms = ms_since();
+  const int fd = dial(proxy.port());
+  constexpr std::uint32_t kPings = 40;
+  std::vector<double> sent(kPings, -1), back(kPings, -1);
+  std::thread reader([&] {  // the replies, as they come: the stream keeps their order
+    for (std::uint32_t got = 0; got < kPings; ++got) {
+      std::uint32_t i = 0;
+      if (!recv_all(fd, reinterpret_cast<char*>(&i), sizeof i) || i >= kPings) return;
+      back[i] = ms_since();
+    }
+  });
+  for (std::uint32_t i = 0; i < kPings; ++i) {
+    std::this_thread::sleep_until(t0 + std::chrono::milliseconds(20 * i));
+    sent[i] = ms_since();
+    ASSERT_TRUE(send_all(fd, reinterpret_cast<const char*>(&i), sizeof i));
+  }
+  reader.join();
+  ::close(fd);
+  int inside = 0, outside = 0;
+  for (std::uint32_t i = 0; i < kPings; ++i) {
+    ASSERT_GE(back[i], 0) << "ping " << i << " never came back";
+    const double rtt = back[i] - sent[i];
+    if (sent[i] > 200 + made_ms + 5 && sent[i] < 400 - 5) {
+      EXPECT_GE(rtt, 99) << "ping sent at " << sent[i] << " ms, inside the phase";
+      ++inside;
+    } else if (sent[i] < 200 - 5 || sent[i] > 500 + made_ms + 5) {
+      EXPECT_LT(rtt, 50) << "ping sent at " << sent[i] << " ms, outside the phase";
+      ++outside;
+    }
+  }
+  EXPECT_GE(inside, 7);    // 10 pings fall in the phase
+  EXPECT_GE(outside, 20);  // 10 before it, 14 after 500 ms
 }
 
 // The driver, end to end, against the toy scenario of cli_test in a fake build root.
