@@ -8,6 +8,7 @@
 #include <fstream>
 #include <system_error>
 
+#include "harness/plan/spec_cache.h"
 #include "harness/probe/shown.h"
 #include "harness/run/runner.h"
 
@@ -127,8 +128,16 @@ void Catalog::require_binary(const std::string& id, Sanitizer sanitizer) const {
 
 ScenarioSpec Catalog::spec(const std::string& id, Sanitizer sanitizer) const {
   require_binary(id, sanitizer);
+  const std::string path = binary(id, sanitizer).string();
+  const SpecCache cache = SpecCache::from_environment();
+  if (const auto cached = cache.find(path)) {
+    try {
+      return spec_from_json(nlohmann::json::parse(*cached));
+    } catch (const std::exception&) {  // an entry from another version of faultline: ask again
+    }
+  }
   RunRequest request;
-  request.argv = {binary(id, sanitizer).string(), "--describe"};
+  request.argv = {path, "--describe"};
   request.timeout = std::chrono::seconds(20);
   // A sanitizer runtime must not turn a description into a failure.
   request.env = {{"TSAN_OPTIONS", "atexit_sleep_ms=0"}, {"ASAN_OPTIONS", "detect_leaks=0"}};
@@ -152,12 +161,15 @@ ScenarioSpec Catalog::spec(const std::string& id, Sanitizer sanitizer) const {
                                 : fmt::format("exit status {}", result.exit_code.value_or(-1));
     throw not_a_scenario("`--describe` failed: " + shown(how));
   }
+  ScenarioSpec spec;
   try {
-    return spec_from_json(nlohmann::json::parse(result.out.text));
+    spec = spec_from_json(nlohmann::json::parse(result.out.text));
   } catch (const std::exception&) {  // not JSON, or JSON that is no spec
     throw not_a_scenario(result.out.text.empty() ? "`--describe` printed nothing"
                                                  : "`--describe` printed no scenario spec");
   }
+  cache.store(path, result.out.text);
+  return spec;
 }
 
 nlohmann::json Catalog::build_info(const std::string& id, Sanitizer sanitizer) const {
