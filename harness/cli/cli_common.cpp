@@ -385,6 +385,7 @@ std::string run_line_detail(const Record& r) {
   if (!symptoms.empty() && j.outcome != Outcome::kReproduced && j.outcome != Outcome::kFixFailed) {
     text += "; symptoms: " + symptoms;
   }
+  if (r.exit.ended_at_answer) text += "; ended at the answer";
   return text;
 }
 
