@@ -26,6 +26,9 @@
 // (clients' threads included in both counts); with the server in a process of its own
 // (--nemesis, server=process) it is the server process's, asked at every sample, so after a kill
 // the count is the new incarnation's: a restart ends the leaked threads with their process.
+// The leak's time (first_symptom_s) is its first sample: the first of the samples that stayed above
+// the baseline to the final count, once the caller had read a timeout answer (leak_first_seen in
+// servers/broadcast/caller.h); untimed when no timeout answer came.
 // Defaults are scaled: the seed's 5 s deadline would make one run last about a minute; the
 // deadline is one flag away (deadline-ms=5000, with slower clients to still outlast it).
 #include <fmt/format.h>
@@ -110,7 +113,6 @@ int run(Context& ctx) {
   sampler.start();
   ctx.report.metrics({{"tcp_port", server.port()}, {"udp_port", server.port()}});
 
-  // Which users are slow is the seed's choice.
   const auto slow = choose_slow(p.number("clients"), p.number("slow-clients"), ctx.seed);
   // With --fault, the users' connections go through a TCP fault proxy and the broadcast
   // requests (and their answers) through a UDP one.
@@ -126,7 +128,6 @@ int run(Context& ctx) {
   }
   ctx.report.metric("clients_connected", users.connected());
 
-  // The caller: one UDP request at a time, waiting (bounded) for the server's answer.
   const int baseline = sampler.sample_now();
   if (baseline < 0) faultline::resource_tally().note_fd(errno, "opendir /proc/<pid>/task");
   const CallerOptions calls =
@@ -136,6 +137,7 @@ int run(Context& ctx) {
   const Replies replies = call_broadcasts(calls);
   std::this_thread::sleep_for(p.ms("grace-ms"));
   const int final_count = sampler.sample_now();
+  const auto leak_seen = leak_first_seen(sampler.samples(), baseline, replies.first_timeout);
   const int peak = sampler.peak();
   sampler.stop();
 
@@ -158,7 +160,8 @@ int run(Context& ctx) {
                   "broadcasts timed out",
                   server.in_process() ? "" : " of the server process", baseline, peak, final_count,
                   p.integer("grace-ms"), measure_value(s, "broadcasts_timed_out"),
-                  measure_value(s, "broadcast_requests")));
+                  measure_value(s, "broadcast_requests")),
+      leak_seen);
 
   // Pushes are cut short; a worker blocked on its completion channel stays blocked (the leak)
   // and ends with the process.

@@ -30,6 +30,10 @@
 // (--nemesis, server=process) a burst that overlaps a time the nemesis had it down counts its
 // refusals as `conn_refused_server_down`, not as the incident; fd_reuse cannot happen there (the
 // clients' sockets are in another process), so conn_refused is the whole oracle.
+// Each observation carries when it was first seen (the record's first_symptom_s): a refused or
+// reset connect when the burst client got the error, fd_reuse when the reactor's listener check
+// first found another socket under the number (in process only; untimed in a server process),
+// a corrupt frame when the client checked the reply.
 #include <fmt/format.h>
 
 #include "harness/fault/route.h"
@@ -111,7 +115,7 @@ class ReactorProgram final : public ScenarioServer {
     m.emplace_back("reclaimer_finalized", reclaimer_.finalized());
     return m;
   }
-  int listener_fd() const { return reactor_.listener_fd(); }
+  const Reactor& reactor() const { return reactor_; }
 
  private:
   // Declared first, destroyed last: in the buggy variant it may still hold the listener.
@@ -151,7 +155,6 @@ int run(Context& ctx) {
   });
   server.stop();
   ctx.report.metrics(result.total.measures());
-  // Refusals while the nemesis had the server down are its doing, not the incident's.
   const auto refusals = epoll::tally_refusals(
       result, [&](const epoll::BurstCounts& c) { return server.down_between(c.started, c.ended); });
   ctx.report.metrics(refusals.per_burst_measures);
@@ -162,16 +165,17 @@ int run(Context& ctx) {
   const Measures s = server.measures();
   ctx.report.metrics(s);
   ctx.report.metric("reclaim_cycles", reclaim_cycles);
-
-  ctx.report.observation("conn_refused", refusals.counted, refusals.per_burst);
+  ctx.report.observation("conn_refused", refusals.counted, refusals.per_burst, refusals.first);
   const auto* local = dynamic_cast<ReactorProgram*>(server.in_process());
   ctx.report.observation(
       "fd_reuse", static_cast<std::uint64_t>(measure_value(s, "server_fd_reuse")),
       fmt::format("distinct sockets found under the listener's fd number {}; "
                   "listener closed under the reactor {} time(s)",
-                  local ? fmt::format("{}", local->listener_fd()) : "(in the server process)",
-                  measure_value(s, "server_listener_gone")));
-  ctx.report.observation("corrupt_frame", result.total.frames_corrupt);
+                  local ? fmt::format("{}", local->reactor().listener_fd()) : "(in its process)",
+                  measure_value(s, "server_listener_gone")),
+      local ? local->reactor().stats().first_fd_reuse.when() : std::nullopt);
+  ctx.report.observation("corrupt_frame", result.total.frames_corrupt, "",
+                         result.total.first_corrupt);
   fault::report_route(ctx, route);
   return 0;
 }

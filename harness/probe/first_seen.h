@@ -35,4 +35,14 @@ class FirstSeen {
   std::atomic<std::int64_t> ns_{kNever};
 };
 
+// The earlier of two moments, either of which may be unknown: how per-thread or per-burst first
+// times merge (a plain optional where the owner is copied, so no FirstSeen).
+inline std::optional<std::chrono::steady_clock::time_point> earliest(
+    std::optional<std::chrono::steady_clock::time_point> a,
+    std::optional<std::chrono::steady_clock::time_point> b) noexcept {
+  if (!a) return b;
+  if (!b) return a;
+  return *a < *b ? a : b;
+}
+
 }  // namespace faultline

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "harness/probe/resource_tally.h"
+#include "harness/probe/run_clock.h"
 
 namespace faultline::broadcast {
 
@@ -79,6 +80,8 @@ std::optional<int> answered(std::string_view reply) {
 
 void count_answer(std::string_view reply, Replies& replies) {
   (reply.starts_with("ok") ? replies.ok : replies.timeout)++;
+  if (!reply.starts_with("ok"))
+    replies.first_timeout = earliest(replies.first_timeout, Clock::now());
 }
 
 void send_request(int udp, const sockaddr_in& to, int i) {
@@ -189,6 +192,26 @@ Replies call_broadcasts(const CallerOptions& options) {
       options.rate ? call_open_loop(udp, to, options) : call_closed_loop(udp, to, options);
   ::close(udp);
   return replies;
+}
+
+std::optional<Clock::time_point> leak_first_seen(const std::vector<ThreadSampler::Sample>& samples,
+                                                 int baseline,
+                                                 std::optional<Clock::time_point> after) {
+  if (!after) return std::nullopt;
+  const double until_t = run_seconds();
+  const Clock::time_point start = process_start();
+  std::optional<Clock::time_point> seen;
+  for (const auto& s : samples) {
+    if (s.t_seconds > until_t) break;
+    const auto at = start + std::chrono::duration_cast<Clock::duration>(
+                                std::chrono::duration<double>(s.t_seconds));
+    if (s.threads <= baseline) {
+      seen.reset();
+    } else if (!seen && at >= *after) {
+      seen = at;
+    }
+  }
+  return seen;
 }
 
 }  // namespace faultline::broadcast

@@ -8,11 +8,14 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <vector>
 
+#include "harness/probe/first_seen.h"
 #include "harness/probe/histogram.h"
 #include "harness/probe/latency_series.h"
 #include "harness/probe/measure.h"
 #include "harness/probe/schedule.h"
+#include "harness/probe/thread_sampler.h"
 
 namespace faultline::broadcast {
 
@@ -30,6 +33,8 @@ struct Replies {
   std::uint64_t ok = 0;       // "ok": the worker completed before the deadline
   std::uint64_t timeout = 0;  // any other answer: the handler gave up at its deadline
   std::uint64_t missing = 0;  // no answer within reply_wait
+  // When the caller read the first "timeout" answer: a handler had given up on its worker.
+  std::optional<std::chrono::steady_clock::time_point> first_timeout;
   // Request to answer, ns: from when it was due (open loop) or sent (both loops).
   faultline::LatencyHistogram corrected, uncorrected;
   faultline::LatencySeries over_time;    // the corrected latency by when each answer came
@@ -49,6 +54,17 @@ CallerOptions caller_for(std::uint16_t port, int requests, std::chrono::millisec
 // A UDP socket bound to 127.0.0.1 (an ephemeral port): the caller's, so that nothing of a run
 // is bound beyond loopback. -1 with errno set if it cannot be opened or bound.
 int open_loopback_udp();
+
+// When a thread leak was first seen in `samples` (thread counts of the server, in time order):
+// the first sample of the last unbroken run of samples above `baseline` up to now (samples taken
+// later, after a sampler's stop, say, are not looked at), not counting samples before `after` (the
+// first timeout answer: a thread outlives its handler only once the handler gave up). Nothing
+// without `after`, or when the samples up to now do not end above the baseline. A sample cannot
+// tell a leaked thread from a worker still pushing, so a busy worker at the start of that run makes
+// the time early by its push.
+std::optional<std::chrono::steady_clock::time_point> leak_first_seen(
+    const std::vector<ThreadSampler::Sample>& samples, int baseline,
+    std::optional<std::chrono::steady_clock::time_point> after);
 
 // Sends the requests from a socket of its own on the calling thread; returns the answers.
 Replies call_broadcasts(const CallerOptions& options);

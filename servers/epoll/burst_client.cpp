@@ -93,9 +93,11 @@ void count(BurstCounts& c, ConnectOutcome o) {
       break;
     case ConnectOutcome::kRefused:
       ++c.refused;
+      c.first_refused = earliest(c.first_refused, Clock::now());
       break;
     case ConnectOutcome::kReset:
       ++c.reset;
+      c.first_refused = earliest(c.first_refused, Clock::now());
       break;
     case ConnectOutcome::kTimedOut:
       ++c.timed_out;
@@ -209,7 +211,10 @@ struct Exchange {
   std::string reply;
 
   void give_up(Conn& c, Io why, int frames_left) {
-    if (why == Io::kReset) ++share.counts.reset;
+    if (why == Io::kReset) {
+      ++share.counts.reset;
+      share.counts.first_refused = earliest(share.counts.first_refused, Clock::now());
+    }
     share.counts.frames_lost += static_cast<std::uint64_t>(frames_left);
     c.alive = false;
   }
@@ -221,6 +226,7 @@ struct Exchange {
       const std::uint32_t length = read_prefix(reply.data());
       if (length > kReplyPrefix.size() + kMaxFrameBytes) {
         ++share.counts.frames_corrupt;  // a length no reply can have: the stream is lost
+        share.counts.first_corrupt = earliest(share.counts.first_corrupt, Clock::now());
         return give_up(c, Io::kError, frames_left - 1);
       }
       io = recv_exact(c.fd, reply, length, deadline);
@@ -238,6 +244,7 @@ struct Exchange {
                        reply.starts_with(kReplyPrefix) &&
                        std::string_view(reply).substr(kReplyPrefix.size()) == c.request;
     ++(match ? share.counts.frames_ok : share.counts.frames_corrupt);
+    if (!match) share.counts.first_corrupt = earliest(share.counts.first_corrupt, now);
   }
 };
 
@@ -305,6 +312,8 @@ void BurstCounts::add(const BurstCounts& o) {
   frames_ok += o.frames_ok;
   frames_lost += o.frames_lost;
   frames_corrupt += o.frames_corrupt;
+  first_refused = earliest(first_refused, o.first_refused);
+  first_corrupt = earliest(first_corrupt, o.first_corrupt);
 }
 
 faultline::Measures BurstCounts::measures() const {
@@ -394,6 +403,7 @@ RefusalTally tally_refusals(const BurstResult& result,
     const auto& c = result.per_burst[b];
     const bool out = excluded && excluded(c);
     (out ? tally.excluded : tally.counted) += c.refused + c.reset;
+    if (!out) tally.first = earliest(tally.first, c.first_refused);
     tally.per_burst_measures.emplace_back("burst" + std::to_string(b + 1) + "_refused_or_reset",
                                           c.refused + c.reset);
     tally.per_burst += (b ? "; burst " : "burst ") + std::to_string(b + 1) + ": " +

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/probe/first_seen.h"
 #include "harness/probe/histogram.h"
 #include "harness/probe/latency_series.h"
 #include "harness/probe/measure.h"
@@ -48,6 +49,10 @@ struct BurstCounts {
   // A burst's own span (per_burst only; add() leaves them): from before its connections went
   // out to after the last one closed, to tell its refusals from those of a server that was down.
   std::chrono::steady_clock::time_point started{}, ended{};
+  // When the client saw its first refused or reset connect (a reset during the exchange too), and
+  // its first corrupt reply: the moment it got the error or checked the reply. add() keeps the
+  // earlier of each.
+  std::optional<std::chrono::steady_clock::time_point> first_refused, first_corrupt;
   void add(const BurstCounts& o);
   // connects_ok, conn_refused, conn_reset, conn_timed_out, conn_other_errors, frames_ok,
   // frames_lost, frames_corrupt (no unit).
@@ -71,6 +76,7 @@ BurstResult run_bursts(const BurstOptions& options);
 // was down then, say) are counted apart and marked "(server down)" in the text.
 struct RefusalTally {
   std::uint64_t counted = 0, excluded = 0;
+  std::optional<std::chrono::steady_clock::time_point> first;  // the first counted one's
   std::string per_burst;                   // "burst 1: 64 ok / 0 refused / 0 reset; burst 2: ..."
   faultline::Measures per_burst_measures;  // burst<N>_refused_or_reset, N from 1
 };

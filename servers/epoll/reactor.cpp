@@ -209,7 +209,10 @@ void Reactor::check_listener(int accept_errno) {
   }
   const bool reused = inode != listener_inode_ || !is_socket || accepting == 0 ||
                       accept_errno == ENOTSOCK || accept_errno == EINVAL;
-  if (reused && inode != last_seen_inode_) stats_.fd_reuse.fetch_add(1);  // once per socket
+  if (reused && inode != last_seen_inode_) {  // once per socket
+    stats_.fd_reuse.fetch_add(1);
+    stats_.first_fd_reuse.mark();
+  }
   last_seen_inode_ = inode;
 }
 

@@ -20,6 +20,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "harness/probe/first_seen.h"
 #include "harness/probe/measure.h"
 #include "servers/epoll/listener.h"
 
@@ -48,6 +49,7 @@ struct ReactorStats {
   // ENOTSOCK/EINVAL, or SO_ACCEPTCONN is 0, or the socket is bound to another port): the kernel
   // gave the number to a new socket and the reactor treated that socket as its listener.
   std::atomic<std::uint64_t> fd_reuse{0};
+  FirstSeen first_fd_reuse;  // when the reactor's check first found another socket there
 
   // What a scenario reports: server_accepted, server_frames_echoed, server_listener_gone,
   // server_fd_reuse (no unit).
