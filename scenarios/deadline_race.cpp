@@ -24,7 +24,11 @@
 // Oracle: after the run, a ledger audit (a checker in Jepsen's sense, audit_ledger in
 // servers/rpc/messages.h) compares the ledger with what each client finally believed:
 // duplicate_commit (an operation committed more than once) and inconsistent_outcome (seen as
-// failed yet committed, or seen OK yet absent). Both are counted, never inferred.
+// failed yet committed, or seen OK yet absent). Both are counted, never inferred. Though found
+// by the audit after the run, each is timed (first_symptom_s) by when it came to be: a duplicate
+// at its operation's second commit, stamped by the ledger (and kept in the journal of a server
+// process: CLOCK_MONOTONIC, the same clock); failed-yet-committed once both the commit and the
+// client's conclusion had happened; seen-OK-yet-absent only at the audit, so untimed.
 #include <fmt/format.h>
 
 #include <thread>
@@ -133,7 +137,7 @@ void append_ops(Context& ctx, RedialingClient& client, int c, AppendTally& tally
                          : (fixed ? ClientView::kUnknown : ClientView::kFailed);
       if (outcome.view == ClientView::kOk) break;
     }
-    tally.history.push_back(std::move(outcome));
+    tally.conclude(std::move(outcome));
   }
   tally.redials = client.stats();
 }
@@ -156,16 +160,16 @@ int run(Context& ctx) {
       ctx.params.ms("deadline-ms") * (1 + ctx.params.real("work-jitter-pct") / 100) + 50ms);
   server.stop();
   fleet.stop();
-  // The audit (servers/rpc/messages.h) of the ledger against what each client finally believed.
   const AppendTally total = AppendTally::sum(tallies);
   auto* local = dynamic_cast<LedgerServer*>(server.in_process());
   const auto ledger = local ? local->record() : read_journal_record(server.state_path());
   const AuditResult audit = audit_ledger(ledger.entries, total.history);
   ctx.report.metrics(audit_measures(ledger, audit, total));
   ctx.report.load_latency(total.latency, nullptr, total.over_time, 1000.0, "us");
-  ctx.report.observation("duplicate_commit", audit.duplicate_ops, audit.duplicate_detail());
+  ctx.report.observation("duplicate_commit", audit.duplicate_ops, audit.duplicate_detail(),
+                         audit.first_duplicate);
   ctx.report.observation("inconsistent_outcome", audit.inconsistent_ops,
-                         audit.inconsistent_detail());
+                         audit.inconsistent_detail(), audit.first_inconsistent);
   ctx.report.note(audit_note(ledger, audit, total));
   fault::report_route(ctx, route);
   return 0;

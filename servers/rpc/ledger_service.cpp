@@ -47,6 +47,11 @@ JournalEntry parse_line(const std::string& line) {
   e.entry.op = j["op"].get<std::string>();
   e.entry.attempt = j["attempt"].get<std::uint32_t>();
   e.entry.after_deadline = j.value("after_deadline", false);
+  if (j.contains("t_ns") && j["t_ns"].is_number_integer()) {
+    e.entry.committed_at =
+        SteadyClock::time_point(std::chrono::duration_cast<SteadyClock::duration>(
+            std::chrono::nanoseconds(j["t_ns"].get<std::int64_t>())));
+  }
   if (j.contains("key") && j["key"].is_string()) e.key = j["key"].get<std::string>();
   return e;
 }
@@ -154,6 +159,11 @@ std::string audit_note(const LedgerHost::Record& ledger, const AuditResult& audi
       ledger.late_ok, clients.timeouts, audit.duplicate_ops, audit.inconsistent_ops);
 }
 
+void AppendTally::conclude(ClientOutcome outcome) {
+  outcome.concluded_at = SteadyClock::now();
+  history.push_back(std::move(outcome));
+}
+
 void AppendTally::merge(const AppendTally& other) {
   replies_ok += other.replies_ok;
   replies_deadline_exceeded += other.replies_deadline_exceeded;
@@ -195,6 +205,11 @@ LedgerJournal::LedgerJournal(const std::filesystem::path& path, Ledger& ledger) 
   ledger.set_append_hook([fd](const LedgerEntry& e, const std::optional<std::string>& key) {
     nlohmann::json j = {{"op", e.op}, {"attempt", e.attempt}, {"after_deadline", e.after_deadline}};
     if (key) j["key"] = *key;
+    if (e.committed_at) {  // steady_clock (CLOCK_MONOTONIC): the auditing process's clock too
+      j["t_ns"] =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(e.committed_at->time_since_epoch())
+              .count();
+    }
     std::string line = j.dump() + "\n";
     // One write per entry, under the ledger's lock, before the reply is sent: a commit the
     // client hears about is in the file even if the server is killed the next instant.

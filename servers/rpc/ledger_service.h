@@ -54,6 +54,8 @@ struct AppendTally {
   std::vector<ClientOutcome> history;
   // One attempt's result: counts it by outcome, and its latency when it got a reply.
   void count(const CallResult& result, SteadyClock::time_point sent);
+  // An operation settled: kept in the history with the time it was concluded (now).
+  void conclude(ClientOutcome outcome);
   void merge(const AppendTally& other);
   static AppendTally sum(const std::vector<AppendTally>& tallies);
 };
@@ -64,7 +66,8 @@ using AppendStep = std::function<Reply(const Request& request, const AppendArgs&
 // Registers Ledger.Append on `server`; whatever `step` captures must outlive the server's stop().
 void register_ledger(Server& server, LedgerServiceOptions options, AppendStep step);
 
-// One line per committed entry: {"op", "attempt", "after_deadline", "key"}.
+// One line per committed entry: {"op", "attempt", "after_deadline", "key", "t_ns"} (t_ns: when it
+// was committed, nanoseconds of CLOCK_MONOTONIC; absent in journals written before it).
 class LedgerJournal {
  public:
   // Opens (creating) `path`, restores every entry already in it into `ledger`, and hooks the

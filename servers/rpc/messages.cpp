@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "harness/probe/first_seen.h"
 #include "servers/rpc/server.h"
 
 namespace faultline::rpc {
@@ -106,6 +108,7 @@ AppendArgs decode_append_args(std::string_view body) {
 
 void Ledger::append(LedgerEntry entry) {
   std::lock_guard lock(mu_);
+  entry.committed_at = std::chrono::steady_clock::now();
   entries_.push_back(std::move(entry));
   if (hook_) hook_(entries_.back(), std::nullopt);
 }
@@ -120,6 +123,7 @@ bool Ledger::append_once(const std::string& key, LedgerEntry entry) {
   std::lock_guard lock(mu_);
   if (keys_.contains(key)) return false;
   keys_.emplace(key, entries_.size());
+  entry.committed_at = std::chrono::steady_clock::now();
   entries_.push_back(std::move(entry));
   if (hook_) hook_(entries_.back(), key);
   return true;
@@ -131,6 +135,7 @@ Ledger::Commit Ledger::commit(LedgerEntry entry, const std::optional<std::string
   if (key && keys_.contains(*key)) return Commit::kDuplicate;
   if (deadline && std::chrono::steady_clock::now() >= *deadline) return Commit::kDeadlineExceeded;
   if (key) keys_.emplace(*key, entries_.size());
+  entry.committed_at = std::chrono::steady_clock::now();
   entries_.push_back(std::move(entry));
   if (hook_) hook_(entries_.back(), key);
   return Commit::kCommitted;
@@ -160,7 +165,20 @@ AuditResult audit_ledger(std::span<const LedgerEntry> ledger,
                          std::span<const ClientOutcome> history, std::size_t max_examples) {
   AuditResult r;
   std::map<std::string, std::uint64_t> commits;
-  for (const auto& e : ledger) ++commits[e.op];
+  // Each operation's first two commit times (the earliest first), where the entries have them.
+  using Time = std::optional<std::chrono::steady_clock::time_point>;
+  std::map<std::string, std::pair<Time, Time>> times;
+  for (const auto& e : ledger) {
+    ++commits[e.op];
+    auto& [first, second] = times[e.op];
+    if (!e.committed_at) continue;
+    if (!first || *e.committed_at < *first) {
+      second = first;
+      first = e.committed_at;
+    } else if (!second || *e.committed_at < *second) {
+      second = e.committed_at;
+    }
+  }
   r.committed_ops = commits.size();
   auto example = [&](std::string text) {
     if (r.examples.size() < max_examples) r.examples.push_back(std::move(text));
@@ -171,14 +189,20 @@ AuditResult audit_ledger(std::span<const LedgerEntry> ledger,
     issued.emplace(h.op, &h);
     auto it = commits.find(h.op);
     std::uint64_t n = it == commits.end() ? 0 : it->second;
+    const auto [first_commit, second_commit] = n > 0 ? times[h.op] : std::pair<Time, Time>{};
     if (n > 1) {
       ++r.duplicate_ops;
       r.extra_commits += n - 1;
+      r.first_duplicate = earliest(r.first_duplicate, second_commit);
       example(fmt::format("{} committed {} times ({} attempts)", h.op, n, h.attempts));
     }
     if (h.view == ClientView::kFailed && n > 0) {
       ++r.inconsistent_ops;
       ++r.failed_but_committed;
+      if (first_commit && h.concluded_at) {
+        r.first_inconsistent =
+            earliest(r.first_inconsistent, std::max(*first_commit, *h.concluded_at));
+      }
       example(fmt::format("{} seen as failed after {} attempts, yet committed {} time(s)", h.op,
                           h.attempts, n));
     } else if (h.view == ClientView::kOk && n == 0) {

@@ -66,6 +66,9 @@ struct LedgerEntry {
   std::string op;
   std::uint32_t attempt = 1;
   bool after_deadline = false;  // committed although the request's deadline had passed
+  // When the ledger committed it (set by append, append_once and commit; a journal keeps it):
+  // steady_clock, which is CLOCK_MONOTONIC, so a server process's times compare with the run's.
+  std::optional<std::chrono::steady_clock::time_point> committed_at;
 };
 
 // The server-side ledger: an append-only list with an optional index of idempotency keys.
@@ -113,6 +116,7 @@ struct ClientOutcome {
   std::string op;
   ClientView view = ClientView::kUnknown;
   std::uint32_t attempts = 0;
+  std::optional<std::chrono::steady_clock::time_point> concluded_at;  // when it settled on view
 };
 
 // The checker (in Jepsen's sense): a pure function of the ledger and the clients' history.
@@ -127,6 +131,11 @@ struct AuditResult {
   std::uint64_t unknown_ops = 0;      // client view kUnknown (not an anomaly by itself)
   std::uint64_t foreign_ops = 0;      // ledger operations no client issued
   std::vector<std::string> examples;  // a few human-readable findings, for the record
+  // When the first anomaly came to be, for the observations' first_symptom_s: a duplicate at its
+  // operation's second commit; an inconsistency (seen as failed yet committed) once both the
+  // commit and the client's conclusion had happened. Seen OK yet absent is untimed: an absence
+  // is only found by the audit. Nothing when no finding has a time (entries without one).
+  std::optional<std::chrono::steady_clock::time_point> first_duplicate, first_inconsistent;
   bool valid() const { return duplicate_ops == 0 && inconsistent_ops == 0 && foreign_ops == 0; }
   // The observations' details: the examples when there is a finding, else what held.
   std::string duplicate_detail() const;

@@ -28,6 +28,7 @@ std::filesystem::path temp_path(std::string_view name) {
 
 TEST(LedgerJournal, RecordsCommitsAndRestoresThemWithTheirKeys) {
   auto path = temp_path("restore");
+  const auto before = std::chrono::steady_clock::now();
   {
     Ledger ledger;
     LedgerJournal journal(path, ledger);
@@ -44,6 +45,13 @@ TEST(LedgerJournal, RecordsCommitsAndRestoresThemWithTheirKeys) {
   EXPECT_TRUE(lines[0].entry.after_deadline);
   EXPECT_FALSE(lines[0].key);
   EXPECT_EQ(lines[1].key.value(), "kb");
+  // Each line keeps when it was committed (t_ns, steady_clock), for the audit's times.
+  const auto after = std::chrono::steady_clock::now();
+  for (const auto& line : lines) {
+    ASSERT_TRUE(line.entry.committed_at);
+    EXPECT_GE(*line.entry.committed_at, before);
+    EXPECT_LE(*line.entry.committed_at, after);
+  }
 
   Ledger again;
   LedgerJournal journal(path, again);

@@ -41,6 +41,34 @@ TEST(Audit, FailedButCommittedIsInconsistent) {
   EXPECT_EQ(r.duplicate_ops, 0u);
 }
 
+// The times of the findings: a duplicate at its second commit (whatever the entries' order), a
+// failed-yet-committed op once both the commit and the client's conclusion happened; an absence
+// (seen OK, not in the ledger) has none.
+TEST(Audit, TimesEachFindingWhenItCameToBe) {
+  const std::chrono::steady_clock::time_point t0{std::chrono::seconds(100)};
+  auto at = [&](int ms) { return t0 + std::chrono::milliseconds(ms); };
+  std::vector<LedgerEntry> ledger{{"a", 3, false, at(30)},
+                                  {"a", 1, false, at(10)},
+                                  {"a", 2, false, at(20)},
+                                  {"b", 1, true, at(5)},
+                                  {"c", 1, true, at(50)}};
+  std::vector<ClientOutcome> history{{"a", ClientView::kOk, 3, at(31)},
+                                     {"b", ClientView::kFailed, 1, at(40)},
+                                     {"c", ClientView::kFailed, 1, at(45)},
+                                     {"d", ClientView::kOk, 1, at(1)}};
+  AuditResult r = audit_ledger(ledger, history);
+  EXPECT_EQ(r.duplicate_ops, 1u);
+  EXPECT_EQ(r.first_duplicate, at(20));     // a's second commit
+  EXPECT_EQ(r.inconsistent_ops, 3u);        // b, c failed yet committed; d OK yet absent
+  EXPECT_EQ(r.first_inconsistent, at(40));  // b: committed at 5, concluded failed at 40
+  // Entries without times (a journal from before t_ns): nothing is timed.
+  AuditResult untimed = audit_ledger(std::vector<LedgerEntry>{{"a", 1, false}, {"a", 2, false}},
+                                     std::vector<ClientOutcome>{{"a", ClientView::kFailed, 2}});
+  EXPECT_EQ(untimed.duplicate_ops, 1u);
+  EXPECT_FALSE(untimed.first_duplicate);
+  EXPECT_FALSE(untimed.first_inconsistent);
+}
+
 TEST(Audit, OkButMissingIsInconsistent) {
   std::vector<ClientOutcome> history{{"a", ClientView::kOk, 1}};
   AuditResult r = audit_ledger({}, history);
