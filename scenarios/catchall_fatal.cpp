@@ -29,6 +29,10 @@
 // Oracle: the signal the driver records (and TSan's data race). A run that survives audits the
 // map after the join (bounded walk) and reports entries the tasks wrote that are missing, or
 // erased ones still present, as observation lost_write. The scenario installs no signal handler.
+// Times (first_symptom_s): a signal when the driver saw it; stuck_worker when the watchdog gave up
+// joining (time-limit-ms + watchdog-ms after the start: when it is seen, not when the worker
+// stuck), after which the process ends without unwinding; lost_write stays untimed, as the audit
+// after the join is the only check that finds it.
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -150,10 +154,10 @@ int run(Context& ctx) {
       };
     });
     if (!pool.join_until(deadline + watchdog)) {
-      // A worker that never came back from a map operation: the map's links form a cycle. The
-      // process cannot join it, so it reports what it saw and ends without unwinding.
+      // A worker stuck in the map (a cycle in its links) cannot be joined: report, end at once.
       const auto stuck = pool.running();
-      ctx.report.observation("stuck_worker", stuck, pool::stuck_detail(stuck, watchdog));
+      ctx.report.observation("stuck_worker", stuck, pool::stuck_detail(stuck, watchdog),
+                             std::chrono::steady_clock::now());
       ctx.report.metric("tasks_run", static_cast<double>(pool.ran()), "tasks");
       std::fflush(stdout);
       std::_Exit(3);

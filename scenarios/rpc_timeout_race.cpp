@@ -25,7 +25,8 @@
 // Oracle: TSan's data race report in decode_divide_reply vs the caller's read (parsed by the
 // driver); in buggy-stack ASan's stack-use-after-return. The scenario itself only measures:
 // calls ok / timed out / failed, peak calls in flight, latency of completed calls, how late each
-// timeout fired, and checks that every completed reply is right (corrupt_output).
+// timeout fired, and checks that every completed reply is right (corrupt_output, timed by the
+// caller's read of the first wrong one).
 #include <atomic>
 #include <memory>
 #include <vector>
@@ -140,7 +141,7 @@ void do_rpc(Shared& sh, std::size_t id, CallerResult& out) {
   if (sh.fixed && timed_out) return;  // FIX: only a completed reply; BUG: reads it regardless
   const DivideReplyRead read = read_divide_reply(res, sh.args);
   out.entries_read = read.entries;
-  out.reply_wrong = out.kind == CallerResult::kOk && !read.right;
+  out.check_reply(read.right);
 }
 
 int run(Context& ctx) {
@@ -161,9 +162,7 @@ int run(Context& ctx) {
   ctx.report.load_latency(t.latency, times.schedule ? &t.latency_corrected : nullptr, t.over_time,
                           1000.0, "us");
   ctx.report.histogram("timeout_late", t.timer_late, 1000.0, "us");
-  ctx.report.observation(
-      "corrupt_output", t.wrong,
-      t.wrong ? "completed OK replies with a wrong quotient" : "every completed reply right");
+  ctx.report.observation("corrupt_output", t.wrong, t.wrong_detail(), t.first_wrong);
   fault::report_route(ctx, route);
   ctx.report.note(t.summary(times));
   return 0;

@@ -71,7 +71,7 @@ void run_client(const Dial& dial, const LoadOptions& o, Clock::time_point deadli
       if (frame_ok(buf.data() + off, size, seq, conn)) {
         ++out.frames_ok;
       } else {
-        ++out.frames_corrupt;
+        if (out.frames_corrupt++ == 0) out.first_corrupt = Clock::now();
       }
       const auto now = Clock::now();
       out.frame_gap.record(static_cast<std::uint64_t>(

@@ -8,6 +8,8 @@
 // connection in the frames.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <chrono>
@@ -20,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "harness/probe/first_seen.h"
 #include "harness/probe/histogram.h"
 #include "harness/probe/measure.h"
 #include "harness/probe/resource_tally.h"
@@ -70,6 +73,7 @@ struct Dial {
 struct ClientResult {
   std::uint64_t frames_ok = 0;
   std::uint64_t frames_corrupt = 0;
+  std::optional<Clock::time_point> first_corrupt;  // when the client's check first failed
   std::uint64_t bytes = 0;
   bool connected = false;
   bool complete = false;
@@ -87,11 +91,19 @@ struct LoadResult {
   std::uint64_t posted = 0;
   std::uint64_t frames_ok = 0;
   std::uint64_t frames_corrupt = 0;
+  std::optional<Clock::time_point> first_corrupt;  // the earliest client's first failed check
   std::uint64_t bytes = 0;
   std::uint64_t front_moved_during_write = 0;
   std::uint64_t pushes_during_write = 0;
   faultline::LatencyHistogram frame_gap;  // ns, every connection's
 
+  // The corrupt_frame observation's detail.
+  std::string corrupt_detail() const {
+    return fmt::format(
+        "{} of {} frames failed the checksum or sequence check; the frame being written moved {} "
+        "times mid-write",
+        frames_corrupt, frames_ok + frames_corrupt, front_moved_during_write);
+  }
   faultline::Measures measures() const {
     return {{"connections", connected, "connections"},
             {"connections_complete", complete, "connections"},
@@ -161,6 +173,7 @@ class Load {
     for (const auto& c : results) {
       r.frames_ok += c.frames_ok;
       r.frames_corrupt += c.frames_corrupt;
+      r.first_corrupt = earliest(r.first_corrupt, c.first_corrupt);
       r.bytes += c.bytes;
       r.frame_gap.merge(c.frame_gap);
       r.complete += c.complete ? 1 : 0;

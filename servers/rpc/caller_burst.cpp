@@ -81,6 +81,7 @@ CallerTally CallerTally::sum(const std::vector<CallerResult>& results, std::uint
     if (r.kind == CallerResult::kTimedOut) ++t.timed_out;
     if (r.kind == CallerResult::kFailed) ++t.failed;
     if (r.reply_wrong) ++t.wrong;
+    t.first_wrong = earliest(t.first_wrong, r.wrong_at);
     t.entries_read += r.entries_read;
     if (r.latency_ns >= 0) {
       t.latency.record(static_cast<std::uint64_t>(r.latency_ns));

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/probe/first_seen.h"
 #include "harness/probe/histogram.h"
 #include "harness/probe/latency_series.h"
 #include "harness/probe/measure.h"
@@ -37,6 +38,13 @@ struct CallerResult {
   std::int64_t timer_late_ns = -1;  // wake-up time minus the timeout's due time, timeouts only
   bool reply_wrong = false;         // a completed OK reply with the wrong answer
   std::size_t entries_read = 0;     // reply entries the caller saw
+  std::optional<std::chrono::steady_clock::time_point> wrong_at;  // when it read the wrong one
+  // The caller's read of its reply (right or not): wrong when the call completed OK and the
+  // answer is not right, timed at this read.
+  void check_reply(bool right) {
+    reply_wrong = kind == kOk && !right;
+    if (reply_wrong) wrong_at = std::chrono::steady_clock::now();
+  }
 };
 
 // The callers' results summed: counts, latency of completed calls, lateness of timeouts.
@@ -45,8 +53,9 @@ struct BurstTimes;
 struct CallerTally {
   std::size_t callers = 0;
   std::uint64_t ok = 0, timed_out = 0, failed = 0, wrong = 0, entries_read = 0;
-  std::uint64_t late_replies_dropped = 0;  // counted by the clients
-  std::uint64_t decodes = 0;               // responses the readers decoded
+  std::optional<std::chrono::steady_clock::time_point> first_wrong;  // the earliest wrong_at
+  std::uint64_t late_replies_dropped = 0;                            // counted by the clients
+  std::uint64_t decodes = 0;  // responses the readers decoded
   int peak_in_flight = 0;
   LatencyHistogram latency;
   LatencyHistogram timer_late;
@@ -64,6 +73,10 @@ struct CallerTally {
   // open loop: rate_target, rate_achieved, calls_started_late, max_start_lag_ms.
   Measures measures(const BurstTimes& times) const;
   std::string summary(const BurstTimes& times) const;  // the run in one line
+  // The corrupt_output observation's detail: whether any completed OK reply was wrong.
+  std::string wrong_detail() const {
+    return wrong ? "completed OK replies with a wrong quotient" : "every completed reply right";
+  }
 };
 
 // Calls in flight now, and the most at once.
