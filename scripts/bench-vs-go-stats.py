@@ -221,19 +221,22 @@ def rates(run):
         print("no runs")
         return
     seen = set()
-    print(f"{'scenario':22} {'detector':8} {'runs':>4} {'wall s':>8} {'runs/min':>9} "
-          f"{'median run s':>13} {'reproduced':>10}")
+    print(f"{'scenario':22} {'detector':8} {'runs to':8} {'runs':>4} {'wall s':>8} "
+          f"{'runs/min':>9} {'median run s':>13} {'reproduced':>10}")
     for line in walls.read_text().splitlines():
-        scenario, san, n, wall, file = line.split("\t")
-        if (scenario, san) in seen:
+        fields = line.split("\t")
+        scenario, san, n, wall, file = fields[:5]
+        mode = fields[5] if len(fields) > 5 else "full"  # "answer": --end-at-answer
+        if (scenario, san, mode) in seen:
             continue
-        seen.add((scenario, san))
+        seen.add((scenario, san, mode))
         rs = records(run / file)
         med = statistics.median(r["duration_s"] for r in rs) if rs else float("nan")
         hit = sum(1 for r in rs if r.get("verdict") == "reproduced")
         per_min = 60 * int(n) / float(wall)
-        print(f"{scenario:22} {san:8} {n:>4} {float(wall):8.1f} {per_min:9.1f} {med:13.2f} "
-              f"{hit:>6}/{len(rs)}")
+        ends = "answer" if mode == "answer" else "end"
+        print(f"{scenario:22} {san:8} {ends:8} {n:>4} {float(wall):8.1f} {per_min:9.1f} "
+              f"{med:13.2f} {hit:>6}/{len(rs)}")
 
 
 def main():

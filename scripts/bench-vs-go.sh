@@ -9,7 +9,8 @@
 #   driver   driver overhead (hyperfine): faultline exec -- /bin/true against /bin/true, a
 #            ~100 ms scenario through faultline run against its binary run bare, --jobs 2
 #            against --jobs 1
-#   rates    runs per minute of each incident's buggy variant under its detector
+#   rates    runs per minute of each incident's buggy variant under its detector, run to its end
+#            and, where a sanitizer report can end it, with --end-at-answer
 # and prints the ratios with each target of issue 12 as MET or MISSED. Everything it writes goes
 # to build/go/ (the Go programs, fl_peer, and runs/<time>/ with every record and log).
 #
@@ -112,8 +113,10 @@ fl_run() {
   "$F" run "$scenario" --variant buggy --sanitizer "$san" --repeat "$REPEAT" \
     --out "$out/fl-$label.jsonl" "$@" >"$out/fl-$label.log" 2>&1 || true
   t1=$(date +%s.%N)
-  printf '%s\t%s\t%s\t%s\t%s\n' "$scenario" "$san" "$REPEAT" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b - a}')" \
-    "fl-$label.jsonl" >>"$out/walls.tsv"
+  local mode=full
+  case " $* " in *" --end-at-answer "*) mode=answer ;; esac
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$san" "$REPEAT" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b - a}')" \
+    "fl-$label.jsonl" "$mode" >>"$out/walls.tsv"
 }
 
 # go_exec LABEL [exec options] -- COMMAND...: REPEAT runs under faultline exec.
@@ -279,10 +282,11 @@ rates() {
       echo "# $scenario: no $dir/scenarios/$scenario, skipped"
       continue
     fi
-    if [ -f "$out/walls.tsv" ] && grep -q "^$scenario	$san	" "$out/walls.tsv"; then
-      continue # already run, timed, in this invocation
+    if ! { [ -f "$out/walls.tsv" ] && grep -q "^$scenario	$san	" "$out/walls.tsv"; }; then
+      fl_run "rate-$scenario-$san" "$scenario" "$san" # not yet run, timed, in this invocation
     fi
-    fl_run "rate-$scenario-$san" "$scenario" "$san"
+    # A sanitizer's report can end the run at its answer (docs/stop-rules.md).
+    [ "$san" != none ] && fl_run "rate-$scenario-$san-answer" "$scenario" "$san" --end-at-answer
   done
   machine
   python3 "$stats" rates "$out"

@@ -98,6 +98,7 @@ void check_against_records(const CompareArgs& a, const CompareBy& by,
     for (const auto& r : *side) {
       for (const auto& [name, v] : r.params) params.insert(name);
       for (const auto& [name, m] : r.metrics) seen.insert(name);
+      if (r.first_symptom_s) seen.insert(std::string(kFirstSymptomMetric));
     }
   }
   if (by.axis == Axis::kParam && !params.count(by.param)) {

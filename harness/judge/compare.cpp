@@ -193,6 +193,11 @@ void add_run(Side& side, const Record& r) {
     side.metrics[metric].push_back(m.value);
     if (!m.unit.empty()) side.units[metric] = m.unit;
   }
+  // The driver's own measure of how soon the run showed its symptom, compared like a metric.
+  if (r.first_symptom_s) {
+    side.metrics[std::string(kFirstSymptomMetric)].push_back(*r.first_symptom_s);
+    side.units[std::string(kFirstSymptomMetric)] = "s";
+  }
   for (const auto& [name, h] : r.histograms) {
     auto [it, fresh] = side.histograms.try_emplace(name, h);
     if (!fresh) it->second.histogram.merge(h.histogram);

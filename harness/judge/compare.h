@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "harness/judge/stats.h"
@@ -16,6 +17,9 @@
 #include "harness/scenario/expectation.h"
 
 namespace faultline {
+
+// The record's first_symptom_s, compared as a metric of this name (lower is better).
+inline constexpr std::string_view kFirstSymptomMetric = "first_symptom_s";
 
 // What the two sides of a comparison are. kFile: file A against file B, runs matched by their
 // whole ExperimentKey. Any other axis: the runs of every file given, pooled, matched by the key

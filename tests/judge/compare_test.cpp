@@ -254,6 +254,30 @@ TEST_F(Samples, MetricFilterAndSelfComparison) {
   EXPECT_EQ(compare_exit_code(r, FailOn::kAny), 1);
 }
 
+// The time to the first symptom is compared like a metric (lower is better): the same records
+// with their symptom 10x later are a significant regression of first_symptom_s.
+TEST_F(Samples, TheTimeToTheFirstSymptomIsComparedLikeAMetric) {
+  std::vector<Record> soon = before, late = before;
+  for (std::size_t i = 0; i < soon.size(); ++i) {
+    soon[i].first_symptom_s = 0.010 + 0.001 * static_cast<double>(i % 5);
+    late[i].first_symptom_s = 10 * *soon[i].first_symptom_s;
+  }
+  CompareOptions only;
+  only.metrics = {std::string(kFirstSymptomMetric)};
+  const ComparisonReport r = compare_records(soon, late, only);
+  std::size_t compared = 0;
+  for (const auto& g : r.groups) {
+    for (const auto& m : g.metrics) {
+      EXPECT_EQ(m.name, kFirstSymptomMetric);
+      if (m.n_a >= 5) {
+        ++compared;
+        EXPECT_TRUE(m.regression) << g.key.variant;
+      }
+    }
+  }
+  EXPECT_GT(compared, 0u);
+}
+
 TEST_F(Samples, RenderingsCarryTheAnswers) {
   ComparisonReport r = compare_records(before, after, {}, "before", "after");
   const std::string table = render_compare_table(r);
