@@ -276,12 +276,15 @@ std::chrono::milliseconds until(Clock::time_point now, Clock::time_point when) {
   return std::chrono::ceil<std::chrono::milliseconds>(when - now);
 }
 
-// What the child reports through the exec pipe when it cannot get to exec.
+// What the child reports through the exec pipe: kAboutToExec with the time (CLOCK_MONOTONIC,
+// the driver's steady_clock) just before execve, so the run's clock starts at the exec and not
+// when the driver got round to seeing it; or, when it cannot get to exec, the step that failed.
 struct ChildFailure {
-  enum Stage : int { kStdio, kLimit, kCgroup, kChdir, kExec };
+  enum Stage : int { kStdio, kLimit, kCgroup, kChdir, kExec, kAboutToExec };
   int stage = kExec;
   int err = 0;
   int limit_index = 0;  // into ChildPlan::limits for kLimit, ChildPlan::cgroup_procs for kCgroup
+  std::int64_t exec_ns = 0;  // kAboutToExec
 };
 
 struct ResourceLimit {
@@ -380,6 +383,11 @@ void close_inherited_fds(const ChildPlan& plan) {
   if (!plan.cwd.empty() && ::chdir(plan.cwd.c_str()) != 0) {
     report_and_exit(plan, {ChildFailure::kChdir, errno, 0});
   }
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);  // async-signal-safe
+  const ChildFailure stamp{ChildFailure::kAboutToExec, 0, 0,
+                           static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec};
+  (void)write_all(plan.report_fd, &stamp, sizeof stamp);
   ::execve(plan.program.c_str(), plan.argv.data(), plan.envp.data());
   report_and_exit(plan, {ChildFailure::kExec, errno, 0});
 }
@@ -897,20 +905,33 @@ class GroupWatcher {
   int write_fd_ = -1;
 };
 
-// EOF on the report pipe means exec succeeded; a whole ChildFailure says which step failed, and
-// the child (already exiting) is reaped.
-std::optional<StartError> wait_for_exec(pid_t pid, UniqueFd& report_r, const ChildPlan& plan) {
+// EOF on the report pipe after the child's time stamp means exec succeeded (the stamp gives its
+// moment, in `exec_ns`); a failure record says which step failed, and the child (already
+// exiting) is reaped.
+std::optional<StartError> wait_for_exec(pid_t pid, UniqueFd& report_r, const ChildPlan& plan,
+                                        std::optional<std::int64_t>& exec_ns) {
   ChildFailure failure;
-  std::size_t got = 0;
-  while (got < sizeof failure) {
-    ssize_t n =
-        ::read(report_r.get(), reinterpret_cast<char*>(&failure) + got, sizeof failure - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<std::size_t>(n);
+  bool failed = false;
+  for (;;) {
+    ChildFailure message;
+    std::size_t got = 0;
+    while (got < sizeof message) {
+      ssize_t n =
+          ::read(report_r.get(), reinterpret_cast<char*>(&message) + got, sizeof message - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    if (got != sizeof message) break;
+    if (message.stage == ChildFailure::kAboutToExec) {
+      exec_ns = message.exec_ns;
+    } else {
+      failure = message;
+      failed = true;
+    }
   }
   report_r.reset();
-  if (got != sizeof failure) return std::nullopt;
+  if (!failed) return std::nullopt;
   rusage usage{};
   reap(pid, usage);
   std::string what;
@@ -1058,9 +1079,13 @@ RunResult run_process(const RunRequest& request) {
   pipes.out_w.reset();
   pipes.err_w.reset();
   pipes.report_w.reset();
-  if (auto e = wait_for_exec(pid, pipes.report_r, plan)) return failed(*e);
+  std::optional<std::int64_t> exec_ns;
+  if (auto e = wait_for_exec(pid, pipes.report_r, plan, exec_ns)) return failed(*e);
   result.started = true;
-  result.exec_at = Clock::now() - start;
+  const auto seen = Clock::now();
+  // The child's own stamp, unless it makes no sense on this clock (then: when it was seen).
+  const Clock::time_point stamped{std::chrono::nanoseconds(exec_ns.value_or(0))};
+  result.exec_at = (exec_ns && stamped >= start && stamped <= seen ? stamped : seen) - start;
   pipes.out.exec_at = pipes.err.exec_at = start + result.exec_at;
   GroupWatcher watcher(pid, cgroups.contain);  // a driver that dies takes the run with it
   supervise(pid, request, start, pipes, result);

@@ -117,8 +117,10 @@ struct RunResult {
   bool ended_at_answer = false;    // RunRequest::answer said yes: the driver killed it
   bool escalated_to_kill = false;  // SIGTERM was not enough
   std::chrono::steady_clock::time_point started_at{};  // just before fork
-  std::chrono::nanoseconds duration{0};      // steady clock, from just before fork to the reap
-  std::chrono::nanoseconds exec_at{0};       // from just before fork until exec was seen to succeed
+  std::chrono::nanoseconds duration{0};  // steady clock, from just before fork to the reap
+  // From just before fork to the child's execve: its own clock reading just before the call
+  // (the driver may see the exec succeed a scheduler tick later).
+  std::chrono::nanoseconds exec_at{0};
   std::chrono::nanoseconds exit_seen_at{0};  // since exec, when the driver saw the child exit
   // Peak RSS of the child (wait4's ru_maxrss). Linux counts the image the child had between fork
   // and exec, which is a copy of the driver's: this is never below the driver's RSS at the fork.
