@@ -100,6 +100,7 @@ build_peers() {
     g++ -std=c++20 -O2 -DNDEBUG -DFMT_SHARED -I"$root" bench/go/cpp/fl_peer.cpp "$lib" "$probe" \
       -lfmt -pthread -o "$gobin/fl_peer"
   fi
+  gcc -O2 bench/driver/spawn_floor.c -o "$gobin/spawn_floor"
   echo "# peers: $(go version | cut -d' ' -f3-), g++ $(g++ -dumpversion); faultline $(git rev-parse --short HEAD)"
 }
 
@@ -244,6 +245,8 @@ driver() {
   hyperfine -N --style basic --warmup 3 --runs 30 --export-json "$out/hf-scenario.json" \
     "$bare" "$F run shared-map-iteration --variant fixed --seed 7 --out $out/smi.jsonl" \
     >"$out/hf-scenario.log" 2>&1 || true
+  # The same, and the floor of any driver (spawn_floor: posix_spawn and wait), in alternation.
+  python3 scripts/bench-driver-alternating.py "$F" "$gobin/spawn_floor" "$out" 30 | tee "$out/alternating.txt"
   # --jobs 2 against --jobs 1: 20 runs of a light scenario (listener-lifetime fixed: 0.25 s, of
   # which 0.03 s on a CPU; the rest is the gaps between its bursts) and of a CPU-bound one
   # (shared-map-iteration fixed: 8 workers busy on both cores).
