@@ -27,6 +27,12 @@
 // calls ok / timed out / failed, peak calls in flight, latency of completed calls, how late each
 // timeout fired, and checks that every completed reply is right (corrupt_output, timed by the
 // caller's read of the first wrong one).
+//
+// Callers (callers-as): coroutines on caller-threads threads by default, or one OS thread each.
+// DoRpc is the caller's part of seed 000's doRPC (servers/rpc/caller_coroutines.h runs it as a
+// thread or a coroutine, and does the dial, Go() and select): where the reader decodes, and after
+// the select: forget (fixed), close, read the reply. buggy-stack's res must be in a caller's stack
+// frame, so its callers are always threads (a coroutine's frame is a heap block).
 #include <atomic>
 #include <memory>
 #include <vector>
@@ -36,7 +42,7 @@
 #include "harness/probe/perturb.h"
 #include "harness/scenario/scenario_api.h"
 #include "servers/rpc/arith_server.h"
-#include "servers/rpc/caller_burst.h"
+#include "servers/rpc/caller_coroutines.h"
 
 namespace {
 using namespace faultline;
@@ -52,8 +58,10 @@ const ScenarioSpec kSpec{
     .variants = {"buggy", "fixed", "buggy-stack"},
     .params =
         {int_param("callers", 1000, 1, 4000,
-                   "concurrent callers (threads, as the seed's goroutines); each dials and makes "
-                   "one call"),
+                   "concurrent callers (the seed's goroutines); each dials and makes one call"),
+         text_param("callers-as", "coroutines", {"coroutines", "threads"},
+                    "coroutines on caller-threads threads, or a thread each (buggy-stack: always)"),
+         int_param("caller-threads", 2, 1, 64, "threads running the caller coroutines"),
          int_param("timeout-us", 1000, 1, 10'000'000,
                    "per-call timeout in microseconds (seed: 1 ms)"),
          int_param("a", 10, -1e9, 1e9, "dividend of Arith.Divide (seed: 10)"),
@@ -99,61 +107,60 @@ const ScenarioSpec kSpec{
 // What the callers share; read-only but for the two tallies.
 struct Shared {
   Context& ctx;
-  ClientFleet& fleet;
-  const std::uint16_t port;
   const bool fixed = ctx.is("fixed"), stack = ctx.is("buggy-stack");
   const bool hard_close = ctx.params.text("close") == "hard";
   const DivideArgs args{ctx.params.integer("a"), ctx.params.integer("b")};
-  const std::chrono::microseconds timeout = ctx.params.us("timeout-us");
   const std::int64_t decode_delay_us = ctx.params.integer("decode-delay-us");
   std::atomic<std::uint64_t> decodes{0};  // responses the readers decoded (relaxed: a tally)
   InFlight in_flight;
 };
 
-// Seed 000's doRPC: dial, Go(), select on completion vs the timeout, close, read the reply.
-void do_rpc(Shared& sh, std::size_t id, CallerResult& out) {
-  out.client = sh.fleet.dial(sh.port);
-  if (!out.client) return void(out.kind = CallerResult::kFailed);
-  DivideReply on_stack;                            // buggy-stack: the seed's res, in this frame
-  auto on_heap = std::make_shared<DivideReply>();  // buggy: res := new(Result), kept alive
-  auto owned = std::make_shared<DivideReply>();    // fixed: the call's own reply
-  Decoder decode;
-  if (sh.fixed) {  // FIX: the call owns its reply; the reader never writes what the caller sees.
-    decode = [owned](const std::string& body) { decode_divide_reply(body, *owned); };
-  } else if (sh.stack) {  // BUG: the reader decodes into the caller's frame, gone once it returns.
-    decode = [res = &on_stack](const std::string& body) { decode_divide_reply(body, *res); };
-  } else {  // BUG: the reader decodes into the caller's own reply object.
-    decode = [on_heap](const std::string& body) { decode_divide_reply(body, *on_heap); };
+struct DoRpc {
+  Shared& sh;
+  const std::size_t id;
+  CallerResult& out;
+  DivideReply* on_stack;  // buggy-stack: the seed's res, in the frame
+  std::shared_ptr<DivideReply> on_heap = std::make_shared<DivideReply>();  // buggy: new(Result)
+  std::shared_ptr<DivideReply> owned = std::make_shared<DivideReply>();    // fixed: the call's
+  Decoder decoder() const {  // what the reader decodes into (`keep`: a heap reply stays alive)
+    DivideReply* res = on_heap.get();  // BUG: the reader decodes into the caller's own reply.
+    if (sh.stack) res = on_stack;      // BUG: into the caller's frame, gone once it returns.
+    if (sh.fixed) res = owned.get();   // FIX: the call owns its reply; never what the caller sees.
+    return delayed_decoder(sh.ctx.seed, id, sh.decode_delay_us, sh.decodes,
+                           [res, keep = sh.fixed ? owned : on_heap](const std::string& body) {
+                             decode_divide_reply(body, *res);
+                           });
   }
-  const DivideReply& res = sh.fixed ? *owned : (sh.stack ? on_stack : *on_heap);
-  auto call = go_and_wait(
-      *out.client, kDivideMethod, encode_divide_args(sh.args),
-      delayed_decoder(sh.ctx.seed, id, sh.decode_delay_us, sh.decodes, std::move(decode)),
-      sh.timeout, sh.in_flight, out);
-  const bool timed_out = out.kind == CallerResult::kTimedOut;
-  // FIX: take the call back from the reader under the client's lock: a late response is
-  // dropped; if the reader already took it, the caller simply never looks at the reply.
-  if (sh.fixed && timed_out) out.client->forget(*call);
-  sh.hard_close ? out.client->close() : out.client->close_graceful();  // the seed closes it
-  // The seed reads res.Quotient after its select, whichever case fired.
-  // Timed out or not, the reader may still be decoding into res: a delay here moves the read.
-  FAULTLINE_PERTURB("rpc-timeout-race.caller.before-read");
-  if (sh.fixed && timed_out) return;  // FIX: only a completed reply; BUG: reads it regardless
-  const DivideReplyRead read = read_divide_reply(res, sh.args);
-  out.entries_read = read.entries;
-  out.check_reply(read.right);
-}
+  void after(const Call& call) {
+    const DivideReply& res = sh.fixed ? *owned : (sh.stack ? *on_stack : *on_heap);
+    const bool timed_out = out.kind == CallerResult::kTimedOut;
+    // FIX: take the call back from the reader under the client's lock: a late response is
+    // dropped; if the reader already took it, the caller simply never looks at the reply.
+    if (sh.fixed && timed_out) out.client->forget(call);
+    sh.hard_close ? out.client->close() : out.client->close_graceful();  // the seed closes it
+    // The seed reads res.Quotient after its select, whichever case fired.
+    // Timed out or not, the reader may still be decoding into res: a delay here moves the read.
+    FAULTLINE_PERTURB("rpc-timeout-race.caller.before-read");
+    if (sh.fixed && timed_out) return;  // FIX: only a completed reply; BUG: reads it regardless
+    const DivideReplyRead read = caller_read(res, sh.args);
+    out.entries_read = read.entries;
+    out.check_reply(read.right);
+  }
+};
 
 int run(Context& ctx) {
   nemesis::RunningServer server(ctx);
   const auto route = fault::route_tcp(ctx, server.port());  // --fault: callers dial the proxy
   ClientFleet fleet(ctx.params.number("client-threads"));
-  Shared sh{ctx, fleet, route.port()};
+  Shared sh{ctx};
   if (sh.decode_delay_us > 0) ctx.report.note(decode_delay_note(sh.decode_delay_us));
   std::vector<CallerResult> results(ctx.params.count("callers"));
-  const BurstTimes times = run_caller_burst(
-      fleet, results.size(), ctx.params.ms("grace-ms"), ctx.params.optional_real("rate"),
-      [&] { server.start(); }, [&](std::size_t i) { do_rpc(sh, i, results[i]); });
+  const CallerPlan plan(!sh.stack && ctx.params.text("callers-as") == "coroutines",
+                        ctx.params.number("caller-threads"), route.port(), sh.args,
+                        ctx.params.us("timeout-us"), ctx.params.ms("grace-ms"),
+                        ctx.params.optional_real("rate"));
+  const BurstTimes times = run_seed_callers<DoRpc>(
+      fleet, results, plan, sh.in_flight, [&] { server.start(); }, sh);
   server.stop();
   auto* local = dynamic_cast<Hosted<ArithServer>*>(server.in_process());
   const CallerTally t = CallerTally::sum(results, sh.decodes.load(), sh.in_flight.peak(), times);

@@ -46,6 +46,8 @@ def first_symptom(path):
 def symptom(run):
     pairs = [
         ("rpc-timeout-race", "TSan / go -race", "rpc-timeout-race-tsan", "seed000-race"),
+        # the same with one OS thread per caller (callers-as=threads), against the same Go runs
+        ("rpc-timeout-race thr", "TSan / go -race", "rpc-timeout-race-tsan-threads", "seed000-race"),
         ("shared-map-iteration", "TSan / go -race", "shared-map-iteration-tsan", "seed001-race"),
         ("shared-map-iteration", "none / no -race", "shared-map-iteration-none", "seed001"),
         ("catchall-fatal", "none / no -race", "catchall-fatal-none", "seed003"),

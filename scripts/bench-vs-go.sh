@@ -146,7 +146,8 @@ symptom() {
   done
   [ -n "$port" ] || { echo "bench-vs-go.sh: the seed000 server did not start" >&2; exit 1; }
   if [ -x build/tsan/scenarios/rpc-timeout-race ]; then
-    fl_run rpc-timeout-race-tsan rpc-timeout-race tsan
+    fl_run rpc-timeout-race-tsan rpc-timeout-race tsan  # callers as coroutines (the default)
+    fl_run rpc-timeout-race-tsan-threads rpc-timeout-race tsan --set callers-as=threads
   fi
   go_exec seed000-race --variant race --expect data_race -- "$gobin/seed000-client-race" -addr "127.0.0.1:$port"
   kill "${started[-1]}" 2>/dev/null || true

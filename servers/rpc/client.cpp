@@ -213,8 +213,9 @@ Client::~Client() {
 }
 
 std::shared_ptr<Call> Client::go(std::string_view method, std::string body, Decoder decoder,
-                                 CallOptions options) {
-  return impl_->start(method, std::move(body), std::move(decoder), options, nullptr);
+                                 CallOptions options,
+                                 std::function<void(const CallResult&)> on_done) {
+  return impl_->start(method, std::move(body), std::move(decoder), options, std::move(on_done));
 }
 
 bool Client::forget(const Call& call) {

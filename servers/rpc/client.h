@@ -85,9 +85,12 @@ class Client : public std::enable_shared_from_this<Client> {
   static std::shared_ptr<Client> dial(boost::asio::io_context& io, std::uint16_t port);
   ~Client();
 
-  // Sends a call and returns at once (Go's client.Go). The decoder runs on the reader thread.
+  // Sends a call and returns at once (Go's client.Go). The decoder runs on the reader thread;
+  // `on_done`, if any, runs once the call completed (after the decode), on whichever thread
+  // completed it: how a caller that does not block on wait_until() learns of it.
   std::shared_ptr<Call> go(std::string_view method, std::string body, Decoder decoder,
-                           CallOptions options = {});
+                           CallOptions options = {},
+                           std::function<void(const CallResult&)> on_done = nullptr);
   // Removes a pending call under the client's lock. True: the reader had not taken it and never
   // will (a late response is dropped). False: the reader took it, or it completed already.
   bool forget(const Call& call);
