@@ -9,6 +9,7 @@
 #   lib/cmake/faultline/                            the CMake package: find_package(faultline)
 #                                                   and faultline_add_scenario (docs/writing-a-scenario.md)
 #   lib/faultline/libfaultline_syscall*.so          the syscall shim --fault syscall preloads
+#   lib/faultline/faultline-seccomp-launch          the launcher for statically linked programs
 #   share/faultline/python/faultline_report.py      the report protocol for Python
 #   share/man/man1/faultline.1, bash completion     made from the driver's help (release)
 include(CMakePackageConfigHelpers)
@@ -58,6 +59,9 @@ install(FILES ${CMAKE_BINARY_DIR}/build_info.json
 if(FAULTLINE_FLAVOUR STREQUAL "release")
   install(TARGETS faultline faultline-rpc-server faultline-epoll-server RUNTIME DESTINATION bin)
   install(TARGETS faultline_syscall faultline_syscall_malloc LIBRARY DESTINATION lib/faultline)
+  if(TARGET faultline-seccomp-launch)
+    install(TARGETS faultline-seccomp-launch RUNTIME DESTINATION lib/faultline)
+  endif()
   install(FILES ${PROJECT_SOURCE_DIR}/sdk/python/faultline_report.py
           DESTINATION share/faultline/python)
   install(FILES ${CMAKE_BINARY_DIR}/share/bash-completion/completions/faultline DESTINATION share/bash-completion/completions)

@@ -13,11 +13,12 @@
 //                             shared by every process of the run (its children inherit both)
 //   FAULTLINE_SEED            the run's seed
 // Call n of a spec's function (counted from 1 over the whole run) is chosen when n is in
-// first..last with (n - first) % step == 0 and a draw from (seed, spec, n) is below p: the same
-// seed makes the same choices for the same call numbers, whichever thread makes them. A spec
-// with a window (from_us, until_us: a fault plan's phase) chooses only calls made in it, timed
-// from the start of the run's first process with the shim (FAULTLINE_SYSCALL_T0, which that
-// process sets for the processes it starts).
+// first..last with (n - first) % step == 0 and a draw from (seed, spec, n) is below p
+// (syscall_rules.h, shared with the seccomp launcher): the same seed makes the same choices for
+// the same call numbers, whichever thread makes them. A spec with a window (from_us, until_us: a
+// fault plan's phase) chooses only calls made in it, timed from the start of the run's first
+// process with the shim (FAULTLINE_SYSCALL_T0, which that process sets for the processes it
+// starts).
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -35,44 +36,14 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "harness/fault/syscall_rules.h"
+
 namespace {
 
-enum Call {
-  kAccept,
-  kAccept4,
-  kConnect,
-  kRead,
-  kWrite,
-  kSend,
-  kRecv,
-  kSendto,
-  kRecvfrom,
-  kClose,
-  kFsync,
-  kEpollWait,
-  kPthreadCreate,
-  kMalloc,
-  kCallCount
-};
-const char* const kCallNames[kCallCount] = {
-    "accept", "accept4",  "connect", "read",  "write",      "send",           "recv",
-    "sendto", "recvfrom", "close",   "fsync", "epoll_wait", "pthread_create", "malloc"};
+using namespace faultline::fault::rules;  // Call, Rule, Slot, parse_rules, chosen
 
-struct Spec {
-  int call = -1;
-  int error = 0;  // 0: delay only
-  double p = 1;
-  std::uint64_t delay_us = 0;
-  std::uint64_t first = 1, last = 0, step = 1;  // last 0: no end
-  std::uint64_t from_us = 0, until_us = 0;      // until_us 0: no end
-};
-struct Slot {
-  std::atomic<std::uint64_t> calls;
-  std::atomic<std::uint64_t> injected;
-};
-
-constexpr int kMaxSpecs = 16;
-Spec g_specs[kMaxSpecs];
+constexpr int kMaxSpecs = kMaxRules;
+Rule g_specs[kMaxSpecs];
 int g_spec_count = 0;
 Slot* g_slots = nullptr;  // the shared counts file, or nullptr
 std::uint64_t g_seed = 0;
@@ -82,37 +53,9 @@ std::atomic<bool> g_ready{false};
 std::uint64_t g_t0_us = 0;      // the run's start on CLOCK_MONOTONIC_RAW, for windows
 Slot g_local_slots[kMaxSpecs];  // when no counts file was given
 
-std::uint64_t mix64(std::uint64_t x) {
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
-int call_named(const char* name, std::size_t len) {
-  for (int c = 0; c < kCallCount; ++c) {
-    if (std::strlen(kCallNames[c]) == len && std::strncmp(kCallNames[c], name, len) == 0) return c;
-  }
-  return -1;
-}
-
 void parse_specs(const char* text) {
-  while (text && *text && g_spec_count < kMaxSpecs) {
-    const char* comma = std::strchr(text, ',');
-    if (!comma) return;
-    Spec s;
-    s.call = call_named(text, static_cast<std::size_t>(comma - text));
-    unsigned long long delay = 0, first = 1, last = 0, step = 1, from = 0, until = 0;
-    if (s.call < 0 || std::sscanf(comma + 1, "%d,%lf,%llu,%llu,%llu,%llu,%llu,%llu", &s.error, &s.p,
-                                  &delay, &first, &last, &step, &from, &until) != 8) {
-      return;  // the driver wrote it: never happens, and then nothing is injected
-    }
-    s.delay_us = delay, s.first = first, s.last = last, s.step = step ? step : 1;
-    s.from_us = from, s.until_us = until;
-    g_specs[g_spec_count++] = s;
-    if (g_spec_of[s.call] == 0) g_spec_of[s.call] = g_spec_count;
-    text = std::strchr(comma, ';');
-    if (text) ++text;
-  }
+  g_spec_count = parse_rules(text, g_specs);
+  for (int i = g_spec_count - 1; i >= 0; --i) g_spec_of[g_specs[i].call] = i + 1;
 }
 
 void map_counts(const char* path) {
@@ -154,21 +97,13 @@ __attribute__((constructor)) void init() {
 }
 
 // What to do to this call of `call`: the spec that chose it, or nullptr to pass it through.
-const Spec* choose(Call call) {
+const Rule* choose(Call call) {
   const int which = g_spec_of[call];
   if (which == 0 || !g_ready.load(std::memory_order_acquire)) return nullptr;
-  const Spec& s = g_specs[which - 1];
+  const Rule& s = g_specs[which - 1];
   Slot& slot = (g_slots ? g_slots : g_local_slots)[which - 1];
   const std::uint64_t n = slot.calls.fetch_add(1, std::memory_order_relaxed) + 1;
-  if (n < s.first || (s.last != 0 && n > s.last) || (n - s.first) % s.step != 0) return nullptr;
-  if (s.from_us != 0 || s.until_us != 0) {
-    const std::uint64_t t = now_us() - g_t0_us;
-    if (t < s.from_us || (s.until_us != 0 && t >= s.until_us)) return nullptr;
-  }
-  if (s.p < 1) {
-    const std::uint64_t draw = mix64(g_seed * 0x9E3779B97F4A7C15ull + mix64(which) + n);
-    if (static_cast<double>(draw >> 11) * 0x1.0p-53 >= s.p) return nullptr;
-  }
+  if (!chosen(s, which, n, g_seed, [] { return now_us() - g_t0_us; })) return nullptr;
   slot.injected.fetch_add(1, std::memory_order_relaxed);
   if (s.delay_us > 0) {
     timespec ts{static_cast<time_t>(s.delay_us / 1000000),
@@ -191,7 +126,7 @@ Fn next(const char* name) {
 #define FAULTLINE_WRAP(ret, name, call, params, args)             \
   extern "C" ret name params {                                    \
     static const auto real = next<ret(*) params>(#name);          \
-    if (const Spec* s = choose(call); s != nullptr && s->error) { \
+    if (const Rule* s = choose(call); s != nullptr && s->error) { \
       errno = s->error;                                           \
       return -1;                                                  \
     }                                                             \
@@ -216,7 +151,7 @@ FAULTLINE_WRAP(int, epoll_wait, kEpollWait, (int fd, epoll_event* e, int m, int 
 // Linux releases the descriptor even when close reports an error (EINTR, EIO): so does this.
 extern "C" int close(int fd) {
   static const auto real = next<int (*)(int)>("close");
-  const Spec* s = choose(kClose);
+  const Rule* s = choose(kClose);
   const int rc = real(fd);
   if (s != nullptr && s->error) {
     errno = s->error;
@@ -228,7 +163,7 @@ extern "C" int close(int fd) {
 // A failed fsync has not synced: the data may be lost, which is what the fault is for.
 extern "C" int fsync(int fd) {
   static const auto real = next<int (*)(int)>("fsync");
-  if (const Spec* s = choose(kFsync); s != nullptr && s->error) {
+  if (const Rule* s = choose(kFsync); s != nullptr && s->error) {
     errno = s->error;
     return -1;
   }
@@ -240,7 +175,7 @@ extern "C" int pthread_create(pthread_t* t, const pthread_attr_t* a, void* (*fn)
                               void* arg) {
   static const auto real =
       next<int (*)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*)>("pthread_create");
-  if (const Spec* s = choose(kPthreadCreate); s != nullptr && s->error) return s->error;
+  if (const Rule* s = choose(kPthreadCreate); s != nullptr && s->error) return s->error;
   return real(t, a, fn, arg);
 }
 
@@ -252,7 +187,7 @@ extern "C" int pthread_create(pthread_t* t, const pthread_attr_t* a, void* (*fn)
 // own (jemalloc, tcmalloc) bypasses this one.
 extern "C" void* __libc_malloc(size_t size);
 extern "C" void* malloc(size_t size) {
-  if (const Spec* s = choose(kMalloc); s != nullptr && s->error) {
+  if (const Rule* s = choose(kMalloc); s != nullptr && s->error) {
     errno = s->error;
     return nullptr;
   }
