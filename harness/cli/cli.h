@@ -76,6 +76,11 @@ void check_injection(const ScenarioSpec& spec, const Injection& injection, Sanit
 // Syscall and clock faults among `faults`: valid, allowed together in this build, and the shim
 // or libfaketime at hand; throws UsageError.
 void check_child_faults(const std::vector<std::string>& faults, Sanitizer sanitizer);
+// For a program that needs the seccomp launcher, `why` (fault::seccomp_reason; exec, and replay
+// of an exec run): the launcher's path when `faults` has syscall faults it can apply, "" when
+// there are none; throws UsageError for a fault it cannot (clock, library calls, close with
+// errno) or a missing launcher.
+std::string seccomp_launcher_for(const std::vector<std::string>& faults, const std::string& why);
 // --fault-plan FILE (run, exec) into `file`; `for_exec`: the help names the faults exec takes.
 void add_fault_plan_option(boost::program_options::options_description& desc, std::string& file,
                            bool for_exec = false);

@@ -178,6 +178,20 @@ void check_child_faults(const std::vector<std::string>& faults, Sanitizer saniti
   }
 }
 
+std::string seccomp_launcher_for(const std::vector<std::string>& faults,
+                                 const std::string& why) {
+  if (auto problem = fault::static_program_problem(faults, why)) throw UsageError(*problem);
+  const bool syscall = std::any_of(faults.begin(), faults.end(), [](const std::string& f) {
+    return fault::is_child_fault(f) && f.starts_with("syscall");
+  });
+  if (!syscall) return "";
+  try {
+    return fault::seccomp_launcher_path();
+  } catch (const std::runtime_error& e) {
+    throw UsageError(e.what());
+  }
+}
+
 void check_injection(const ScenarioSpec& spec, const Injection& injection, Sanitizer sanitizer) {
   check_child_faults(injection.faults, sanitizer);
   auto accepts = [&](std::string_view family) {

@@ -130,8 +130,9 @@ std::string exec_replay(const ExecArgs& a, const std::vector<std::string>& comma
       flags, words);
 }
 
+// `launcher`: the seccomp launcher the command runs under (a static program), or "".
 std::vector<RunPlan> plan_exec_runs(const ExecArgs& a, const std::vector<std::string>& command,
-                                    const Expectation& expectation) {
+                                    const Expectation& expectation, const std::string& launcher) {
   const Sanitizer sanitizer = parse_sanitizer(a.options.sanitizer);
   const std::uint64_t seed = base_seed(a.options);
   std::vector<RunPlan> plans;
@@ -143,6 +144,7 @@ std::vector<RunPlan> plan_exec_runs(const ExecArgs& a, const std::vector<std::st
     plan.seed = seed + i;
     plan.repeat_index = i;
     plan.argv = command;
+    if (!launcher.empty()) plan.argv.insert(plan.argv.begin(), {launcher, "--"});
     plan.cwd = a.cwd;
     plan.fail_exit = a.fail_exit;
     plan.fail_output = a.fail_output;
@@ -194,9 +196,11 @@ std::string missing_program(const std::string& program, const std::string& cwd) 
   return fmt::format("exec: {} is not found on PATH: check its name, or give its path", program);
 }
 
-// exec takes the faults of the command's process (syscall, clock), which the dynamic loader
-// applies: so only to a dynamically linked program.
-void check_exec_faults(const ExecArgs& a, const std::string& program) {
+// exec takes the faults of the command's process (syscall, clock). The dynamic loader applies
+// them to a dynamically linked program; a statically linked one, or a Go program (which makes
+// its own system calls), gets its syscall faults from the seccomp launcher instead, and no clock
+// fault. The launcher's path, to run the command under, or "" for none.
+std::string check_exec_faults(const ExecArgs& a, const std::string& program) {
   const Injection& injection = a.options.injection;
   const bool network = std::any_of(injection.faults.begin(), injection.faults.end(),
                                    [](const std::string& f) { return !fault::is_child_fault(f); });
@@ -206,18 +210,13 @@ void check_exec_faults(const ExecArgs& a, const std::string& program) {
         "into its clients and server); exec takes syscall and clock faults, and gives the "
         "command the seed in $FAULTLINE_SEED");
   }
-  if (injection.faults.empty()) return;
+  if (injection.faults.empty()) return "";
   check_child_faults(injection.faults, parse_sanitizer(a.options.sanitizer));
   const auto file = program_file(program, a.cwd);
-  if (file && fault::is_dynamically_linked(file->string()) == false) {
-    throw UsageError(fmt::format(
-        "exec: {} is statically linked (a Go program is), and syscall and clock faults work "
-        "through the dynamic loader: they reach programs whose calls go through libc (C, C++, "
-        "Python, a shell), never Go's own system calls",
-        program));
-  }
+  if (!file) return "";
+  const auto why = fault::seccomp_reason(file->string(), program);
+  return why ? seccomp_launcher_for(injection.faults, *why) : "";
 }
-
 // The label of a command: its script when the program is an interpreter (python3 race.py ->
 // race.py, go run ./repro.go -> repro.go), else the program's own name.
 std::string default_name(const std::vector<std::string>& command) {
@@ -298,7 +297,7 @@ int exec(const Args& args) {
   if (std::string problem = missing_program(command.front(), a.cwd); !problem.empty()) {
     throw UsageError(problem);
   }
-  check_exec_faults(a, command.front());
+  const std::string launcher = check_exec_faults(a, command.front());
   if (!a.options.scenario_dirs.empty()) {
     throw UsageError(
         "exec: --scenarios names folders of faultline scenarios, which run does: exec runs the "
@@ -309,7 +308,7 @@ int exec(const Args& args) {
   if (a.name.empty()) a.name = default_name(command);
   if (a.options.out.empty()) a.options.out = "results/exec-" + a.name + ".jsonl";
   ResultsWriter writer(a.options.out);
-  const std::vector<RunPlan> plans = plan_exec_runs(a, command, expectation);
+  const std::vector<RunPlan> plans = plan_exec_runs(a, command, expectation, launcher);
   install_interrupt_handlers();
   BatchOutcome outcome = run_batch(plans, external_settings(a.options), a.options.jobs, writer,
                                    &g_stop, print_run_line);

@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "harness/cli/cli.h"
+#include "harness/fault/child_faults.h"
 #include "harness/judge/judge.h"
 #include "harness/judge/summary.h"
 #include "harness/record/results_file.h"
@@ -94,6 +95,18 @@ RunPlan external_plan(const Record& rec, Sanitizer sanitizer, const Injection& i
   plan.seed = rec.seed;
   plan.repeat_index = rec.repeat_index;
   plan.argv = rec.command;
+  // A static program ran under the seccomp launcher: under this build's launcher again, for the
+  // faults given now (shrink takes some away; with no syscall fault left, the program alone).
+  if (plan.argv.size() > 2 && fault::is_seccomp_launcher(plan.argv.front()) &&
+      plan.argv[1] == "--") {
+    const std::string launcher = seccomp_launcher_for(
+        injection.faults, plan.argv[2] + " ran under the seccomp launcher");
+    if (launcher.empty()) {
+      plan.argv.erase(plan.argv.begin(), plan.argv.begin() + 2);
+    } else {
+      plan.argv.front() = launcher;
+    }
+  }
   plan.cwd = rec.cwd;
   plan.fail_exit = rec.fail_exit;
   plan.fail_output = rec.fail_output;

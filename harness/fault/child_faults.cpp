@@ -14,6 +14,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "harness/fault/syscall_rules.h"
 #include "harness/probe/shown.h"
 
 namespace faultline::fault {
@@ -381,7 +382,7 @@ std::optional<std::string> check_child_faults(const std::vector<std::string>& te
 
 ChildFaultSetup child_fault_setup(const std::vector<std::string>& texts,
                                   const std::string& counts_path,
-                                  const std::string& inherited_preload) {
+                                  const std::string& inherited_preload, bool by_seccomp) {
   ChildFaultSetup setup;
   std::vector<std::string> digests, preload;
   std::optional<Clock> clock;
@@ -397,6 +398,22 @@ ChildFaultSetup child_fault_setup(const std::vector<std::string>& texts,
     if (auto problem = check_syscall(spec, &digest)) throw std::runtime_error(*problem);
     digests.push_back(digest);
     setup.syscall_calls.push_back(*spec.get("call"));
+  }
+  if (by_seccomp) {  // the launcher reads the shim's variables; nothing is preloaded
+    if (clock) {
+      throw std::runtime_error(*static_program_problem(texts, "the program needs the launcher"));
+    }
+    if (!digests.empty()) {
+      setup.env.emplace_back("FAULTLINE_SYSCALL_FAULTS",
+                             fmt::format("{}", fmt::join(digests, ";")));
+      setup.env.emplace_back("FAULTLINE_SYSCALL_COUNTS", counts_path);
+      setup.note =
+          "syscall faults by seccomp user notification: the program is statically linked or a Go "
+          "program, so faultline-seccomp-launch ran it and answered its chosen system calls "
+          "(docs/faults.md, "
+          "\"Static programs (Go): the seccomp launcher\")";
+    }
+    return setup;
   }
   if (!digests.empty()) {
     const bool malloc = std::find(setup.syscall_calls.begin(), setup.syscall_calls.end(),
@@ -418,6 +435,86 @@ ChildFaultSetup child_fault_setup(const std::vector<std::string>& texts,
     setup.env.insert(setup.env.begin(), {"LD_PRELOAD", fmt::format("{}", fmt::join(preload, ":"))});
   }
   return setup;
+}
+
+std::string seccomp_launcher_path() {
+  constexpr const char* kName = "faultline-seccomp-launch";
+  const fs::path dir = driver_dir();
+  for (const fs::path& candidate : {dir / kName, dir.parent_path() / "lib" / "faultline" / kName}) {
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+  }
+  throw std::runtime_error(
+      "syscall faults on a statically linked or Go program need faultline-seccomp-launch next to "
+      "faultline or in <prefix>/lib/faultline (x86_64 only): build or install the release preset");
+}
+
+namespace {
+// The system calls the launcher filters for `call`; 0: none (a library call); -1: no launcher
+// on this architecture.
+int launcher_system_calls(int call, long out[3]) {
+#if defined(__x86_64__)
+  return rules::system_calls(call, out);
+#else
+  (void)call, (void)out;
+  return -1;
+#endif
+}
+}  // namespace
+
+bool is_seccomp_launcher(std::string_view program) {
+  return fs::path(program).filename() == "faultline-seccomp-launch";
+}
+
+std::optional<std::string> static_program_problem(const std::vector<std::string>& texts,
+                                                  std::string_view what) {
+  std::vector<std::pair<long, std::string>> taken;  // system call -> the call that has it
+  for (const auto& text : texts) {
+    if (!is_child_fault(text)) continue;
+    const FaultSpec spec = parse_fault_spec(text);
+    if (spec.kind == "clock") {
+      return fmt::format(
+          "exec: {}: clock faults work through libfaketime, which the dynamic loader preloads "
+          "into libc's clock calls, and such a program reads the clock without them; give clock "
+          "faults to a C, C++, Python or shell program (syscall faults do reach this one)",
+          what);
+    }
+    const std::string call = *spec.get("call");
+    const int c = rules::call_named(call.data(), call.size());
+    long nrs[3];
+    const int n = launcher_system_calls(c, nrs);
+    if (n < 0) {
+      return fmt::format(
+          "exec: {}: syscall faults reach such a program through the seccomp launcher, which is "
+          "built for x86_64 only; use a dynamically linked C or C++ build",
+          what);
+    }
+    if (n == 0) {
+      return fmt::format(
+          "exec: {}, and call={} is a library call, not a system call: only the LD_PRELOAD shim "
+          "fails it, in a dynamically linked C or C++ program; fault a system call instead "
+          "(read, write, connect, accept4, ...)",
+          what, call);
+    }
+    if (c == rules::kClose && spec.get("errno")) {
+      return fmt::format(
+          "exec: {}, and call=close with errno cannot act as it does through the shim (which "
+          "closes, then reports the error; a seccomp answer either makes the call or fails it "
+          "without closing): give close a delay-us alone",
+          what);
+    }
+    for (int k = 0; k < n; ++k) {
+      for (const auto& [nr, other] : taken) {
+        if (nr == nrs[k]) {
+          return fmt::format(
+              "exec: {}, where call={} and call={} are the same system call: give one spec "
+              "for both",
+              what, other, call);
+        }
+      }
+      taken.emplace_back(nrs[k], call);
+    }
+  }
+  return std::nullopt;
 }
 
 std::vector<SyscallCount> read_syscall_counts(const std::string& counts_path,
@@ -451,6 +548,45 @@ std::optional<bool> is_dynamically_linked(const std::string& program) {
     if (ph.p_type == PT_INTERP) return true;
   }
   return false;
+}
+
+bool is_go_program(const std::string& program) {
+  std::ifstream in(program, std::ios::binary);
+  Elf64_Ehdr eh{};
+  if (!in.read(reinterpret_cast<char*>(&eh), sizeof eh) ||
+      std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+      eh.e_shstrndx == SHN_UNDEF || eh.e_shnum > 4096) {
+    return false;
+  }
+  auto section = [&](int i) {
+    Elf64_Shdr sh{};
+    in.seekg(static_cast<std::streamoff>(eh.e_shoff + i * eh.e_shentsize));
+    in.read(reinterpret_cast<char*>(&sh), sizeof sh);
+    return sh;
+  };
+  const Elf64_Shdr names = section(eh.e_shstrndx);
+  if (!in || names.sh_size > (1u << 20)) return false;
+  std::string table(names.sh_size, '\0');
+  in.seekg(static_cast<std::streamoff>(names.sh_offset));
+  if (!in.read(table.data(), static_cast<std::streamsize>(table.size()))) return false;
+  for (int i = 0; i < eh.e_shnum; ++i) {
+    const Elf64_Shdr sh = section(i);
+    if (!in || sh.sh_name >= table.size()) return false;
+    const std::string_view name(table.c_str() + sh.sh_name);
+    if (name == ".go.buildinfo" || name == ".note.go.buildid") return true;
+  }
+  return false;
+}
+
+std::optional<std::string> seccomp_reason(const std::string& path, std::string_view shown) {
+  if (is_dynamically_linked(path) == false) {
+    return fmt::format("{} is statically linked", shown);
+  }
+  if (is_go_program(path)) {
+    return fmt::format("{} is a Go program (it makes its own system calls, not through libc)",
+                       shown);
+  }
+  return std::nullopt;
 }
 
 }  // namespace faultline::fault

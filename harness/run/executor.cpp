@@ -371,8 +371,9 @@ RecordedOutput recorded_output(const RunResult& result) {
 // shim's counts file made, zeroed, beside the report file; nothing when the run has none.
 fault::ChildFaultSetup child_faults(const RunPlan& plan, const fs::path& counts_path) {
   const char* preload = std::getenv("LD_PRELOAD");
-  fault::ChildFaultSetup setup =
-      fault::child_fault_setup(plan.injection.faults, counts_path.string(), preload ? preload : "");
+  const bool by_seccomp = !plan.argv.empty() && fault::is_seccomp_launcher(plan.argv.front());
+  fault::ChildFaultSetup setup = fault::child_fault_setup(
+      plan.injection.faults, counts_path.string(), preload ? preload : "", by_seccomp);
   if (!setup.syscall_calls.empty()) {
     std::ofstream(counts_path, std::ios::binary | std::ios::trunc)
         << std::string(fault::kSyscallCountsBytes, '\0');
@@ -603,6 +604,7 @@ Record execute_run(const RunPlan& plan, const RunSettings& settings,
   record.exit = recorded_exit(result);
   record.output = recorded_output(result);
   take_report(record, std::move(report));
+  if (!faults.note.empty()) record.notes.push_back(faults.note);
   if (result.escaped_processes > 0) {
     record.notes.push_back(fmt::format(
         "{} process{} of the run had left its process group (setsid, setpgid or a double fork) "
