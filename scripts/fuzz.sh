@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets_all=(rpc_frame epoll_frame report_parser record results_file report_channel specs sweep_file)
+targets_all=(rpc_frame epoll_frame report_parser record results_file report_channel specs sweep_file symbolize)
 usage() {
   cat <<EOF
 usage: bash scripts/fuzz.sh [--time SECONDS] [--build-root DIR] [TARGET...]
@@ -56,7 +56,7 @@ done
 # Extra seeds kept elsewhere in the tree: the sample reports and results files of the tests.
 extra_seeds() {
   case "$1" in
-    report_parser) echo tests/data/reports ;;
+    report_parser | symbolize) echo tests/data/reports ;;
     results_file) echo tests/data/results ;;
   esac
 }

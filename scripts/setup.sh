@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build git
-  g++ clang-14 libclang-rt-14-dev clang-format
+  g++ clang-14 libclang-rt-14-dev llvm-14 clang-format
   libboost1.81-dev libboost-program-options1.81-dev
   nlohmann-json3-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -22,7 +22,8 @@ RunFacts::SymptomFacts facts_of(const Symptom& s) {
 
 }  // namespace
 
-AnswerWatch::AnswerWatch(const Expectation& expectation) {
+AnswerWatch::AnswerWatch(const Expectation& expectation, Symbolizer* symbolizer)
+    : symbolizer_(symbolizer) {
   if (applies(expectation)) incident_ = expectation.incident;
 }
 
@@ -43,7 +44,9 @@ bool AnswerWatch::complete_report_matches(std::size_t end) {
     gave_up_ = true;
     return false;
   }
-  const std::vector<Symptom> symptoms = parse_reports(std::string_view(text_).substr(0, end));
+  const std::string_view reports = std::string_view(text_).substr(0, end);
+  const std::vector<Symptom> symptoms =
+      parse_reports(symbolizer_ != nullptr ? symbolizer_->symbolize(reports) : std::string(reports));
   bool any_complete = false;
   for (const auto& s : symptoms) {
     if (s.truncated) continue;

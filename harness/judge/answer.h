@@ -11,13 +11,16 @@
 #include <string_view>
 #include <vector>
 
+#include "harness/parse/symbolize.h"
 #include "harness/scenario/expectation.h"
 
 namespace faultline {
 
 class AnswerWatch {
  public:
-  explicit AnswerWatch(const Expectation& expectation);
+  // With a `symbolizer`, a report's unsymbolized frames are symbolized before they are matched
+  // (the expectation may name a function).
+  explicit AnswerWatch(const Expectation& expectation, Symbolizer* symbolizer = nullptr);
 
   // Whether the watch can ever say yes: the expectation is an incident.
   static bool applies(const Expectation& expectation);
@@ -32,6 +35,7 @@ class AnswerWatch {
   bool complete_report_matches(std::size_t end);
 
   std::vector<SymptomPattern> incident_;
+  Symbolizer* symbolizer_ = nullptr;
   std::string text_;         // stderr so far, from the first report not yet consumed
   std::size_t scanned_ = 0;  // text_[0, scanned_) is whole lines already looked at
   std::size_t parses_ = 0;   // bounded: a stream of look-alike lines must not cost O(n^2)

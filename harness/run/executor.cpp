@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -24,6 +25,7 @@
 #include "harness/judge/judge.h"
 #include "harness/record/experiment_key.h"
 #include "harness/record/results_file.h"
+#include "harness/run/symbolizer_tool.h"
 #include "harness/scenario/fault_spec.h"
 #include "harness/scenario/report_events.h"
 
@@ -197,9 +199,13 @@ ScenarioReport read_scenario_report(const std::string& path) {
 }
 
 std::vector<Symptom> collect_symptoms(const RunResult& result, const ScenarioReport& report,
-                                      std::vector<std::string>* suspicious) {
-  std::vector<Symptom> raw = parse_reports(result.err.text);
-  for (auto& s : parse_reports(result.out.text)) raw.push_back(std::move(s));
+                                      std::vector<std::string>* suspicious,
+                                      Symbolizer* symbolizer) {
+  auto readable = [symbolizer](const std::string& text) {
+    return symbolizer != nullptr ? symbolizer->symbolize(text) : text;
+  };
+  std::vector<Symptom> raw = parse_reports(readable(result.err.text));
+  for (auto& s : parse_reports(readable(result.out.text))) raw.push_back(std::move(s));
   // Every runtime that prints such a report ends the process with a failing status (the
   // sanitizers with the exit codes sanitizer_env sets, Go with 2 or 66) or a signal. A process
   // that exited 0 printed text shaped like a report: it is kept as a note, not believed.
@@ -282,17 +288,26 @@ std::vector<std::pair<std::string, std::string>> sanitizer_env(Sanitizer sanitiz
     if (const char* user = std::getenv(var); user && *user) ours += std::string(" ") + user;
     return std::pair<std::string, std::string>{var, ours};
   };
+  // The driver symbolizes the reports itself (symbolizer_tool.h): the runtime prints each frame as
+  // its module's path and offset, and writes the report without first reading every module's
+  // debug information. Without a symbolizer the runtime does it, as it would by default.
+  const bool deferred = driver_symbolizer() != nullptr;
+  const std::string symbolize = deferred ? " symbolize=0" : "";
   switch (sanitizer) {
     case Sanitizer::kTsan:
       // halt_on_error=0: report every race and keep going, so one run shows them all.
       // atexit_sleep_ms: the 1 s default adds a second to every run.
+      // stack_trace_format: TSan's own, but with the module's whole path (%m), not its name.
       return {with_user("TSAN_OPTIONS",
-                        "halt_on_error=0 exitcode=66 atexit_sleep_ms=50 second_deadlock_stack=1")};
+                        "halt_on_error=0 exitcode=66 atexit_sleep_ms=50 second_deadlock_stack=1" +
+                            symbolize +
+                            (deferred ? " stack_trace_format='    #%n %f %S (%m+%o)'" : ""))};
     case Sanitizer::kAsan:
       return {with_user("ASAN_OPTIONS",
                         "detect_stack_use_after_return=1 detect_leaks=1 abort_on_error=0 "
-                        "print_summary=1"),
-              with_user("UBSAN_OPTIONS", "print_stacktrace=1 halt_on_error=1")};
+                        "print_summary=1" +
+                            symbolize),
+              with_user("UBSAN_OPTIONS", "print_stacktrace=1 halt_on_error=1" + symbolize)};
     case Sanitizer::kNone:
       break;
   }
@@ -358,10 +373,12 @@ RecordedExit recorded_exit(const RunResult& result) {
   return e;
 }
 
-RecordedOutput recorded_output(const RunResult& result) {
-  auto tail = [](const std::string& text) {
+RecordedOutput recorded_output(const RunResult& result, Symbolizer* symbolizer) {
+  auto tail = [symbolizer](const std::string& whole) {
     constexpr std::size_t kTail = 4096;
-    return text.size() <= kTail ? text : text.substr(text.size() - kTail);
+    std::string text = whole.size() <= kTail ? whole : whole.substr(whole.size() - kTail);
+    // Its frames as the runtime would have printed them (their addresses are known by now).
+    return symbolizer != nullptr ? symbolizer->symbolize(text) : text;
   };
   return {result.out.total_bytes,   result.err.total_bytes, result.out.dropped_bytes,
           result.err.dropped_bytes, tail(result.out.text),  tail(result.err.text)};
@@ -414,7 +431,7 @@ RunRequest run_request(const RunPlan& plan, const RunSettings& settings,
   }
   request.cwd = plan.cwd;
   if (settings.end_at_answer && AnswerWatch::applies(plan.expectation)) {
-    auto watch = std::make_shared<AnswerWatch>(plan.expectation);
+    auto watch = std::make_shared<AnswerWatch>(plan.expectation, driver_symbolizer());
     request.answer = [watch](std::string_view chunk) { return watch->feed(chunk); };
   }
   return request;
@@ -531,7 +548,20 @@ std::optional<double> first_symptom_seconds(const RunResult& result, const Scena
       continue;
     }
     if (s.report.empty()) continue;
-    const std::string_view head = std::string_view(s.report).substr(0, 200);
+    // The report's first lines, up to its first frame: the driver may have symbolized the frames
+    // since (symbolize.h), the lines before them are as the child wrote them.
+    std::string_view head = std::string_view(s.report).substr(0, 200);
+    for (std::size_t at = 0; at < head.size();) {
+      const std::size_t nl = head.find('\n', at);
+      const std::size_t hash = head.find_first_not_of(" \t", at);
+      if (hash != std::string_view::npos && hash + 1 < head.size() && head[hash] == '#' &&
+          std::isdigit(static_cast<unsigned char>(head[hash + 1])) && at > 0) {
+        head = head.substr(0, at);
+        break;
+      }
+      if (nl == std::string_view::npos) break;
+      at = nl + 1;
+    }
     for (const CapturedStream* stream : {&result.err, &result.out}) {
       const std::size_t at = stream->text.find(head);
       if (at == std::string::npos) continue;
@@ -593,7 +623,8 @@ Record execute_run(const RunPlan& plan, const RunSettings& settings,
   if (cancelled) *cancelled = result.cancelled;
 
   std::vector<std::string> suspicious;
-  record.symptoms = collect_symptoms(result, report, &suspicious);
+  Symbolizer* symbolizer = driver_symbolizer();
+  record.symptoms = collect_symptoms(result, report, &suspicious, symbolizer);
   add_exec_symptoms(plan, result, record.symptoms);
   record.first_symptom_s = first_symptom_seconds(result, report, record.symptoms);
   for (auto& note : suspicious) report.notes.push_back(std::move(note));
@@ -602,7 +633,7 @@ Record execute_run(const RunPlan& plan, const RunSettings& settings,
   record.limits = recorded_limits(settings, result);
   record.duration_s = std::chrono::duration<double>(result.duration).count();
   record.exit = recorded_exit(result);
-  record.output = recorded_output(result);
+  record.output = recorded_output(result, symbolizer);
   take_report(record, std::move(report));
   if (!faults.note.empty()) record.notes.push_back(faults.note);
   if (result.escaped_processes > 0) {

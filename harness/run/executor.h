@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "harness/parse/report_parser.h"
+#include "harness/parse/symbolize.h"
 #include "harness/plan/catalog.h"
 #include "harness/record/record.h"
 #include "harness/run/runner.h"
@@ -90,9 +91,11 @@ std::optional<std::string> run_broken(const RunResult& result, const std::vector
 // driver did not cause, and the scenario's observations with a count above zero. Repeated
 // reports of one kind at one place are merged into one symptom with a count. Reports printed by
 // a process that then exited 0 are not believed (no runtime that prints one exits 0): each is
-// described in `suspicious` instead.
+// described in `suspicious` instead. With a `symbolizer`, frames the runtime left unsymbolized
+// (sanitizer_env asks for that when the driver has one) are symbolized before they are parsed.
 std::vector<Symptom> collect_symptoms(const RunResult& result, const ScenarioReport& report,
-                                      std::vector<std::string>* suspicious = nullptr);
+                                      std::vector<std::string>* suspicious = nullptr,
+                                      Symbolizer* symbolizer = nullptr);
 
 // Environment for a child under a sanitizer: report options that keep runs fast and reports
 // complete. A user's own *SAN_OPTIONS come after ours, so theirs win.
