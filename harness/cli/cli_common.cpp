@@ -178,8 +178,7 @@ void check_child_faults(const std::vector<std::string>& faults, Sanitizer saniti
   }
 }
 
-std::string seccomp_launcher_for(const std::vector<std::string>& faults,
-                                 const std::string& why) {
+std::string seccomp_launcher_for(const std::vector<std::string>& faults, const std::string& why) {
   if (auto problem = fault::static_program_problem(faults, why)) throw UsageError(*problem);
   const bool syscall = std::any_of(faults.begin(), faults.end(), [](const std::string& f) {
     return fault::is_child_fault(f) && f.starts_with("syscall");

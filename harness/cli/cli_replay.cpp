@@ -99,8 +99,8 @@ RunPlan external_plan(const Record& rec, Sanitizer sanitizer, const Injection& i
   // faults given now (shrink takes some away; with no syscall fault left, the program alone).
   if (plan.argv.size() > 2 && fault::is_seccomp_launcher(plan.argv.front()) &&
       plan.argv[1] == "--") {
-    const std::string launcher = seccomp_launcher_for(
-        injection.faults, plan.argv[2] + " ran under the seccomp launcher");
+    const std::string launcher =
+        seccomp_launcher_for(injection.faults, plan.argv[2] + " ran under the seccomp launcher");
     if (launcher.empty()) {
       plan.argv.erase(plan.argv.begin(), plan.argv.begin() + 2);
     } else {

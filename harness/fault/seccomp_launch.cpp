@@ -117,7 +117,8 @@ void load_rules(Rules& r) {
   if (const char* path = std::getenv("FAULTLINE_SYSCALL_COUNTS"); path && *path) {
     const int fd = ::open(path, O_RDWR | O_CLOEXEC);
     if (fd >= 0) {
-      void* p = ::mmap(nullptr, sizeof(Slot) * kMaxRules, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      void* p =
+          ::mmap(nullptr, sizeof(Slot) * kMaxRules, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
       ::close(fd);
       if (p != MAP_FAILED) r.slots = static_cast<Slot*>(p);
     }
@@ -186,12 +187,12 @@ void tell(int sock, Hello hello, int fd) {
   sock_fprog prog{static_cast<unsigned short>(code.size()), code.data()};
   // WAIT_KILLABLE_RECV (Linux 5.19): once the supervisor has a call, a signal (Go's SIGURG
   // preemption) no longer interrupts and restarts it, which would count it twice.
-  long listener = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-                            SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
-                            &prog);
+  long listener =
+      ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog);
   if (listener < 0 && errno == EINVAL) {
-    listener = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
-                         &prog);
+    listener =
+        ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
   }
   if (listener < 0) {
     tell(sock, {kSeccomp, errno}, -1);
@@ -324,8 +325,8 @@ int answer_due(int listener, TimerQueue& timers) {
 
 // The main thread: forwards signals, serves the timer queue, reports an exec that failed, and
 // ends with the target.
-[[noreturn]] void supervise(pid_t target, int listener, int sock, int signals,
-                            TimerQueue& timers, const char* program) {
+[[noreturn]] void supervise(pid_t target, int listener, int sock, int signals, TimerQueue& timers,
+                            const char* program) {
   for (;;) {
     const int timeout = answer_due(listener, timers);
     pollfd fds[3] = {{signals, POLLIN, 0}, {timers.wake, POLLIN, 0}, {sock, POLLIN, 0}};

@@ -126,21 +126,40 @@ bool chosen(const Rule& r, int which, std::uint64_t n, std::uint64_t seed, Elaps
 // epoll_wait is each of its system calls (Go waits with epoll_pwait).
 inline int system_calls(int call, long out[3]) {
   switch (call) {
-    case kAccept: out[0] = __NR_accept; return 1;
-    case kAccept4: out[0] = __NR_accept4; return 1;
-    case kConnect: out[0] = __NR_connect; return 1;
-    case kRead: out[0] = __NR_read; return 1;
-    case kWrite: out[0] = __NR_write; return 1;
+    case kAccept:
+      out[0] = __NR_accept;
+      return 1;
+    case kAccept4:
+      out[0] = __NR_accept4;
+      return 1;
+    case kConnect:
+      out[0] = __NR_connect;
+      return 1;
+    case kRead:
+      out[0] = __NR_read;
+      return 1;
+    case kWrite:
+      out[0] = __NR_write;
+      return 1;
     case kSend:
-    case kSendto: out[0] = __NR_sendto; return 1;
+    case kSendto:
+      out[0] = __NR_sendto;
+      return 1;
     case kRecv:
-    case kRecvfrom: out[0] = __NR_recvfrom; return 1;
-    case kClose: out[0] = __NR_close; return 1;
-    case kFsync: out[0] = __NR_fsync; return 1;
+    case kRecvfrom:
+      out[0] = __NR_recvfrom;
+      return 1;
+    case kClose:
+      out[0] = __NR_close;
+      return 1;
+    case kFsync:
+      out[0] = __NR_fsync;
+      return 1;
     case kEpollWait:
       out[0] = __NR_epoll_wait, out[1] = __NR_epoll_pwait, out[2] = __NR_epoll_pwait2;
       return 3;
-    default: return 0;
+    default:
+      return 0;
   }
 }
 #endif

@@ -75,6 +75,10 @@ line=$(run d --fault syscall:call=write,delay-us=2000,when=1..200 -- "$child" wr
 python3 -c 'import sys; s=float(sys.argv[1]); sys.exit(0 if 0.4 <= s < 1.5 else 1)' "$(word "$line" seconds)" ||
   fail "200 writes delayed 2 ms each took $(word "$line" seconds) s"
 [ "$(word "$line" failed)" = 0 ] || fail "a delay alone failed calls: $line"
+# One thread's write held 1 s by a delay holds none of the other thread's 200 writes.
+line=$(run b --fault syscall:call=write,delay-us=1000000,when=1 -- "$child" beside 200)
+python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 0.9 and float(sys.argv[2]) < 0.5 else 1)' \
+  "$(word "$line" slow_s)" "$(word "$line" beside_s)" || fail "a delayed write held the others: $line"
 line=$(run c --fault syscall:call=close,delay-us=100,when=11..20 -- "$child" close 1000)
 [ "$(word "$line" failed)" = 0 ] && [ "$(metric c syscall_close_injected)" = 10 ] ||
   fail "close delay-us=100,when=11..20: $line, injected $(metric c syscall_close_injected)"

@@ -11,6 +11,9 @@
 //   syscall_child clock        prints wall=<time(NULL)> mono=<CLOCK_MONOTONIC seconds>
 //   syscall_child clock-after S  the same after S seconds of real time (CLOCK_MONOTONIC_RAW)
 //   syscall_child spin S       spins until CLOCK_MONOTONIC (faked or not) advanced S seconds
+//   syscall_child beside N     a thread writes once (write call 1) while, 100 ms later, the main
+//                              thread writes N times: prints slow_s= (the thread's write) and
+//                              beside_s= (the N writes), to show a delayed call holds no other
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -34,6 +37,15 @@ double seconds(clockid_t clock) {
 }
 
 void* nothing(void*) {
+  return nullptr;
+}
+
+int g_devnull = -1;
+double g_slow_s = 0;
+void* write_once(void*) {
+  const double t0 = seconds(CLOCK_MONOTONIC_RAW);
+  (void)!::write(g_devnull, "x", 1);
+  g_slow_s = seconds(CLOCK_MONOTONIC_RAW) - t0;
   return nullptr;
 }
 
@@ -90,6 +102,18 @@ int main(int argc, char** argv) {
                 seconds(CLOCK_MONOTONIC));
     return 0;
   }
+  if (argc == 3 && std::strcmp(argv[1], "beside") == 0) {
+    g_devnull = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    pthread_t t;
+    ::pthread_create(&t, nullptr, write_once, nullptr);
+    ::usleep(100000);
+    const double t0 = seconds(CLOCK_MONOTONIC_RAW);
+    for (long i = 0; i < std::atol(argv[2]); ++i) (void)!::write(g_devnull, "x", 1);
+    const double beside = seconds(CLOCK_MONOTONIC_RAW) - t0;
+    ::pthread_join(t, nullptr);
+    std::printf("slow_s=%.3f beside_s=%.3f\n", g_slow_s, beside);
+    return 0;
+  }
   if (argc == 3 && std::strcmp(argv[1], "spin") == 0) {
     const double until = seconds(CLOCK_MONOTONIC) + std::atof(argv[2]);
     while (seconds(CLOCK_MONOTONIC) < until) {
@@ -110,7 +134,7 @@ int main(int argc, char** argv) {
   if (usage) {
     std::fprintf(stderr,
                  "usage: syscall_child CALL N [exit1] [pace-us=U] | clock | clock-after S | "
-                 "spin S\n");
+                 "spin S | beside N\n");
     return 2;
   }
   const std::string call = argv[1];
