@@ -75,6 +75,12 @@ line=$(run d --fault syscall:call=write,delay-us=2000,when=1..200 -- "$child" wr
 python3 -c 'import sys; s=float(sys.argv[1]); sys.exit(0 if 0.4 <= s < 1.5 else 1)' "$(word "$line" seconds)" ||
   fail "200 writes delayed 2 ms each took $(word "$line" seconds) s"
 [ "$(word "$line" failed)" = 0 ] || fail "a delay alone failed calls: $line"
+# A window (a fault plan's phase): only writes made 100 to 200 ms after the launcher started
+# fail. The program's clock starts after the launcher's (its exec), so its own times may be a
+# little earlier, never later.
+line=$(run win --fault syscall:call=write,errno=EIO,from-ms=100,until-ms=200 -- "$child" write 40 pace-us=10000)
+python3 -c 'import sys; f, l, n = map(float, sys.argv[1:]); sys.exit(0 if f >= 80 and l < 200 and 5 <= n <= 11 else 1)' \
+  "$(word "$line" first_ms)" "$(word "$line" last_ms)" "$(word "$line" failed)" || fail "from-ms=100,until-ms=200: $line"
 # One thread's write held 1 s by a delay holds none of the other thread's 200 writes.
 line=$(run b --fault syscall:call=write,delay-us=1000000,when=1 -- "$child" beside 200)
 python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 0.9 and float(sys.argv[2]) < 0.5 else 1)' \
