@@ -4,9 +4,23 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <new>
 #include <unordered_set>
 
 namespace faultline::pool {
+
+void TaskLedger::Free::operator()(std::uint8_t* p) const { std::free(p); }
+
+TaskLedger::TaskLedger(std::uint64_t tasks) {
+  auto zeroed = [tasks] {
+    auto* p = static_cast<std::uint8_t*>(std::calloc(std::max<std::uint64_t>(tasks, 1), 1));
+    if (p == nullptr) throw std::bad_alloc();
+    return Flags(p);
+  };
+  outcome_ = zeroed();
+  erased_ = zeroed();
+}
 
 LedgerAudit TaskLedger::audit(std::uint64_t submitted, const MapWalk& walk) const {
   LedgerAudit a;
@@ -15,8 +29,8 @@ LedgerAudit TaskLedger::audit(std::uint64_t submitted, const MapWalk& walk) cons
   a.walked = walk.keys.size();
   a.walk_cut = walk.walk_cut;
   for (std::uint64_t i = 0; i < submitted; ++i) {
-    if (outcome_[i].load(std::memory_order_relaxed) == kStored &&
-        !erased_[i].load(std::memory_order_relaxed)) {
+    if (outcome(i).load(std::memory_order_relaxed) == kStored &&
+        !erased(i).load(std::memory_order_relaxed)) {
       ++a.expected;
     }
   }
@@ -24,9 +38,9 @@ LedgerAudit TaskLedger::audit(std::uint64_t submitted, const MapWalk& walk) cons
   std::uint64_t found_expected = 0;
   for (auto key : walk.keys) {
     if (!seen.insert(key).second) continue;
-    if (key >= submitted || outcome_[key].load(std::memory_order_relaxed) != kStored) {
+    if (key >= submitted || outcome(key).load(std::memory_order_relaxed) != kStored) {
       ++a.foreign;
-    } else if (erased_[key].load(std::memory_order_relaxed)) {
+    } else if (erased(key).load(std::memory_order_relaxed)) {
       ++a.resurrected;
     } else {
       ++found_expected;
