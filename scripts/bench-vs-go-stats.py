@@ -48,10 +48,15 @@ def symptom(run):
         ("rpc-timeout-race", "TSan / go -race", "rpc-timeout-race-tsan", "seed000-race"),
         # the same with one OS thread per caller (callers-as=threads), against the same Go runs
         ("rpc-timeout-race thr", "TSan / go -race", "rpc-timeout-race-tsan-threads", "seed000-race"),
+        # the runtime symbolizing its reports in the child (FAULTLINE_SYMBOLIZER=none), as before
+        # the driver did it: what reading every module's debug information first costs
+        ("rpc-timeout-race csym", "TSan / go -race", "rpc-timeout-race-tsan-childsym", "seed000-race"),
         ("shared-map-iteration", "TSan / go -race", "shared-map-iteration-tsan", "seed001-race"),
+        ("shared-map-iter csym", "TSan / go -race", "shared-map-iteration-tsan-childsym", "seed001-race"),
         ("shared-map-iteration", "none / no -race", "shared-map-iteration-none", "seed001"),
         ("catchall-fatal", "none / no -race", "catchall-fatal-none", "seed003"),
         ("catchall-fatal", "TSan / go -race", "catchall-fatal-tsan", "seed003-race"),
+        ("catchall-fatal csym", "TSan / go -race", "catchall-fatal-tsan-childsym", "seed003-race"),
     ]
     print(f"{'incident':22} {'detector':17} {'faultline':>11} {'runs':>5}  {'Go':>11} {'runs':>5}"
           f"  {'ratio':>7}  target <= 1.0x Go")
@@ -75,7 +80,8 @@ def symptom(run):
         g_txt = ("<=" if g_bound else "") + fmt_ms(g_med).strip()
         print(f"{incident:22} {detector:17} {f_txt:>11} {f_n:>5}  {g_txt:>11} {g_n:>5}  {tail}")
     print("(medians over the runs that reproduced; runs: reproduced/ran; <=: the symptom is an\n"
-          " observation the scenario reports as it exits, untimed: the run's duration bounds it)")
+          " observation the scenario reports as it exits, untimed: the run's duration bounds it;\n"
+          " thr: one thread per caller; csym: the sanitizer runtime symbolizes in the child)")
 
 
 def rpc_table(path):

@@ -111,7 +111,9 @@ fl_run() {
   shift 3
   local t0 t1
   t0=$(date +%s.%N)
-  "$F" run "$scenario" --variant buggy --sanitizer "$san" --repeat "$REPEAT" \
+  # FL_ENV: VAR=value words for the driver's environment (FAULTLINE_SYMBOLIZER=none, say).
+  # shellcheck disable=SC2086
+  env ${FL_ENV:-} "$F" run "$scenario" --variant buggy --sanitizer "$san" --repeat "$REPEAT" \
     --out "$out/fl-$label.jsonl" "$@" >"$out/fl-$label.log" 2>&1 || true
   t1=$(date +%s.%N)
   local mode=full
@@ -148,6 +150,7 @@ symptom() {
   if [ -x build/tsan/scenarios/rpc-timeout-race ]; then
     fl_run rpc-timeout-race-tsan rpc-timeout-race tsan  # callers as coroutines (the default)
     fl_run rpc-timeout-race-tsan-threads rpc-timeout-race tsan --set callers-as=threads
+    FL_ENV=FAULTLINE_SYMBOLIZER=none fl_run rpc-timeout-race-tsan-childsym rpc-timeout-race tsan
   fi
   go_exec seed000-race --variant race --expect data_race -- "$gobin/seed000-client-race" -addr "127.0.0.1:$port"
   kill "${started[-1]}" 2>/dev/null || true
@@ -155,6 +158,7 @@ symptom() {
   # shared-map-iteration (seed 001)
   if [ -x build/tsan/scenarios/shared-map-iteration ]; then
     fl_run shared-map-iteration-tsan shared-map-iteration tsan
+    FL_ENV=FAULTLINE_SYMBOLIZER=none fl_run shared-map-iteration-tsan-childsym shared-map-iteration tsan
   fi
   go_exec seed001-race --variant race --expect data_race -- "$gobin/seed001-shared-map-race"
   fl_run shared-map-iteration-none shared-map-iteration none
@@ -165,6 +169,7 @@ symptom() {
   go_exec seed003 --variant norace "${go_fatal[@]}" -- "$gobin/seed003-catchall"
   if [ -x build/tsan/scenarios/catchall-fatal ]; then
     fl_run catchall-fatal-tsan catchall-fatal tsan
+    FL_ENV=FAULTLINE_SYMBOLIZER=none fl_run catchall-fatal-tsan-childsym catchall-fatal tsan
   fi
   go_exec seed003-race --variant race --expect data_race -- "$gobin/seed003-catchall-race"
   machine
