@@ -45,8 +45,8 @@ bool AnswerWatch::complete_report_matches(std::size_t end) {
     return false;
   }
   const std::string_view reports = std::string_view(text_).substr(0, end);
-  const std::vector<Symptom> symptoms =
-      parse_reports(symbolizer_ != nullptr ? symbolizer_->symbolize(reports) : std::string(reports));
+  const std::vector<Symptom> symptoms = parse_reports(
+      symbolizer_ != nullptr ? symbolizer_->symbolize(reports) : std::string(reports));
   bool any_complete = false;
   for (const auto& s : symptoms) {
     if (s.truncated) continue;

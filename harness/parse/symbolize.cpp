@@ -1,8 +1,7 @@
 #include "harness/parse/symbolize.h"
 
-#include <sys/stat.h>
-
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <optional>
 #include <set>
@@ -10,7 +9,9 @@
 namespace faultline {
 namespace {
 
-bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+bool is_hex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
 
 bool all_hex(std::string_view s) {
   if (s.empty()) return false;
@@ -22,7 +23,8 @@ bool all_hex(std::string_view s) {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -134,14 +136,60 @@ std::vector<CodeAddress> unsymbolized_addresses(std::string_view text) {
   return out;
 }
 
-std::string Symbolizer::symbolize(std::string_view text) {
-  const std::vector<CodeAddress> wanted = unsymbolized_addresses(text);
-  if (wanted.empty()) return std::string(text);
+namespace {
+
+using Placed = std::map<CodeAddress, std::vector<SourceFrame>>;
+
+// The source frames of `a`, or null when the lookup could not place it.
+const std::vector<SourceFrame>* placed(const Placed& known, const CodeAddress& a) {
+  auto it = known.find(a);
+  if (it == known.end() || it->second.empty()) return nullptr;
+  const SourceFrame& inner = it->second.front();
+  if (inner.function.empty() && inner.file.empty()) return nullptr;
+  return &it->second;
+}
+
+// One unsymbolized frame as the runtime would have printed it, a line per source frame, numbered
+// from its own number plus `shift`.
+void write_frame(std::string& out, const RawFrame& f, const std::vector<SourceFrame>& frames,
+                 std::uint64_t shift) {
+  for (std::size_t j = 0; j < frames.size(); ++j) {
+    const SourceFrame& s = frames[j];
+    const std::string function = s.function.empty() ? "<null>" : s.function;
+    const std::string module = fmt::format("({}+0x{:x})", f.address.module, f.address.offset);
+    if (j > 0) out += '\n';
+    if (f.pc.empty()) {  // TSan's shape: function, file:line, (module+offset)
+      const std::string where = location(s, false);
+      out += fmt::format("{}#{} {} {} {}{}", f.indent, f.number + shift + j, function,
+                         where.empty() ? "<null>" : where, module, f.trailer);
+    } else {  // ASan's: pc in function file:line:column, or (module+offset) without a file
+      const std::string where = location(s, true);
+      out += fmt::format("{}#{} {} in {} {}{}", f.indent, f.number + shift + j, f.pc, function,
+                         where.empty() ? module : where, f.trailer);
+    }
+  }
+}
+
+// A SUMMARY line's "(module+offset)" replaced by "file:line[:column] in function", as the runtime
+// writes it when it symbolizes (TSan without the column).
+void write_summary(std::string& out, std::string_view line, std::size_t at, const ModuleRef& ref,
+                   const SourceFrame& inner) {
+  const bool tsan = line.find("ThreadSanitizer") != std::string_view::npos;
+  const std::string where = location(inner, !tsan);
+  out += line.substr(0, at);
+  out += where.empty() ? std::string(line.substr(at, ref.close + 1 - at)) : where;
+  if (!inner.function.empty()) out += " in " + inner.function;
+}
+
+}  // namespace
+
+std::map<CodeAddress, std::vector<SourceFrame>> Symbolizer::resolve(
+    const std::vector<CodeAddress>& wanted) {
   std::map<std::string, std::string> identity;
   for (const auto& a : wanted) {
     if (!identity.contains(a.module)) identity[a.module] = module_identity(a.module);
   }
-  std::map<CodeAddress, std::vector<SourceFrame>> known;
+  Placed known;
   std::vector<CodeAddress> missing;
   {
     std::lock_guard lock(mu_);
@@ -154,70 +202,42 @@ std::string Symbolizer::symbolize(std::string_view text) {
       }
     }
   }
-  if (!missing.empty()) {
-    // Outside the lock: a lookup starts a process, and parallel runs should not queue behind it.
-    std::map<CodeAddress, std::vector<SourceFrame>> found = lookup_(missing);
-    std::lock_guard lock(mu_);
-    ++lookups_;
-    addresses_ += missing.size();
-    for (const auto& a : missing) {
-      auto it = found.find(a);
-      std::vector<SourceFrame> frames = it != found.end() ? it->second : std::vector<SourceFrame>{};
-      cache_[{identity[a.module], a.offset}] = frames;
-      known[a] = std::move(frames);
-    }
+  if (missing.empty()) return known;
+  // Outside the lock: a lookup starts a process, and parallel runs should not queue behind it.
+  Placed found = lookup_(missing);
+  std::lock_guard lock(mu_);
+  ++lookups_;
+  addresses_ += missing.size();
+  for (const auto& a : missing) {
+    auto it = found.find(a);
+    std::vector<SourceFrame> frames = it != found.end() ? it->second : std::vector<SourceFrame>{};
+    cache_[{identity[a.module], a.offset}] = frames;
+    known[a] = std::move(frames);
   }
+  return known;
+}
 
-  auto placed = [&](const CodeAddress& a) -> const std::vector<SourceFrame>* {
-    auto it = known.find(a);
-    if (it == known.end() || it->second.empty()) return nullptr;
-    const SourceFrame& inner = it->second.front();
-    if (inner.function.empty() && inner.file.empty()) return nullptr;
-    return &it->second;
-  };
-
+std::string Symbolizer::symbolize(std::string_view text) {
+  const std::vector<CodeAddress> wanted = unsymbolized_addresses(text);
+  if (wanted.empty()) return std::string(text);
+  const Placed known = resolve(wanted);
   std::string out;
   out.reserve(text.size() + text.size() / 2);
   std::uint64_t shift = 0;  // frames added to this stack so far by inlined code
   for_each_line(text, [&](std::string_view line, bool has_nl) {
     if (auto f = raw_frame(line)) {
       if (f->number == 0) shift = 0;
-      const std::vector<SourceFrame>* frames = placed(f->address);
-      if (frames == nullptr && shift == 0) {
+      if (const auto* frames = placed(known, f->address)) {
+        write_frame(out, *f, *frames, shift);
+        shift += frames->size() - 1;
+      } else if (shift == 0) {
         out += line;
-      } else if (frames == nullptr) {
+      } else {  // unplaced, after inlined frames: the same line, numbered on
         out += fmt::format("{}#{}{}", f->indent, f->number + shift,
                            line.substr(line.find(' ', f->indent.size())));
-      } else {
-        for (std::size_t j = 0; j < frames->size(); ++j) {
-          const SourceFrame& s = (*frames)[j];
-          const std::string function = s.function.empty() ? "<null>" : s.function;
-          if (j > 0) out += '\n';
-          if (f->pc.empty()) {  // TSan's shape: function, file:line, (module+offset)
-            const std::string where = location(s, false);
-            out += fmt::format("{}#{} {} {} ({}+0x{:x}){}", f->indent, f->number + shift + j,
-                               function, where.empty() ? "<null>" : where, f->address.module,
-                               f->address.offset, f->trailer);
-          } else {  // ASan's: pc in function file:line:column, or (module+offset) without a file
-            const std::string where = location(s, true);
-            out += fmt::format("{}#{} {} in {} {}{}", f->indent, f->number + shift + j, f->pc,
-                               function,
-                               where.empty() ? fmt::format("({}+0x{:x})", f->address.module,
-                                                           f->address.offset)
-                                             : where,
-                               f->trailer);
-          }
-        }
-        shift += frames->size() - 1;
       }
-    } else if (auto s = summary_ref(line); s && placed(s->second.address) != nullptr) {
-      const SourceFrame& inner = placed(s->second.address)->front();
-      const bool tsan = line.find("ThreadSanitizer") != std::string_view::npos;
-      const std::string where = location(inner, !tsan);
-      out += line.substr(0, s->first);
-      out += where.empty() ? std::string(line.substr(s->first, s->second.close + 1 - s->first))
-                           : where;
-      if (!inner.function.empty()) out += " in " + inner.function;
+    } else if (auto s = summary_ref(line); s && placed(known, s->second.address) != nullptr) {
+      write_summary(out, line, s->first, s->second, placed(known, s->second.address)->front());
     } else {
       out += line;
     }

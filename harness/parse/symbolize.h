@@ -63,6 +63,9 @@ class Symbolizer {
   std::size_t addresses_looked_up() const;
 
  private:
+  // Every address in `wanted` with its frames: from the cache, the rest from one lookup.
+  std::map<CodeAddress, std::vector<SourceFrame>> resolve(const std::vector<CodeAddress>& wanted);
+
   SymbolLookup lookup_;
   mutable std::mutex mu_;
   // Keyed by the module's identity ("path|size|mtime") and offset.

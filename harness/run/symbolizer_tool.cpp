@@ -1,8 +1,7 @@
 #include "harness/run/symbolizer_tool.h"
 
-#include <unistd.h>
-
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <memory>

@@ -10,7 +10,9 @@
 
 namespace faultline::pool {
 
-void TaskLedger::Free::operator()(std::uint8_t* p) const { std::free(p); }
+void TaskLedger::Free::operator()(std::uint8_t* p) const {
+  std::free(p);
+}
 
 TaskLedger::TaskLedger(std::uint64_t tasks) {
   auto zeroed = [tasks] {

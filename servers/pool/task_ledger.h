@@ -67,7 +67,9 @@ class TaskLedger {
  public:
   explicit TaskLedger(std::uint64_t tasks);
 
-  bool stored(std::uint64_t i) const { return outcome(i).load(std::memory_order_relaxed) == kStored; }
+  bool stored(std::uint64_t i) const {
+    return outcome(i).load(std::memory_order_relaxed) == kStored;
+  }
   void mark_stored(std::uint64_t i) { outcome(i).store(kStored, std::memory_order_relaxed); }
   void mark_threw(std::uint64_t i) { outcome(i).store(kThrew, std::memory_order_relaxed); }
   void mark_erased(std::uint64_t i) { erased(i).store(1, std::memory_order_relaxed); }

@@ -5,11 +5,10 @@
 #include "harness/run/symbolizer_tool.h"
 
 #include <dlfcn.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <limits.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 #include <cstdint>
 #include <string>
@@ -32,8 +31,8 @@ std::string marker_frame_location() {
   char exe[PATH_MAX] = {};
   const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
   EXPECT_GT(n, 0);
-  const auto offset = reinterpret_cast<std::uintptr_t>(fn) -
-                      reinterpret_cast<std::uintptr_t>(info.dli_fbase) + 4;
+  const auto offset =
+      reinterpret_cast<std::uintptr_t>(fn) - reinterpret_cast<std::uintptr_t>(info.dli_fbase) + 4;
   return fmt::format("({}+0x{:x})", exe, offset);
 }
 
@@ -42,20 +41,27 @@ TEST(SymbolizerTool, PutsTheFunctionAndLineIntoAnUnsymbolizedFrame) {
   if (!tool) GTEST_SKIP() << "no llvm-symbolizer (scripts/setup.sh installs llvm-14)";
   Symbolizer sym(llvm_symbolizer_lookup(*tool));
   const std::string where = marker_frame_location();
-  const std::string report = "==================\n"
-                             "WARNING: ThreadSanitizer: data race (pid=1)\n"
-                             "  Write of size 4 at 0x7b04 by thread T1:\n"
-                             "    #0 <null> <null> " + where + "\n"
-                             "    #1 <null> <null> (/nonexistent/libnothing.so+0x10)\n"
-                             "\n"
-                             "SUMMARY: ThreadSanitizer: data race " + where + " \n"
-                             "==================\n";
+  const std::string report =
+      "==================\n"
+      "WARNING: ThreadSanitizer: data race (pid=1)\n"
+      "  Write of size 4 at 0x7b04 by thread T1:\n"
+      "    #0 <null> <null> " +
+      where +
+      "\n"
+      "    #1 <null> <null> (/nonexistent/libnothing.so+0x10)\n"
+      "\n"
+      "SUMMARY: ThreadSanitizer: data race " +
+      where +
+      " \n"
+      "==================\n";
   const std::string out = sym.symbolize(report);
   EXPECT_NE(out.find("#0 faultline::(anonymous namespace)::symbolizer_tool_test_marker(int)"),
-            std::string::npos) << out;
+            std::string::npos)
+      << out;
   EXPECT_NE(out.find("tests/driver/symbolizer_tool_test.cpp:"), std::string::npos) << out;
   EXPECT_NE(out.find("#1 <null> <null> (/nonexistent/libnothing.so+0x10)"), std::string::npos)
-      << "a module it cannot read stays as printed:\n" << out;
+      << "a module it cannot read stays as printed:\n"
+      << out;
   const auto symptoms = parse_reports(out);
   ASSERT_EQ(symptoms.size(), 1u) << out;
   ASSERT_FALSE(symptoms[0].frames.empty());

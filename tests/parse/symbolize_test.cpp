@@ -25,8 +25,9 @@ struct FakeLookup {
       if (a.module != kBin) continue;
       if (a.offset == 0x10) out[a] = {{"decode(Reply&)", "/src/decode.cpp", 71, 5}};
       if (a.offset == 0x20) {
-        out[a] = {{"std::map<int, int>::size() const", "/usr/include/c++/12/bits/stl_map.h", 481, 25},
-                  {"read_reply(Reply const&)", "/src/caller.cpp", 12, 3}};
+        out[a] = {
+            {"std::map<int, int>::size() const", "/usr/include/c++/12/bits/stl_map.h", 481, 25},
+            {"read_reply(Reply const&)", "/src/caller.cpp", 12, 3}};
       }
     }
     return out;
@@ -71,10 +72,10 @@ TEST(Symbolize, TsanFramesGetTheirFunctionsAndInlinedFramesAreNumberedOn) {
             "==================\n");
   // One lookup, each address once, in the order they first appear.
   ASSERT_EQ(calls.size(), 1u);
-  EXPECT_EQ(calls[0], (std::vector<CodeAddress>{{kBin, 0x10},
-                                                 {kBin, 0x20},
-                                                 {kBin, 0x30},
-                                                 {"/lib/x86_64-linux-gnu/libc.so.6", 0x27249}}));
+  EXPECT_EQ(
+      calls[0],
+      (std::vector<CodeAddress>{
+          {kBin, 0x10}, {kBin, 0x20}, {kBin, 0x30}, {"/lib/x86_64-linux-gnu/libc.so.6", 0x27249}}));
   // The parser reads the result as a runtime-symbolized report.
   const auto symptoms = parse_reports(out);
   ASSERT_EQ(symptoms.size(), 1u);
@@ -92,23 +93,24 @@ TEST(Symbolize, AsanFramesKeepTheirPcAndGainAColumn) {
       "    #1 0x55bc07cad5a0  (/opt/app/bin/server+0x20) (BuildId: ab12)\n"
       "    #2 0x7f8228645249  (/lib/x86_64-linux-gnu/libc.so.6+0x27249)\n"
       "SUMMARY: AddressSanitizer: heap-use-after-free (/opt/app/bin/server+0x10) ");
-  EXPECT_EQ(out,
-            "    #0 0x55bc07cad59b in decode(Reply&) /src/decode.cpp:71:5\n"
-            "    #1 0x55bc07cad5a0 in std::map<int, int>::size() const "
-            "/usr/include/c++/12/bits/stl_map.h:481:25 (BuildId: ab12)\n"
-            "    #2 0x55bc07cad5a0 in read_reply(Reply const&) /src/caller.cpp:12:3 (BuildId: ab12)\n"
-            "    #3 0x7f8228645249  (/lib/x86_64-linux-gnu/libc.so.6+0x27249)\n"
-            "SUMMARY: AddressSanitizer: heap-use-after-free /src/decode.cpp:71:5 in decode(Reply&)");
+  EXPECT_EQ(
+      out,
+      "    #0 0x55bc07cad59b in decode(Reply&) /src/decode.cpp:71:5\n"
+      "    #1 0x55bc07cad5a0 in std::map<int, int>::size() const "
+      "/usr/include/c++/12/bits/stl_map.h:481:25 (BuildId: ab12)\n"
+      "    #2 0x55bc07cad5a0 in read_reply(Reply const&) /src/caller.cpp:12:3 (BuildId: ab12)\n"
+      "    #3 0x7f8228645249  (/lib/x86_64-linux-gnu/libc.so.6+0x27249)\n"
+      "SUMMARY: AddressSanitizer: heap-use-after-free /src/decode.cpp:71:5 in decode(Reply&)");
 }
 
 TEST(Symbolize, SymbolizedAndForeignLinesAreLeftAsTheyAre) {
   std::vector<std::vector<CodeAddress>> calls;
   Symbolizer sym{FakeLookup{&calls}};
   const std::string text =
-      "    #0 decode(Reply&) /src/decode.cpp:71 (server+0x10)\n"      // symbolized by the runtime
-      "    #1 <null> <null> (server+0x10)\n"                           // no path: nothing to read
-      "    #2 0x55bc07cad59b in main /src/main.cpp:3:1\n"              // ASan, symbolized
-      "  #1 something (/opt/app/bin/server+0x10)\n"                  // a function is there
+      "    #0 decode(Reply&) /src/decode.cpp:71 (server+0x10)\n"  // symbolized by the runtime
+      "    #1 <null> <null> (server+0x10)\n"                      // no path: nothing to read
+      "    #2 0x55bc07cad59b in main /src/main.cpp:3:1\n"         // ASan, symbolized
+      "  #1 something (/opt/app/bin/server+0x10)\n"               // a function is there
       "SUMMARY: ThreadSanitizer: data race /src/decode.cpp:71 in decode(Reply&)\n"
       "plain output (/opt/app/bin/server+0x10)\n";
   EXPECT_EQ(sym.symbolize(text), text);
@@ -119,8 +121,9 @@ TEST(Symbolize, AnAddressIsLookedUpOnceAcrossCalls) {
   std::vector<std::vector<CodeAddress>> calls;
   Symbolizer sym{FakeLookup{&calls}};
   const std::string a = "    #0 <null> <null> (/opt/app/bin/server+0x10)\n";
-  const std::string b = "    #0 <null> <null> (/opt/app/bin/server+0x10)\n"
-                        "    #1 <null> <null> (/opt/app/bin/server+0x20)\n";
+  const std::string b =
+      "    #0 <null> <null> (/opt/app/bin/server+0x10)\n"
+      "    #1 <null> <null> (/opt/app/bin/server+0x20)\n";
   sym.symbolize(a);
   sym.symbolize(a);
   sym.symbolize(b);
