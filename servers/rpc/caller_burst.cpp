@@ -146,7 +146,6 @@ Measures BurstTimes::measures() const {
 std::shared_ptr<Call> go_and_wait(Client& client, std::string_view method, std::string body,
                                   Decoder decoder, std::chrono::microseconds timeout,
                                   InFlight& in_flight, CallerResult& out) {
-  using std::chrono::nanoseconds;
   const auto t0 = std::chrono::steady_clock::now();
   out.called_at = t0;
   auto call = client.go(method, std::move(body), std::move(decoder));
@@ -155,16 +154,23 @@ std::shared_ptr<Call> go_and_wait(Client& client, std::string_view method, std::
   const bool completed = call->wait_until(due);
   const auto woke = std::chrono::steady_clock::now();
   in_flight.add(-1);
-  if (completed) {
-    const auto r = call->result();
-    out.latency_ns = std::chrono::duration_cast<nanoseconds>(woke - t0).count();
-    const bool ok = r.outcome == CallOutcome::kReplied && r.status == Status::kOk;
-    out.kind = ok ? CallerResult::kOk : CallerResult::kFailed;
-  } else {
-    out.kind = CallerResult::kTimedOut;
-    out.timer_late_ns = std::chrono::duration_cast<nanoseconds>(woke - due).count();
-  }
+  out.record_wait(completed, *call, due, woke);
   return call;
+}
+
+void CallerResult::record_wait(bool completed, const Call& call,
+                               std::chrono::steady_clock::time_point due,
+                               std::chrono::steady_clock::time_point woke) {
+  using std::chrono::nanoseconds;
+  if (completed) {
+    const auto r = call.result();
+    latency_ns = std::chrono::duration_cast<nanoseconds>(woke - called_at).count();
+    const bool ok = r.outcome == CallOutcome::kReplied && r.status == Status::kOk;
+    kind = ok ? kOk : kFailed;
+  } else {
+    kind = kTimedOut;
+    timer_late_ns = std::chrono::duration_cast<nanoseconds>(woke - due).count();
+  }
 }
 
 void InFlight::add(int delta) {

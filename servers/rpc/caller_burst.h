@@ -45,6 +45,10 @@ struct CallerResult {
     reply_wrong = kind == kOk && !right;
     if (reply_wrong) wrong_at = std::chrono::steady_clock::now();
   }
+  // How the caller's select ended, woken at `woke`: `call` completed (its outcome sets ok or
+  // failed, timed from called_at), or the timeout due at `due` fired first.
+  void record_wait(bool completed, const Call& call, std::chrono::steady_clock::time_point due,
+                   std::chrono::steady_clock::time_point woke);
 };
 
 // The callers' results summed: counts, latency of completed calls, lateness of timeouts.

@@ -36,7 +36,6 @@ asio::awaitable<std::shared_ptr<Call>> co_go_and_wait(Client& client, std::strin
                                                       std::chrono::microseconds timeout,
                                                       InFlight& in_flight, CallerResult& out) {
   using namespace asio::experimental::awaitable_operators;
-  using std::chrono::nanoseconds;
   const auto executor = co_await asio::this_coro::executor;
   // The call's Done: the completion (on the reader's thread) sends into it; a send that finds
   // nobody waiting (the caller timed out) stays in its one slot, unread. Only this frame owns
@@ -57,15 +56,7 @@ asio::awaitable<std::shared_ptr<Call>> co_go_and_wait(Client& client, std::strin
       co_await (done->async_receive(asio::use_awaitable) || timer.async_wait(asio::use_awaitable));
   const auto woke = Clock::now();
   in_flight.add(-1);
-  if (first.index() == 0) {
-    const auto r = call->result();
-    out.latency_ns = std::chrono::duration_cast<nanoseconds>(woke - t0).count();
-    const bool ok = r.outcome == CallOutcome::kReplied && r.status == Status::kOk;
-    out.kind = ok ? CallerResult::kOk : CallerResult::kFailed;
-  } else {
-    out.kind = CallerResult::kTimedOut;
-    out.timer_late_ns = std::chrono::duration_cast<nanoseconds>(woke - due).count();
-  }
+  out.record_wait(first.index() == 0, *call, due, woke);
   co_return call;
 }
 
