@@ -14,7 +14,10 @@
 // that strand.
 #pragma once
 
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -91,6 +94,23 @@ class Client : public std::enable_shared_from_this<Client> {
   std::shared_ptr<Call> go(std::string_view method, std::string body, Decoder decoder,
                            CallOptions options = {},
                            std::function<void(const CallResult&)> on_done = nullptr);
+  // Go's client.Call for a coroutine or any completion token: sends the call and completes with
+  // its CallResult once the reader completed it (after the decode). The completion is posted to
+  // the token's associated executor: a coroutine on the reader's own io thread resumes there
+  // without waking another thread. No timeout of its own (the server's deadline header aside).
+  template <class Token>
+  auto async_go(std::string_view method, std::string body, Decoder decoder, CallOptions options,
+                Token&& token) {
+    return boost::asio::async_initiate<Token, void(CallResult)>(
+        [this](auto handler, std::string_view m, std::string b, Decoder d, CallOptions o) {
+          auto ex = boost::asio::get_associated_executor(handler);
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          go(m, std::move(b), std::move(d), std::move(o), [h, ex](const CallResult& r) {
+            boost::asio::post(ex, [h, r]() mutable { std::move (*h)(std::move(r)); });
+          });
+        },
+        token, method, std::move(body), std::move(decoder), std::move(options));
+  }
   // Removes a pending call under the client's lock. True: the reader had not taken it and never
   // will (a late response is dropped). False: the reader took it, or it completed already.
   bool forget(const Call& call);

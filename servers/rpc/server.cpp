@@ -14,11 +14,12 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <cstring>
 #include <deque>
 #include <future>
 #include <iostream>
 
-#include "servers/rpc/write_queue.h"
+#include "servers/rpc/io_pool.h"
 
 namespace faultline::rpc {
 namespace asio = boost::asio;
@@ -30,15 +31,21 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 class Connection;
 
+// A method's handler: a coroutine, or inline (exactly one is set).
+struct Route {
+  Handler handler;
+  InlineHandler inline_handler;
+};
+
 struct Server::Impl {
-  explicit Impl(ServerOptions o) : options(std::move(o)), acceptor(asio::make_strand(io)) {}
+  explicit Impl(ServerOptions o)
+      : pool(o.threads, o.spin), options(std::move(o)), acceptor(pool.at(0)) {}
 
   // Declared first: destroyed last, after everything that holds one of its executors.
-  asio::io_context io;
+  IoPool pool;
   ServerOptions options;
-  tcp::acceptor acceptor;                   // on its own strand
-  std::map<std::string, Handler> handlers;  // read-only once start() ran
-  std::vector<std::thread> threads;
+  tcp::acceptor acceptor;               // on the pool's first io_context
+  std::map<std::string, Route> routes;  // read-only once start() ran
 
   std::mutex conns_mu;
   std::vector<std::weak_ptr<Connection>> conns;
@@ -51,25 +58,17 @@ struct Server::Impl {
   asio::awaitable<void> accept_loop();
 };
 
-// One accepted socket. Everything that touches socket_ or out_ runs on the socket's
-// strand (its executor); the object lives as long as a coroutine or a queued write holds it.
+// One accepted socket. Everything that touches it, its buffers or its timer runs on the thread of
+// its io_context; the object lives as long as a coroutine or a write holds it.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(tcp::socket socket, Server::Impl& server)
-      : socket_(std::move(socket)),
-        server_(server),
-        frame_timer_(socket_.get_executor()),
-        out_(
-            socket_,
-            [this] {
-              if (close_after_drain_) close();
-            },
-            [this] { close(); }) {
+      : socket_(std::move(socket)), server_(server), frame_timer_(socket_.get_executor()) {
     ++server_.open_connections;
   }
   ~Connection() { --server_.open_connections; }
 
-  asio::awaitable<void> read_loop();
+  static asio::awaitable<void> read_loop(std::shared_ptr<Connection> self);
   void close() {
     boost::system::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
@@ -78,116 +77,186 @@ class Connection : public std::enable_shared_from_this<Connection> {
   tcp::socket::executor_type executor() { return socket_.get_executor(); }
 
  private:
-  asio::awaitable<void> serve(Frame frame, SteadyClock::time_point received_at);
-  // Reads `length` payload bytes in chunks, so memory follows what arrives; false if the peer
-  // went away or the frame was not whole in time.
-  asio::awaitable<bool> read_payload(std::uint32_t length, std::vector<std::uint8_t>& payload);
-  // Queues bytes; writes go out one at a time, in order. Runs on the strand.
-  void send(std::string bytes, bool close_after = false);
+  asio::awaitable<void> read_frames();
+  // Serves every whole frame in the buffer; false once the connection must end (a bad frame).
+  bool serve_buffered(SteadyClock::time_point received_at);
+  void dispatch(Frame frame, SteadyClock::time_point received_at);
+  // `self` keeps the connection alive until the reply is queued: the coroutine may start after
+  // the reader ended.
+  asio::awaitable<void> serve(std::shared_ptr<Connection> self, Frame frame, const Route& route,
+                              SteadyClock::time_point received_at);
+  // Arms the frame timer when a frame has begun and is not whole, and disarms it once none is.
+  void watch_partial_frame();
+  // Room for the next read: the unread bytes moved to the front, the buffer grown when full.
+  void make_room();
+  // Queues bytes; flush() writes what is queued, in order.
+  void send(std::string_view bytes, bool close_after = false);
+  void flush();
+  void bad_frame(const FrameError& e);
 
   tcp::socket socket_;
   Server::Impl& server_;
-  asio::steady_timer frame_timer_;  // armed while a frame is being read
-  std::uint64_t frame_number_ = 0;
+  std::vector<std::uint8_t> in_;  // in_[begin_, end_) arrived and not yet served
+  std::size_t begin_ = 0, end_ = 0;
+  asio::steady_timer frame_timer_;            // armed while a frame is being read
+  std::uint64_t frames_ = 0;                  // whole frames read so far
+  std::optional<std::uint64_t> timed_frame_;  // the frame the timer is armed for
   bool stalled_ = false;
+  std::string out_;      // replies queued, not yet handed to a write
+  std::string writing_;  // the bytes of the asynchronous write in flight
+  bool write_in_flight_ = false;
   bool close_after_drain_ = false;
-  WriteQueue<tcp::socket> out_;
 };
 
-asio::awaitable<void> Connection::read_loop() {
-  auto self = shared_from_this();
-  std::array<std::uint8_t, kPrefixBytes> prefix{};
-  std::vector<std::uint8_t> payload;
+namespace {
+Frame bad_frame_reply(std::uint64_t id, Status status, std::string error) {
+  return Frame{FrameKind::kResponse, id, {}, {}, {}, status, std::move(error), {}};
+}
+constexpr std::size_t kFirstBuffer = 4 * 1024;
+constexpr std::size_t kChunk = 64 * 1024;
+}  // namespace
+
+asio::awaitable<void> Connection::read_loop(std::shared_ptr<Connection> self) {
+  co_await self->read_frames();
+}
+
+asio::awaitable<void> Connection::read_frames() {
+  in_.resize(kFirstBuffer);
   for (;;) {
-    auto [ec, n] = co_await asio::async_read(socket_, asio::buffer(prefix), kNoThrow);
+    make_room();
+    auto [ec, n] = co_await socket_.async_read_some(
+        asio::buffer(in_.data() + end_, in_.size() - end_), kNoThrow);
     if (ec) {
       // EOF between frames is a normal goodbye; EOF or a reset mid-frame is a vanished peer:
       // either way this connection ends and the others keep being served.
-      if (ec != asio::error::operation_aborted) ++server_.peer_closed;
-      co_return;
-    }
-    std::uint32_t length = 0;
-    try {
-      length = decode_prefix(prefix, server_.options.max_frame_bytes);
-    } catch (const FrameError& e) {
-      // Never allocate what an oversized prefix asks for: answer and close.
-      ++server_.bad_frames;
-      send(
-          encode_frame(Frame{FrameKind::kResponse, 0, {}, {}, {}, Status::kBadFrame, e.what(), {}}),
-          /*close_after=*/true);
-      co_return;
-    }
-    if (!co_await read_payload(length, payload)) co_return;
-    auto received_at = SteadyClock::now();
-    Frame frame;
-    try {
-      frame = decode_payload(payload);
-      if (frame.kind != FrameKind::kRequest)
-        throw FrameError("a response frame sent to the server");
-    } catch (const FrameError& e) {
-      ++server_.bad_frames;
-      send(
-          encode_frame(Frame{FrameKind::kResponse, 0, {}, {}, {}, Status::kBadFrame, e.what(), {}}),
-          /*close_after=*/true);
-      co_return;
-    }
-    ++server_.requests;
-    // Each request gets its own coroutine on this strand, so a slow handler does not hold up the
-    // next request of the same connection.
-    asio::co_spawn(socket_.get_executor(), serve(std::move(frame), received_at), asio::detached);
-  }
-}
-
-asio::awaitable<bool> Connection::read_payload(std::uint32_t length,
-                                               std::vector<std::uint8_t>& payload) {
-  constexpr std::size_t kChunk = 64 * 1024;
-  // The timer's handler runs on this strand; a frame it no longer belongs to is ignored.
-  const std::uint64_t frame = ++frame_number_;
-  stalled_ = false;
-  frame_timer_.expires_after(server_.options.frame_read_timeout);
-  frame_timer_.async_wait([this, self = shared_from_this(), frame](boost::system::error_code ec) {
-    if (ec || frame != frame_number_) return;  // cancelled, or a later frame: whole in time
-    stalled_ = true;
-    close();
-  });
-  payload.clear();
-  bool ok = true;
-  while (ok && payload.size() < length) {
-    const std::size_t have = payload.size();
-    const std::size_t want = std::min<std::size_t>(kChunk, length - have);
-    payload.resize(have + want);
-    auto [ec, n] =
-        co_await asio::async_read(socket_, asio::buffer(payload.data() + have, want), kNoThrow);
-    if (ec) {
       if (stalled_) {
         ++server_.stalled;
       } else if (ec != asio::error::operation_aborted) {
         ++server_.peer_closed;
       }
-      ok = false;
+      frame_timer_.cancel();
+      co_return;
     }
+    end_ += n;
+    const bool go_on = serve_buffered(SteadyClock::now());
+    flush();
+    if (!go_on) co_return;
+    watch_partial_frame();
   }
-  ++frame_number_;  // what the timer may still deliver belongs to no frame now
-  frame_timer_.cancel();
-  co_return ok;
 }
 
-asio::awaitable<void> Connection::serve(Frame frame, SteadyClock::time_point received_at) {
-  auto self = shared_from_this();
+bool Connection::serve_buffered(SteadyClock::time_point received_at) {
+  while (end_ - begin_ >= kPrefixBytes) {
+    std::uint32_t length = 0;
+    Frame frame;
+    try {
+      // Never allocate what an oversized prefix asks for: answer and close.
+      length = decode_prefix(
+          std::span<const std::uint8_t, kPrefixBytes>(in_.data() + begin_, kPrefixBytes),
+          server_.options.max_frame_bytes);
+      if (end_ - begin_ < kPrefixBytes + length) return true;  // the rest is on its way
+      frame = decode_payload({in_.data() + begin_ + kPrefixBytes, length});
+      if (frame.kind != FrameKind::kRequest) {
+        throw FrameError("a response frame sent to the server");
+      }
+    } catch (const FrameError& e) {
+      bad_frame(e);
+      return false;
+    }
+    begin_ += kPrefixBytes + length;
+    ++frames_;
+    dispatch(std::move(frame), received_at);
+  }
+  return true;
+}
+
+void Connection::bad_frame(const FrameError& e) {
+  ++server_.bad_frames;
+  send(encode_frame(bad_frame_reply(0, Status::kBadFrame, e.what())), /*close_after=*/true);
+  frame_timer_.cancel();
+}
+
+void Connection::watch_partial_frame() {
+  if (begin_ == end_) {
+    if (timed_frame_) frame_timer_.cancel();
+    timed_frame_.reset();
+    return;
+  }
+  if (timed_frame_ == frames_) return;  // armed for this frame already
+  // The timer's handler runs on this thread; a frame that was whole in time is not closed.
+  timed_frame_ = frames_;
+  frame_timer_.expires_after(server_.options.frame_read_timeout);
+  frame_timer_.async_wait(
+      [this, self = shared_from_this(), frame = frames_](boost::system::error_code ec) {
+        if (ec || frame != frames_ || begin_ == end_) return;  // cancelled, or whole in time
+        stalled_ = true;
+        close();
+      });
+}
+
+void Connection::make_room() {
+  if (begin_ == end_) {
+    begin_ = end_ = 0;
+    // A big frame's buffer is not kept once it was served.
+    if (in_.size() > kChunk) {
+      in_.resize(kFirstBuffer);
+      in_.shrink_to_fit();
+    }
+  } else if (begin_ > 0 && end_ == in_.size()) {
+    std::memmove(in_.data(), in_.data() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+  }
+  // Memory follows what arrived: the buffer grows by at most a chunk at a time.
+  if (end_ == in_.size()) in_.resize(in_.size() + std::min(kChunk, in_.size()));
+}
+
+void Connection::dispatch(Frame frame, SteadyClock::time_point received_at) {
+  ++server_.requests;
+  auto it = server_.routes.find(frame.method);
+  if (it == server_.routes.end()) {
+    send(encode_frame(bad_frame_reply(frame.call_id, Status::kUnknownMethod,
+                                      fmt::format("unknown method '{}'", frame.method))));
+    return;
+  }
+  if (!it->second.inline_handler) {
+    // Its own coroutine on this thread, so a slow handler does not hold up the next request.
+    asio::co_spawn(socket_.get_executor(),
+                   serve(shared_from_this(), std::move(frame), it->second, received_at),
+                   asio::detached);
+    return;
+  }
   Request req{frame.call_id,         std::move(frame.method),
               std::move(frame.body), std::move(frame.idempotency_key),
               received_at,           std::nullopt};
   if (frame.timeout) req.deadline = received_at + *frame.timeout;
   Reply reply;
-  auto it = server_.handlers.find(req.method);
-  if (it == server_.handlers.end()) {
-    reply = {Status::kUnknownMethod, fmt::format("unknown method '{}'", req.method), {}};
-  } else {
-    try {
-      reply = co_await it->second(req);
-    } catch (const std::exception& e) {
-      reply = {Status::kError, fmt::format("handler failed: {}", e.what()), {}};
-    }
+  try {
+    reply = it->second.inline_handler(req);
+  } catch (const std::exception& e) {
+    reply = {Status::kError, fmt::format("handler failed: {}", e.what()), {}};
+  }
+  Frame response{FrameKind::kResponse,   req.call_id,          {}, {}, {}, reply.status,
+                 std::move(reply.error), std::move(reply.body)};
+  try {
+    send(encode_frame(response));
+  } catch (const FrameError& e) {
+    send(encode_frame(bad_frame_reply(req.call_id, Status::kError, e.what())));
+  }
+}
+
+asio::awaitable<void> Connection::serve(std::shared_ptr<Connection> self, Frame frame,
+                                        const Route& route, SteadyClock::time_point received_at) {
+  [[maybe_unused]] const auto keep = std::move(self);
+  Request req{frame.call_id,         std::move(frame.method),
+              std::move(frame.body), std::move(frame.idempotency_key),
+              received_at,           std::nullopt};
+  if (frame.timeout) req.deadline = received_at + *frame.timeout;
+  Reply reply;
+  try {
+    reply = co_await route.handler(req);
+  } catch (const std::exception& e) {
+    reply = {Status::kError, fmt::format("handler failed: {}", e.what()), {}};
   }
   Frame response{FrameKind::kResponse,   req.call_id,          {}, {}, {}, reply.status,
                  std::move(reply.error), std::move(reply.body)};
@@ -195,23 +264,58 @@ asio::awaitable<void> Connection::serve(Frame frame, SteadyClock::time_point rec
   try {
     bytes = encode_frame(response);
   } catch (const FrameError& e) {
-    bytes = encode_frame(
-        Frame{FrameKind::kResponse, req.call_id, {}, {}, {}, Status::kError, e.what(), {}});
+    bytes = encode_frame(bad_frame_reply(req.call_id, Status::kError, e.what()));
   }
-  send(std::move(bytes));
+  send(bytes);
+  flush();
 }
 
-void Connection::send(std::string bytes, bool close_after) {
+void Connection::send(std::string_view bytes, bool close_after) {
   if (close_after_drain_) return;  // the connection is going away: nothing more goes out
   close_after_drain_ = close_after;
-  out_.send(std::move(bytes), shared_from_this());
+  out_.append(bytes);
+}
+
+void Connection::flush() {
+  if (write_in_flight_ || out_.empty()) return;
+  // The socket is non-blocking: what it takes now goes out without a trip through the reactor.
+  boost::system::error_code ec;
+  const std::size_t n = socket_.write_some(asio::buffer(out_), ec);
+  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+    out_.clear();
+    close();
+    return;
+  }
+  if (!ec && n == out_.size()) {
+    out_.clear();
+    if (close_after_drain_) close();
+    return;
+  }
+  writing_.assign(out_, ec ? 0 : n);
+  out_.clear();
+  write_in_flight_ = true;
+  asio::async_write(socket_, asio::buffer(writing_),
+                    [this, self = shared_from_this()](boost::system::error_code wec, std::size_t) {
+                      write_in_flight_ = false;
+                      writing_.clear();
+                      if (wec) {
+                        out_.clear();
+                        close();
+                        return;
+                      }
+                      if (!out_.empty()) {
+                        flush();
+                      } else if (close_after_drain_) {
+                        close();
+                      }
+                    });
 }
 
 asio::awaitable<void> Server::Impl::accept_loop() {
   std::uint64_t since_prune = 0;
   while (!stopped) {
-    // Each accepted socket gets a fresh strand of the io_context as its executor.
-    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), kNoThrow);
+    // Each accepted socket lives on the next io_context in turn.
+    auto [ec, socket] = co_await acceptor.async_accept(pool.next(), kNoThrow);
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
       // Out of descriptors or a transient failure: pause briefly instead of spinning.
@@ -227,6 +331,7 @@ asio::awaitable<void> Server::Impl::accept_loop() {
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
+    socket.non_blocking(true, ec);
     auto conn = std::make_shared<Connection>(std::move(socket), *this);
     {
       std::lock_guard lock(conns_mu);
@@ -236,7 +341,8 @@ asio::awaitable<void> Server::Impl::accept_loop() {
       }
       conns.push_back(conn);
     }
-    asio::co_spawn(conn->executor(), conn->read_loop(), asio::detached);
+    // The coroutine holds its connection: it may start on another thread after this one moved on.
+    asio::co_spawn(conn->executor(), Connection::read_loop(conn), asio::detached);
   }
 }
 
@@ -248,7 +354,12 @@ Server::~Server() {
 
 void Server::handle(std::string method, Handler handler) {
   if (impl_->started) throw std::logic_error("Server::handle after start()");
-  impl_->handlers[std::move(method)] = std::move(handler);
+  impl_->routes[std::move(method)] = Route{std::move(handler), nullptr};
+}
+
+void Server::handle_inline(std::string method, InlineHandler handler) {
+  if (impl_->started) throw std::logic_error("Server::handle_inline after start()");
+  impl_->routes[std::move(method)] = Route{nullptr, std::move(handler)};
 }
 
 void Server::start() {
@@ -260,16 +371,7 @@ void Server::start() {
   impl_->acceptor.listen(asio::socket_base::max_listen_connections);
   port_ = impl_->acceptor.local_endpoint().port();
   asio::co_spawn(impl_->acceptor.get_executor(), impl_->accept_loop(), asio::detached);
-  int n = std::max(1, impl_->options.threads);
-  for (int i = 0; i < n; ++i) {
-    impl_->threads.emplace_back([impl = impl_.get()] {
-      try {
-        impl->io.run();
-      } catch (const std::exception& e) {
-        std::cerr << "faultline rpc server: worker thread ended: " << e.what() << '\n';
-      }
-    });
-  }
+  impl_->pool.start("faultline rpc server");
 }
 
 void Server::stop() {
@@ -294,9 +396,7 @@ void Server::stop() {
   // Handlers still sleeping (a slow Ledger.Append) would keep run() busy: give the closes a
   // moment to land, then stop the loop. Pending coroutines are destroyed with the io_context.
   std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  impl_->io.stop();
-  for (auto& t : impl_->threads) t.join();
-  impl_->threads.clear();
+  impl_->pool.stop();
 }
 
 ServerStats Server::stats() const {

@@ -1,9 +1,15 @@
-// The RPC server: Boost.Asio, a multi-threaded io_context, one coroutine per connection.
+// The RPC server: Boost.Asio, one io_context per thread, one coroutine per connection.
 //
-// Threads and strands: the acceptor lives on its own strand; each connection has its own strand,
-// on which its reader coroutine, every handler coroutine it spawns and its write queue run, so a
-// connection's socket is only ever touched from that strand. Handlers of one connection run
-// concurrently with each other (interleaved at co_await points), like Go's net/rpc ServeConn.
+// Threads: each of the `threads` threads runs an io_context of its own; the acceptor lives on the
+// first, and each accepted connection goes to the next io_context in turn and stays there, so a
+// connection's socket, its reader coroutine, every handler it runs and its writes are only ever
+// touched from that one thread, and nothing a connection posts wakes another thread. Handlers of
+// one connection run concurrently with each other (interleaved at co_await points), like Go's
+// net/rpc ServeConn.
+//
+// Reading and writing: the reader takes whatever bytes have arrived (up to a chunk) and serves
+// every whole frame among them; the replies that inline handlers give meanwhile are written
+// together, at once if the socket takes them, else by an asynchronous write.
 //
 // Lifetimes: a Connection is owned by the coroutines that run on it (shared_ptr); the Server
 // keeps weak references to close live connections on stop(). stop() (or the destructor) closes
@@ -45,8 +51,13 @@ struct Reply {
   std::string body;
 };
 
-// A handler runs on its connection's strand; `co_await this_coro::executor` is that strand.
+// A handler runs on its connection's thread; `co_await this_coro::executor` is that thread's
+// io_context. Each request gets a coroutine of its own, so a handler may wait (a timer, I/O).
 using Handler = std::function<boost::asio::awaitable<Reply>(const Request&)>;
+// An inline handler runs inside its connection's reader, on the same thread, and must neither
+// block nor wait: it answers at once (Arith.Divide). No coroutine is made for it, and the replies
+// to the requests of one read go out in one write.
+using InlineHandler = std::function<Reply(const Request&)>;
 
 struct ServerOptions {
   std::string address = "127.0.0.1";  // loopback only: nothing here targets another address
@@ -58,6 +69,8 @@ struct ServerOptions {
   // the connection is closed; connections beyond max_connections are closed on accept.
   std::size_t max_connections = 4096;
   std::chrono::milliseconds frame_read_timeout{10'000};
+  // How long an io thread that just had work polls for more before it blocks (io_pool.h).
+  std::chrono::microseconds spin{20};
 };
 
 struct ServerStats {
@@ -78,6 +91,7 @@ class Server {
 
   // Register before start(); a request for an unknown method gets UNKNOWN_METHOD.
   void handle(std::string method, Handler handler);
+  void handle_inline(std::string method, InlineHandler handler);
 
   // Binds, listens and starts the threads. Throws boost::system::system_error if binding fails.
   void start();

@@ -1,7 +1,7 @@
 // Frames queued for one socket and written one at a time, in order: Asio allows one async_write
-// in flight per stream, and a deque never moves its front while more frames are pushed. Both
-// ends of the RPC stack (Client and the server's Connection) send through one of these, on the
-// socket's strand only.
+// in flight per stream, and a deque never moves its front while more frames are pushed. The
+// Client sends through one of these, on the socket's strand only (the server's Connection
+// gathers its replies and writes them itself, server.cpp).
 #pragma once
 
 #include <boost/asio/buffer.hpp>

@@ -5,13 +5,18 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <array>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include "servers/rpc/client.h"
@@ -189,6 +194,86 @@ TEST_F(RpcFixture, SurvivesClientsThatVanishMidFrameAndKeepsServingOthers) {
   for (int i = 0; i < 200 && server_.stats().peer_closed < 20; ++i)
     std::this_thread::sleep_for(5ms);
   EXPECT_GE(server_.stats().peer_closed, 20u);
+}
+
+// The reader serves whatever has arrived: a frame that comes a byte at a time is served once
+// whole, and several frames in one write are each answered, in order, the inline replies of one
+// read going out together.
+TEST_F(RpcFixture, FramesSplitOrJoinedAcrossReadsAreEachServed) {
+  auto request = [](std::uint64_t id, std::int64_t a) {
+    return encode_frame(
+        Frame{FrameKind::kRequest, id, "Arith.Divide", {}, {}, {}, {}, encode_divide_args({a, 7})});
+  };
+  auto read_reply = [](tcp::socket& s) {
+    std::array<std::uint8_t, kPrefixBytes> prefix{};
+    asio::read(s, asio::buffer(prefix));
+    std::vector<std::uint8_t> payload(decode_prefix(prefix));
+    asio::read(s, asio::buffer(payload));
+    return decode_payload(payload);
+  };
+  auto s = raw();
+  const timeval five_seconds{5, 0};
+  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &five_seconds, sizeof five_seconds);
+  const std::string one = request(41, 50);
+  for (char c : one) {
+    asio::write(s, asio::buffer(&c, 1));
+    std::this_thread::sleep_for(1ms);
+  }
+  Frame reply = read_reply(s);
+  EXPECT_EQ(reply.call_id, 41u);
+  DivideReply d;
+  decode_divide_reply(reply.body, d);
+  EXPECT_EQ(d.quotient.at("Quo"), 7);
+
+  std::string joined;
+  for (std::uint64_t id = 1; id <= 30; ++id) joined += request(id, static_cast<std::int64_t>(id));
+  asio::write(s, asio::buffer(joined));
+  for (std::uint64_t id = 1; id <= 30; ++id) {
+    reply = read_reply(s);
+    ASSERT_EQ(reply.call_id, id);
+    ASSERT_EQ(reply.status, Status::kOk) << reply.error;
+    DivideReply r;
+    decode_divide_reply(reply.body, r);
+    EXPECT_EQ(r.quotient.at("Rem"), static_cast<std::int64_t>(id) % 7);
+  }
+}
+
+// Client::async_go from a coroutine: the reply is decoded, then the coroutine resumes with the
+// result; a second call on a closed client completes as closed instead of hanging.
+TEST_F(RpcFixture, AsyncGoResumesACoroutineWithTheResult) {
+  auto client = Client::dial(io_, server_.port());
+  std::promise<std::pair<CallResult, std::int64_t>> got;
+  asio::co_spawn(
+      io_,
+      [&]() -> asio::awaitable<void> {
+        DivideReply reply;
+        CallResult r = co_await client->async_go(
+            kDivideMethod, encode_divide_args({22, 7}),
+            [&reply](const std::string& body) { decode_divide_reply(body, reply); }, {},
+            asio::use_awaitable);
+        got.set_value({r, reply.quotient.count("Quo") ? reply.quotient.at("Quo") : -1});
+      },
+      asio::detached);
+  auto future = got.get_future();
+  ASSERT_EQ(future.wait_for(5s), std::future_status::ready);
+  auto [result, quo] = future.get();
+  EXPECT_EQ(result.outcome, CallOutcome::kReplied);
+  EXPECT_EQ(result.status, Status::kOk) << result.error;
+  EXPECT_EQ(quo, 3);
+
+  client->close();
+  std::promise<CallResult> closed;
+  asio::co_spawn(
+      io_,
+      [&]() -> asio::awaitable<void> {
+        co_await asio::post(io_, asio::use_awaitable);  // after the close ran
+        closed.set_value(
+            co_await client->async_go("Test.Slow", "{}", nullptr, {}, asio::use_awaitable));
+      },
+      asio::detached);
+  auto closed_future = closed.get_future();
+  ASSERT_EQ(closed_future.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(closed_future.get().outcome, CallOutcome::kClosed);
 }
 
 TEST_F(RpcFixture, ManyCallsOnOneConnectionAllComplete) {

@@ -2,11 +2,16 @@
 // bench/go/rpcbench (Go's net/rpc), and the raw floor under both.
 //
 //   fl_peer rpc --conns K --seconds S        faultline's RPC stack (servers/rpc): a Server with 2
-//                                            threads and K Clients on a 2-thread io_context, in
-//                                            this process; K caller threads, each one call at a
-//                                            time (Client::go, then wait: Go's client.Call),
-//                                            decoding the reply into a DivideReply (Go decodes
-//                                            into its Result) and checking it.
+//                                            io threads and K Clients spread over an IoPool of 2
+//                                            more, in this process; K callers, each one call at a
+//                                            time, decoding the reply into a DivideReply (Go
+//                                            decodes into its Result) and checking it. Callers
+//                                            are coroutines on their client's io thread
+//                                            (Client::async_go: Go's goroutines calling
+//                                            client.Call), or with --callers threads a thread
+//                                            each (Client::go, then wait). --spin-us sets how
+//                                            long an idle io thread polls before it blocks
+//                                            (ServerOptions::spin; 0: never).
 //   fl_peer pingpong --conns K --seconds S   the floor: K blocking TCP connections, a thread per
 //                                            end, each writing the exact bytes of a Divide request
 //                                            frame and answering with those of its reply frame.
@@ -25,11 +30,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <future>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -37,6 +45,7 @@
 
 #include "servers/rpc/client.h"
 #include "servers/rpc/frame.h"
+#include "servers/rpc/io_pool.h"
 #include "servers/rpc/messages.h"
 #include "servers/rpc/server.h"
 
@@ -81,52 +90,95 @@ std::uint32_t since(Clock::time_point t0) {
   return static_cast<std::uint32_t>(std::min<long long>(d, 0xffffffffLL));
 }
 
-int run_rpc(int conns, double seconds) {
-  Server server(ServerOptions{"127.0.0.1", 0, 2, kMaxFrameBytes});
+bool divide_ok(const DivideReply& reply) {
+  auto quo = reply.quotient.find("Quo");
+  auto rem = reply.quotient.find("Rem");
+  return quo != reply.quotient.end() && quo->second == 3 && rem != reply.quotient.end() &&
+         rem->second == 1;
+}
+
+// One caller as a coroutine on its client's io thread (Go's goroutine per connection): one call
+// at a time, each awaited with Client::async_go.
+boost::asio::awaitable<void> coroutine_caller(Client& client, Lane& lane, Clock::time_point end,
+                                              const std::string& args) {
+  while (Clock::now() < end && lane.ns.size() < kMaxSamplesPerCaller) {
+    DivideReply reply;
+    const auto t0 = Clock::now();
+    const CallResult result = co_await client.async_go(
+        kDivideMethod, args,
+        [&reply](const std::string& body) { decode_divide_reply(body, reply); }, {},
+        boost::asio::use_awaitable);
+    const std::uint32_t rtt = since(t0);
+    if (result.outcome != CallOutcome::kReplied || result.status != Status::kOk ||
+        !divide_ok(reply)) {
+      ++lane.failed;
+      if (result.outcome == CallOutcome::kClosed) break;
+      continue;
+    }
+    lane.ns.push_back(rtt);
+  }
+}
+
+// One caller as a thread of its own: Client::go, then wait (Go's client.Call from a thread).
+void thread_caller(Client& client, Lane& lane, Clock::time_point end, const std::string& args) {
+  while (Clock::now() < end && lane.ns.size() < kMaxSamplesPerCaller) {
+    DivideReply reply;
+    const auto t0 = Clock::now();
+    auto call = client.go(kDivideMethod, args,
+                          [&reply](const std::string& body) { decode_divide_reply(body, reply); });
+    const bool done = call->wait_until(Clock::now() + std::chrono::seconds(10));
+    const std::uint32_t rtt = since(t0);
+    if (!done || call->result().status != Status::kOk || !divide_ok(reply)) {
+      ++lane.failed;
+      if (!done) break;
+      continue;
+    }
+    lane.ns.push_back(rtt);
+  }
+}
+
+int run_rpc(int conns, double seconds, bool coroutines, std::chrono::microseconds spin) {
+  ServerOptions options{"127.0.0.1", 0, 2, kMaxFrameBytes};
+  options.spin = spin;
+  Server server(options);
   register_arith(server);
   server.start();
-  boost::asio::io_context io;
-  auto work = boost::asio::make_work_guard(io);
-  std::vector<std::thread> io_threads;
-  for (int i = 0; i < 2; ++i) io_threads.emplace_back([&] { io.run(); });
+  IoPool pool(2, spin);
+  pool.start("fl_peer");
   std::vector<std::shared_ptr<Client>> clients;
-  for (int i = 0; i < conns; ++i) clients.push_back(Client::dial(io, server.port()));
+  std::vector<boost::asio::io_context*> homes;
+  for (int i = 0; i < conns; ++i) {
+    auto& io = pool.next();
+    clients.push_back(Client::dial(io, server.port()));
+    homes.push_back(&io);
+  }
 
   const std::string args = encode_divide_args({10, 3});
   std::vector<Lane> lanes(static_cast<std::size_t>(conns));
+  for (auto& lane : lanes) lane.ns.reserve(4096);
   const auto start = Clock::now();
   const auto end =
       start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   std::vector<std::thread> callers;
-  for (int c = 0; c < conns; ++c) {
-    callers.emplace_back([&, c] {
-      Lane& lane = lanes[static_cast<std::size_t>(c)];
-      lane.ns.reserve(4096);
-      while (Clock::now() < end && lane.ns.size() < kMaxSamplesPerCaller) {
-        DivideReply reply;
-        const auto t0 = Clock::now();
-        auto call = clients[static_cast<std::size_t>(c)]->go(
-            kDivideMethod, args,
-            [&reply](const std::string& body) { decode_divide_reply(body, reply); });
-        const bool done = call->wait_until(Clock::now() + std::chrono::seconds(10));
-        const std::uint32_t rtt = since(t0);
-        if (!done || call->result().status != Status::kOk || reply.quotient["Quo"] != 3 ||
-            reply.quotient["Rem"] != 1) {
-          ++lane.failed;
-          if (!done) break;
-          continue;
-        }
-        lane.ns.push_back(rtt);
-      }
-    });
+  std::atomic<int> running{conns};
+  std::promise<void> all_done;
+  for (std::size_t c = 0; c < static_cast<std::size_t>(conns); ++c) {
+    if (coroutines) {
+      boost::asio::co_spawn(*homes[c], coroutine_caller(*clients[c], lanes[c], end, args),
+                            [&](std::exception_ptr) {
+                              if (--running == 0) all_done.set_value();
+                            });
+    } else {
+      callers.emplace_back([&, c] { thread_caller(*clients[c], lanes[c], end, args); });
+    }
   }
+  if (coroutines) all_done.get_future().wait();
   for (auto& t : callers) t.join();
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   for (auto& c : clients) c->close();
-  work.reset();
-  for (auto& t : io_threads) t.join();
+  pool.stop();
   server.stop();
-  print("faultline-rpc", conns, elapsed, lanes);
+  print(coroutines ? "faultline-rpc" : "faultline-rpc-threads", conns, elapsed, lanes);
   return 0;
 }
 
@@ -228,16 +280,24 @@ int run_pingpong(int conns, double seconds) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: fl_peer rpc|pingpong [--conns K] [--seconds S]\n");
+    std::fprintf(stderr,
+                 "usage: fl_peer rpc|pingpong [--conns K] [--seconds S] [--callers "
+                 "coroutines|threads] [--spin-us N]\n");
     return 2;
   }
   const std::string mode = argv[1];
   int conns = 1;
   double seconds = 3;
+  bool coroutines = true;
+  std::chrono::microseconds spin = ServerOptions{}.spin;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--conns") {
       conns = std::atoi(argv[i + 1]);
+    } else if (flag == "--spin-us") {
+      spin = std::chrono::microseconds(std::atoi(argv[i + 1]));
+    } else if (flag == "--callers") {
+      coroutines = std::string(argv[i + 1]) != "threads";
     } else if (flag == "--seconds") {
       seconds = std::atof(argv[i + 1]);
     } else {
@@ -250,7 +310,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    if (mode == "rpc") return run_rpc(conns, seconds);
+    if (mode == "rpc") return run_rpc(conns, seconds, coroutines, spin);
     if (mode == "pingpong") return run_pingpong(conns, seconds);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fl_peer: %s\n", e.what());
