@@ -100,6 +100,9 @@ def rpc_table(path):
             "load1": max(r.get("load1", 0) for r in rs),
             "others_cpu": (max(r["others_cpu"] for r in rs)
                            if all("others_cpu" in r for r in rs) else None),
+            # the process's own CPU time (user + system) per call: what spinning costs
+            "cpu_us_per_call": (statistics.median(1e6 * r["cpu_s"] / r["calls"] for r in rs)
+                                if all("cpu_s" in r and r["calls"] for r in rs) else None),
             "rounds": len(rs),
         }
     return out
@@ -108,22 +111,28 @@ def rpc_table(path):
 def rpc(run):
     quiet, hog = rpc_table(run / "rpc-quiet.jsonl"), rpc_table(run / "rpc-hog.jsonl")
     stacks = ["faultline-rpc", "go-net-rpc", "raw-pingpong"]
+    # faultline's callers as threads of their own (one each, Client::go then wait): shown, not
+    # judged; the targets are judged on faultline-rpc, whose callers are coroutines as Go's are
+    # goroutines.
+    shown = ["faultline-rpc", "faultline-rpc-threads", "go-net-rpc", "raw-pingpong"]
     print("(max load1: the highest 1-minute load average before a round's measurement, which\n"
           " counts the measured programs' own threads; others: the highest share of the machine's\n"
           " CPU time that went to other processes during one, the hog included)")
     for name, t in (("quiet", quiet), ("with the CPU hog", hog)):
         print(f"-- {name}")
-        print(f"{'stack':14} {'conns':>5} {'calls/s':>10} {'p50 us':>9} {'p99 us':>9} "
-              f"{'mean us':>9} {'failed':>6} {'max load1':>9} {'others':>6}")
+        print(f"{'stack':21} {'conns':>5} {'calls/s':>10} {'p50 us':>9} {'p99 us':>9} "
+              f"{'mean us':>9} {'failed':>6} {'max load1':>9} {'others':>6} {'cpu us/call':>11}")
         for k in (1, 16, 256):
-            for s in stacks:
+            for s in shown:
                 v = t.get((s, k))
                 if v:
-                    print(f"{s:14} {k:5d} {v['calls_per_s']:10.0f} {v['p50_us']:9.1f} "
+                    print(f"{s:21} {k:5d} {v['calls_per_s']:10.0f} {v['p50_us']:9.1f} "
                           f"{v['p99_us']:9.1f} {v['mean_us']:9.1f} {v['failed']:6d} "
                           f"{v['load1']:9.2f} "
                           + (f"{100 * v['others_cpu']:5.0f}%" if v["others_cpu"] is not None
-                             else "     -"))
+                             else "     -")
+                          + (f" {v['cpu_us_per_call']:11.1f}" if v.get("cpu_us_per_call")
+                             else "           -"))
     pinned = rpc_table(run / "rpc-pinned.jsonl")
     if pinned:
         print("-- one connection, every thread on CPU 0 (taskset -c 0), no hog")

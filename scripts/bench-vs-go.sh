@@ -194,7 +194,7 @@ rpc_one() {
   own=$(awk '{print $1 + $2}' "$out/time.txt")
   others=$(awk -v b="$((b1 - b0))" -v t="$((t1 - t0))" -v own="$own" -v hz="$(getconf CLK_TCK)" \
     'BEGIN {x = t > 0 ? (b / hz - own) / (t / hz) : 0; if (x < 0) x = 0; printf "%.3f", x}')
-  echo "$line" | sed "s/^{/{\"load1\":$load,\"others_cpu\":$others,/" >>"$file"
+  echo "$line" | sed "s/^{/{\"load1\":$load,\"others_cpu\":$others,\"cpu_s\":$own,/" >>"$file"
 }
 
 rpc_round() {
@@ -202,6 +202,7 @@ rpc_round() {
   for round in $(seq 1 "$RPC_ROUNDS"); do
     for k in 1 16 256; do
       rpc_one "$file" "$gobin/fl_peer" rpc --conns "$k" --seconds "$RPC_SECONDS"
+      rpc_one "$file" "$gobin/fl_peer" rpc --callers threads --conns "$k" --seconds "$RPC_SECONDS"
       rpc_one "$file" "$gobin/rpcbench" -conns "$k" -seconds "$RPC_SECONDS"
       rpc_one "$file" "$gobin/fl_peer" pingpong --conns "$k" --seconds "$RPC_SECONDS"
     done
@@ -223,7 +224,7 @@ rpc() {
   done
   machine
   # The hog: one busy loop, bounded by timeout, ended by its id when the runs are done.
-  local bound=$((RPC_ROUNDS * 9 * (${RPC_SECONDS%.*} + 2) + 60))
+  local bound=$((RPC_ROUNDS * 12 * (${RPC_SECONDS%.*} + 2) + 60))
   timeout "$bound" bash -c 'while :; do :; done' &
   local hog=$!
   started+=($hog)
