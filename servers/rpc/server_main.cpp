@@ -1,6 +1,6 @@
 // faultline-rpc-server: the RPC server as a standalone program, for running by hand.
 //
-//   faultline-rpc-server [--port 0] [--threads 2] [--max-frame-bytes N]
+//   faultline-rpc-server [--port 0] [--threads 2] [--max-frame-bytes N] [--spin-us 20]
 //
 // Prints "listening on 127.0.0.1:<port>" once bound, serves Arith.Divide, and stops cleanly on
 // SIGINT or SIGTERM, printing what it served. (Ledger.Append is deadline-race's: that scenario's
@@ -28,12 +28,17 @@ int main(int argc, char** argv) {
   int port = 0;
   int threads = 2;
   std::uint32_t max_frame = kMaxFrameBytes;
+  int spin_us = static_cast<int>(ServerOptions{}.spin.count());
   desc.add_options()("help,h", "print this help and exit")(
       "port", po::value<int>(&port)->default_value(0),
       "TCP port on 127.0.0.1 (0: let the kernel pick one, printed at start)")(
-      "threads", po::value<int>(&threads)->default_value(2), "io_context threads, 1..64")(
+      "threads", po::value<int>(&threads)->default_value(2),
+      "io threads, 1..64, each with an io_context of its own")(
       "max-frame-bytes", po::value<std::uint32_t>(&max_frame)->default_value(kMaxFrameBytes),
-      "largest frame payload accepted, in bytes (larger: BAD_FRAME and the connection closes)");
+      "largest frame payload accepted, in bytes (larger: BAD_FRAME and the connection closes)")(
+      "spin-us", po::value<int>(&spin_us)->default_value(spin_us),
+      "how long an io thread that just had work polls for more before it sleeps, in "
+      "microseconds, 0..1000 (0: never; docs/rpc.md)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -46,12 +51,19 @@ int main(int argc, char** argv) {
     std::cout << desc << '\n';
     return 0;
   }
-  if (port < 0 || port > 65535 || threads < 1 || threads > 64 || max_frame < 64) {
-    std::cerr << "faultline-rpc-server: a value is out of range (see --help)\n";
+  const char* bad = port < 0 || port > 65535        ? "--port must be 0..65535"
+                    : threads < 1 || threads > 64   ? "--threads must be 1..64"
+                    : max_frame < 64                ? "--max-frame-bytes must be at least 64"
+                    : spin_us < 0 || spin_us > 1000 ? "--spin-us must be 0..1000"
+                                                    : nullptr;
+  if (bad) {
+    std::cerr << "faultline-rpc-server: " << bad << " (see --help)\n";
     return 2;
   }
 
-  Server server(ServerOptions{"127.0.0.1", static_cast<std::uint16_t>(port), threads, max_frame});
+  ServerOptions options{"127.0.0.1", static_cast<std::uint16_t>(port), threads, max_frame};
+  options.spin = std::chrono::microseconds(spin_us);
+  Server server(options);
   register_arith(server);
 
   // The signal handler lives on its own io_context, run by this (the main) thread.
