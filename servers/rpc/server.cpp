@@ -112,6 +112,29 @@ namespace {
 Frame bad_frame_reply(std::uint64_t id, Status status, std::string error) {
   return Frame{FrameKind::kResponse, id, {}, {}, {}, status, std::move(error), {}};
 }
+// The request a frame carries, its deadline taken from the timeout header (grpc-timeout).
+Request to_request(Frame& frame, SteadyClock::time_point received_at) {
+  Request req{frame.call_id,         std::move(frame.method),
+              std::move(frame.body), std::move(frame.idempotency_key),
+              received_at,           std::nullopt};
+  if (frame.timeout) req.deadline = received_at + *frame.timeout;
+  return req;
+}
+// The bytes of the response to call `id`; a reply too big for a frame becomes an error.
+std::string response_bytes(std::uint64_t id, Reply reply) {
+  try {
+    return encode_frame(Frame{FrameKind::kResponse,
+                              id,
+                              {},
+                              {},
+                              {},
+                              reply.status,
+                              std::move(reply.error),
+                              std::move(reply.body)});
+  } catch (const FrameError& e) {
+    return encode_frame(bad_frame_reply(id, Status::kError, e.what()));
+  }
+}
 constexpr std::size_t kFirstBuffer = 4 * 1024;
 constexpr std::size_t kChunk = 64 * 1024;
 }  // namespace
@@ -226,47 +249,27 @@ void Connection::dispatch(Frame frame, SteadyClock::time_point received_at) {
                    asio::detached);
     return;
   }
-  Request req{frame.call_id,         std::move(frame.method),
-              std::move(frame.body), std::move(frame.idempotency_key),
-              received_at,           std::nullopt};
-  if (frame.timeout) req.deadline = received_at + *frame.timeout;
+  const Request req = to_request(frame, received_at);
   Reply reply;
   try {
     reply = it->second.inline_handler(req);
   } catch (const std::exception& e) {
     reply = {Status::kError, fmt::format("handler failed: {}", e.what()), {}};
   }
-  Frame response{FrameKind::kResponse,   req.call_id,          {}, {}, {}, reply.status,
-                 std::move(reply.error), std::move(reply.body)};
-  try {
-    send(encode_frame(response));
-  } catch (const FrameError& e) {
-    send(encode_frame(bad_frame_reply(req.call_id, Status::kError, e.what())));
-  }
+  send(response_bytes(req.call_id, std::move(reply)));
 }
 
 asio::awaitable<void> Connection::serve(std::shared_ptr<Connection> self, Frame frame,
                                         const Route& route, SteadyClock::time_point received_at) {
   [[maybe_unused]] const auto keep = std::move(self);
-  Request req{frame.call_id,         std::move(frame.method),
-              std::move(frame.body), std::move(frame.idempotency_key),
-              received_at,           std::nullopt};
-  if (frame.timeout) req.deadline = received_at + *frame.timeout;
+  const Request req = to_request(frame, received_at);
   Reply reply;
   try {
     reply = co_await route.handler(req);
   } catch (const std::exception& e) {
     reply = {Status::kError, fmt::format("handler failed: {}", e.what()), {}};
   }
-  Frame response{FrameKind::kResponse,   req.call_id,          {}, {}, {}, reply.status,
-                 std::move(reply.error), std::move(reply.body)};
-  std::string bytes;
-  try {
-    bytes = encode_frame(response);
-  } catch (const FrameError& e) {
-    bytes = encode_frame(bad_frame_reply(req.call_id, Status::kError, e.what()));
-  }
-  send(bytes);
+  send(response_bytes(req.call_id, std::move(reply)));
   flush();
 }
 
