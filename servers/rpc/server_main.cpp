@@ -13,6 +13,7 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "servers/rpc/messages.h"
 #include "servers/rpc/server.h"
@@ -21,7 +22,10 @@ namespace asio = boost::asio;
 namespace po = boost::program_options;
 using namespace faultline::rpc;
 
-int main(int argc, char** argv) {
+namespace {
+
+// The options, checked; nullopt after --help (printed) or a refusal (printed, with `exit_code`).
+std::optional<ServerOptions> parse_options(int argc, char** argv, int& exit_code) {
   po::options_description desc(
       "faultline-rpc-server: Arith.Divide over length-prefixed TCP frames "
       "(see docs/rpc.md)\n\nOptions");
@@ -40,16 +44,18 @@ int main(int argc, char** argv) {
       "how long an io thread that just had work polls for more before it sleeps, in "
       "microseconds, 0..1000 (0: never; docs/rpc.md)");
   po::variables_map vm;
+  exit_code = 2;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
     po::notify(vm);
   } catch (const std::exception& e) {
     std::cerr << "faultline-rpc-server: " << e.what() << " (see --help)\n";
-    return 2;
+    return std::nullopt;
   }
   if (vm.count("help")) {
     std::cout << desc << '\n';
-    return 0;
+    exit_code = 0;
+    return std::nullopt;
   }
   const char* bad = port < 0 || port > 65535        ? "--port must be 0..65535"
                     : threads < 1 || threads > 64   ? "--threads must be 1..64"
@@ -58,12 +64,20 @@ int main(int argc, char** argv) {
                                                     : nullptr;
   if (bad) {
     std::cerr << "faultline-rpc-server: " << bad << " (see --help)\n";
-    return 2;
+    return std::nullopt;
   }
-
   ServerOptions options{"127.0.0.1", static_cast<std::uint16_t>(port), threads, max_frame};
   options.spin = std::chrono::microseconds(spin_us);
-  Server server(options);
+  return options;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int exit_code = 0;
+  const auto options = parse_options(argc, argv, exit_code);
+  if (!options) return exit_code;
+  Server server(*options);
   register_arith(server);
 
   // The signal handler lives on its own io_context, run by this (the main) thread.
@@ -75,8 +89,8 @@ int main(int argc, char** argv) {
   try {
     server.start();
   } catch (const std::exception& e) {
-    std::cerr << "faultline-rpc-server: cannot listen on 127.0.0.1:" << port << ": " << e.what()
-              << '\n';
+    std::cerr << "faultline-rpc-server: cannot listen on 127.0.0.1:" << options->port << ": "
+              << e.what() << '\n';
     return 1;
   }
   std::cout << fmt::format("listening on 127.0.0.1:{}\n", server.port()) << std::flush;

@@ -202,8 +202,8 @@ bool read_exact(int fd, char* buf, std::size_t len) {
   return true;
 }
 
-int run_pingpong(int conns, double seconds) {
-  // The bytes faultline's stack puts on the wire for one Divide call and its reply.
+// The bytes faultline's stack puts on the wire for one Divide call and its reply.
+std::pair<std::string, std::string> divide_frames() {
   Frame req;
   req.kind = FrameKind::kRequest;
   req.call_id = 1;
@@ -214,8 +214,12 @@ int run_pingpong(int conns, double seconds) {
   rep.call_id = 1;
   rep.status = Status::kOk;
   rep.body = encode_divide_reply({10, 3, {{"Quo", 3}, {"Rem", 1}}});
-  const std::string request = encode_frame(req), reply = encode_frame(rep);
+  return {encode_frame(req), encode_frame(rep)};
+}
 
+// `conns` connected TCP pairs on 127.0.0.1 (no Nagle): the client ends in `cfds`, the server
+// ends in `sfds`; returns the listening socket.
+int loopback_pairs(int conns, std::vector<int>& cfds, std::vector<int>& sfds) {
   const int ls = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -225,7 +229,6 @@ int run_pingpong(int conns, double seconds) {
       ::listen(ls, 1024) != 0 || ::getsockname(ls, reinterpret_cast<sockaddr*>(&addr), &alen) != 0)
     throw std::runtime_error("listen on 127.0.0.1 failed");
   const int one = 1;
-  std::vector<int> cfds, sfds;
   for (int i = 0; i < conns; ++i) {
     const int c = ::socket(AF_INET, SOCK_STREAM, 0);
     if (::connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
@@ -237,6 +240,15 @@ int run_pingpong(int conns, double seconds) {
     cfds.push_back(c);
     sfds.push_back(s);
   }
+  return ls;
+}
+
+int run_pingpong(int conns, double seconds) {
+  const auto frames = divide_frames();
+  const std::string& request = frames.first;
+  const std::string& reply = frames.second;
+  std::vector<int> cfds, sfds;
+  const int ls = loopback_pairs(conns, cfds, sfds);
   std::vector<std::thread> servers;
   for (int s : sfds) {
     servers.emplace_back([s, &request, &reply] {
